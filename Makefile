@@ -1,0 +1,60 @@
+# Two commands on a fresh Debian machine: `make run` and `make test`.
+# Both install whatever is missing first (Debian packages, the venv, message
+# catalogs, development keys) and are safe to repeat.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# xmlsec1: SAML signatures; fonts-hosny-amiri: Arabic in PDFs; poppler-utils and
+# zbar-tools: the tests read certificates back; openssl: development keys.
+DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri poppler-utils zbar-tools openssl
+PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test install system-packages catalogs update-catalogs bench clean
+
+run: install var/pki/sp.crt
+	$(BIN)/pserve development.ini
+
+test: install
+	$(BIN)/python -m pytest
+
+install: system-packages $(STAMPS)/venv catalogs
+
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMPS)/venv: setup.cfg pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[test]'
+	mkdir -p $(STAMPS) && touch $@
+
+catalogs: $(MO_FILES)
+
+%.mo: %.po $(STAMPS)/venv
+	$(BIN)/pybabel compile -i $< -o $@
+
+update-catalogs: $(STAMPS)/venv
+	$(BIN)/pybabel extract -F babel.cfg --no-location -o occi_site/locale/occi_site.pot .
+	$(BIN)/pybabel update -D occi_site -i occi_site/locale/occi_site.pot -d occi_site/locale
+
+var/pki/sp.crt:
+	mkdir -p var/pki
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=occi-portal-dev-sp' \
+	  -keyout var/pki/sp.key -out var/pki/sp.crt 2>/dev/null
+
+bench: install
+	$(BIN)/python bench/certificate_render.py
+
+clean:
+	rm -rf $(VENV) $(STAMPS) $(MO_FILES)

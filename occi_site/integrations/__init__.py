@@ -1,0 +1,23 @@
+"""Outside systems, each behind a small interface with an embedded default.
+
+The adapters are chosen from the settings here and hung on the registry;
+request methods give views one name for each.
+"""
+import os
+
+from .outbox import DevOutbox
+from .registry import registry_from_settings
+from .sms import gateway_from_settings
+
+
+def includeme(config):
+    settings = config.registry.settings
+    registry = config.registry
+    registry.occi_outbox = DevOutbox(
+        settings.get('occi.outbox_path') or os.path.join('var', 'outbox.jsonl'))
+    registry.occi_commercial_registry = registry_from_settings(settings)
+    registry.occi_sms = gateway_from_settings(settings, registry.occi_outbox)
+    config.add_request_method(
+        lambda request: request.registry.occi_commercial_registry,
+        'commercial_registry', reify=True)
+    config.include('.mail')

@@ -1,0 +1,79 @@
+"""Member accounts, keyed by civil ID, with unique e-mail and mobile indexes."""
+from datetime import datetime, timezone
+
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from pyramid.authorization import Allow
+
+from .folder import Folder
+
+ROLES = ('member', 'editor', 'admin')
+
+
+class Account(Persistent):
+    """A person registered on the portal.
+
+    ``state`` is ``pending`` until both e-mail and mobile are verified, then
+    ``active``; an administrator may set it to ``locked``.
+    """
+
+    __name__ = None
+    __parent__ = None
+
+    def __init__(self, civil_id, full_name, email, mobile, language='en'):
+        self.civil_id = civil_id
+        self.full_name = full_name
+        self.email = email
+        self.mobile = mobile
+        self.language = language
+        self.state = 'pending'
+        self.roles = ('member',)
+        self.created = datetime.now(timezone.utc)
+
+    @property
+    def __acl__(self):
+        return [(Allow, self.civil_id, 'view')]
+
+    @property
+    def is_active(self):
+        return self.state == 'active'
+
+    def grant(self, role):
+        if role not in ROLES:
+            raise ValueError('unknown role %r' % role)
+        if role not in self.roles:
+            self.roles = tuple(self.roles) + (role,)
+
+    def revoke(self, role):
+        self.roles = tuple(r for r in self.roles if r != role)
+
+
+class Accounts(Folder):
+    """All accounts; ``by_email`` and ``by_mobile`` keep those unique."""
+
+    def __init__(self, title=''):
+        super().__init__(title)
+        self.by_email = OOBTree()
+        self.by_mobile = OOBTree()
+
+    def add(self, name, account):
+        super().add(name, account)
+        self.by_email[account.email.lower()] = name
+        self.by_mobile[account.mobile] = name
+        return account
+
+    def remove(self, name):
+        account = super().remove(name)
+        for index, value in ((self.by_email, account.email.lower()),
+                             (self.by_mobile, account.mobile)):
+            if index.get(value) == name:
+                del index[value]
+        return account
+
+    def find_by_email(self, email):
+        name = self.by_email.get(email.lower())
+        return None if name is None else self[name]
+
+    def find_by_mobile(self, mobile):
+        name = self.by_mobile.get(mobile)
+        return None if name is None else self[name]

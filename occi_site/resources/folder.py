@@ -1,0 +1,74 @@
+"""BTree-backed containers: O(log n) lookup and batched listing, however many children."""
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+
+class Folder(Persistent):
+    """A container of named children kept in an OOBTree.
+
+    The child count is a ``BTrees.Length`` so concurrent additions do not
+    conflict on it; ``len()`` never walks the tree.
+    """
+
+    __name__ = None
+    __parent__ = None
+    title = ''
+
+    def __init__(self, title=''):
+        self.title = title
+        self.data = OOBTree()
+        self._count = Length()
+
+    def __getitem__(self, name):
+        return self.data[name]
+
+    def get(self, name, default=None):
+        return self.data.get(name, default)
+
+    def __contains__(self, name):
+        return name in self.data
+
+    def __len__(self):
+        return self._count()
+
+    def __iter__(self):
+        return iter(self.data.keys())
+
+    def keys(self, min=None, max=None, excludemin=False):
+        return self.data.keys(min, max, excludemin=excludemin)
+
+    def values(self):
+        return self.data.values()
+
+    def items(self, min=None, max=None, excludemin=False):
+        return self.data.items(min, max, excludemin=excludemin)
+
+    def add(self, name, child):
+        if not isinstance(name, str) or not name or '/' in name:
+            raise ValueError('invalid name: %r' % (name,))
+        if name in self.data:
+            raise KeyError('%r already exists' % name)
+        child.__name__ = name
+        child.__parent__ = self
+        self.data[name] = child
+        self._count.change(1)
+        return child
+
+    def remove(self, name):
+        child = self.data.pop(name)
+        self._count.change(-1)
+        return child
+
+    def batch(self, start=None, size=50):
+        """Return up to ``size`` (name, child) pairs after ``start``.
+
+        Pages through the BTree from a key, so the cost depends on the page
+        size, not on the number of children.
+        """
+        result = []
+        for item in self.data.items(start, excludemin=start is not None):
+            result.append(item)
+            if len(result) >= size:
+                break
+        return result

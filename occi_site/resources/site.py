@@ -1,0 +1,18 @@
+"""The root of the object tree."""
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Everyone
+
+from .folder import Folder
+
+
+class Site(Folder):
+    """``/``: holds the containers of DESIGN §3 and the schema generation."""
+
+    title = 'Oman Chamber of Commerce and Industry'
+    generation = 0
+
+    __acl__ = [
+        (Allow, Everyone, 'view'),
+        (Allow, 'role:member', 'member'),
+        (Allow, 'role:editor', ('edit', 'manage_content')),
+        (Allow, 'role:admin', ALL_PERMISSIONS),
+    ]

@@ -1,0 +1,27 @@
+"""Views: HTTP in, calls on resources, templates out.  One module per area."""
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender
+
+from ..i18n import LANGUAGES
+
+
+def _template_globals(event):
+    request = event.get('request')
+    if request is None:
+        return
+    event.setdefault('csrf_token', lambda: get_csrf_token(request))
+    event.setdefault('lang', request.locale_name)
+    event.setdefault('dir', request.text_direction)
+    event.setdefault('other_lang', next(l for l in LANGUAGES if l != request.locale_name))
+    event.setdefault('account', request.identity)
+    event.setdefault('crumbs', ())
+    event.setdefault('dev_tools', request.registry.settings.get('occi.dev_tools'))
+
+
+def includeme(config):
+    config.add_subscriber(_template_globals, BeforeRender)
+    config.add_static_view('static', 'occi_site:static', cache_max_age=3600)
+    config.add_static_view('static-deform', 'deform:static', cache_max_age=3600)
+    config.include('.public')
+    config.include('.errors')
+    config.include('.dev')

@@ -1,0 +1,38 @@
+"""Friendly error pages in the visitor's language; never a traceback."""
+import logging
+
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from ..integrations.registry import RegistryError
+
+log = logging.getLogger(__name__)
+
+
+@notfound_view_config(renderer='errors/404.jinja2')
+def not_found(exc, request):
+    request.response.status = 404
+    return {}
+
+
+@forbidden_view_config(renderer='errors/403.jinja2')
+def forbidden(exc, request):
+    request.response.status = 403
+    return {'login_needed': request.identity is None}
+
+
+@exception_view_config(RegistryError, renderer='errors/registry.jinja2')
+def registry_unavailable(exc, request):
+    log.error('commercial registry: %s', exc)
+    request.response.status = 503
+    return {}
+
+
+@exception_view_config(Exception, renderer='errors/500.jinja2')
+def server_error(exc, request):
+    log.exception('unhandled error on %s', request.path_qs)
+    request.response.status = 500
+    return {}
+
+
+def includeme(config):
+    config.scan(__name__)

@@ -1,0 +1,52 @@
+"""Public pages: home, Contact Us, Privacy Policy, Terms of use, language choice."""
+from urllib.parse import urlsplit
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+
+from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..resources.site import Site
+
+SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
+
+
+@view_config(context=Site, renderer='home.jinja2', permission='view')
+def home(context, request):
+    return {'services': SERVICES}
+
+
+@view_config(context=Site, name='contact', renderer='contact.jinja2', permission='view')
+def contact(context, request):
+    return {'crumbs': [(_('Contact Us'), None)]}
+
+
+@view_config(context=Site, name='privacy', renderer='privacy.jinja2', permission='view')
+def privacy(context, request):
+    return {'crumbs': [(_('Privacy Policy'), None)]}
+
+
+@view_config(context=Site, name='terms', renderer='terms.jinja2', permission='view')
+def terms(context, request):
+    return {'crumbs': [(_('Terms of use'), None)]}
+
+
+def safe_return_path(request, came_from):
+    """Only a path on this site: never an open redirect to another host."""
+    parts = urlsplit(came_from or '')
+    if parts.scheme or parts.netloc or not parts.path.startswith('/') or parts.path.startswith('//'):
+        return request.application_url + '/'
+    return request.application_url + parts.path + ('?' + parts.query if parts.query else '')
+
+
+@view_config(context=Site, name='language', permission='view', request_method='GET')
+def choose_language(context, request):
+    lang = request.params.get('set')
+    response = HTTPSeeOther(safe_return_path(request, request.params.get('came_from')))
+    if lang in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600,
+                            httponly=True, samesite='Lax')
+    return response
+
+
+def includeme(config):
+    config.scan(__name__)

@@ -1,0 +1,66 @@
+"""Views that exist only in tests, included through ``pyramid.includes``,
+to exercise the foundation's transaction and form machinery."""
+import colander
+import deform
+from pyramid.csrf import get_csrf_token
+from pyramid.view import view_config
+
+from occi_site.integrations.mail import send_mail
+from occi_site.integrations.sms import send_sms
+
+
+class ProbeError(Exception):
+    pass
+
+
+@view_config(route_name='probe_mail_then_fail')
+def mail_then_fail(request):
+    send_mail(request, 'someone@example.om', 'Probe', 'This must never be sent.')
+    send_sms(request, '99000001', 'This must never be sent.')
+    raise ProbeError('the request fails after queuing mail')
+
+
+@view_config(route_name='probe_mail', renderer='string')
+def mail(request):
+    send_mail(request, 'someone@example.om', 'Probe', 'Committed mail.')
+    send_sms(request, '99000001', 'Committed SMS.')
+    return 'sent'
+
+
+class AgeSchema(colander.Schema):
+    age = colander.SchemaNode(colander.Integer(), validator=colander.Range(min=18))
+
+
+@view_config(route_name='probe_form', renderer='string')
+def form(request):
+    form = deform.Form(AgeSchema(), buttons=('submit',))
+    try:
+        form.validate(request.params.items())
+    except deform.ValidationFailure as failure:
+        return failure.render()
+    return 'valid'
+
+
+@view_config(route_name='probe_post', request_method='GET', renderer='string')
+def token(request):
+    return get_csrf_token(request)
+
+
+@view_config(route_name='probe_post', request_method='POST', renderer='string')
+def post(request):
+    return 'accepted'
+
+
+@view_config(route_name='probe_company', renderer='json')
+def company(request):
+    found = request.commercial_registry.company(request.matchdict['cr'])
+    return {'name_en': found.name_en if found else None}
+
+
+def includeme(config):
+    config.add_route('probe_company', '/_probe/company/{cr}')
+    config.add_route('probe_post', '/_probe/post')
+    config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')
+    config.add_route('probe_mail', '/_probe/mail')
+    config.add_route('probe_form', '/_probe/form')
+    config.scan(__name__)
