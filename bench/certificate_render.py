@@ -1,0 +1,95 @@
+"""How long the chamber's PDF documents take to render.
+
+Prints, for N renders after a warm-up, the median and 95th percentile in
+milliseconds of an empty one-page reportlab canvas (the baseline, measured in
+the same run so machines can be compared), a membership certificate and a
+payment receipt, each also as a multiple of the baseline. A benchmark, not a
+test: it reports whether the certificate meets its target and never fails on
+time.
+
+    python bench/certificate_render.py [--renders N]
+"""
+import argparse
+import datetime
+import io
+import pathlib
+import statistics
+import sys
+import time
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+# Run as a script from a checkout, the package is beside this folder.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from occi_site.certificates import (  # noqa: E402
+    CertificateData, ReceiptData, render_membership_certificate, render_receipt)
+
+CERTIFICATE_TARGET_MS = 15.0
+WARM_UP_RENDERS = 20
+
+CERTIFICATE = CertificateData(
+    serial='C-2024-000123', occi_number='91868', cr_number='1229237',
+    name_en='promising projects', name_ar='المشاريع الواعدة',
+    grade_en='Fourth', grade_ar='الرابعة',
+    address='Ruwi, Muttrah, Muscat Governorate, 423, 30',
+    issued_on=datetime.date(2024, 3, 19), expires_on=datetime.date(2026, 3, 19),
+    verify_url='https://eservices.chamberoman.om/verify/C-2024-000123')
+
+RECEIPT = ReceiptData(
+    reference='ORD-2024-000045', issued_at=datetime.datetime(2024, 3, 19, 10, 42),
+    payer_name='Shamsa Hamed Said Al-Rashdi',
+    company_name_en='promising projects', company_name_ar='المشاريع الواعدة',
+    cr_number='1229237', service_en='Membership Renewal', service_ar='تجديد العضوية',
+    lines=[('First year fees', 'رسوم السنة الأولى', 25000),
+           ('Second year fees', 'رسوم السنة الثانية', 25000),
+           ('Old debit', 'المديونية السابقة', 0)],
+    total_baisa=50000, card_type='Visa', card_last4='1111', transaction_id='TX-7731904')
+
+
+def empty_page():
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=0)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def timings(render, renders):
+    """(median, p95) in milliseconds of renders calls after a warm-up."""
+    for _ in range(WARM_UP_RENDERS):
+        render()
+    elapsed = []
+    for _ in range(renders):
+        start = time.perf_counter()
+        render()
+        elapsed.append((time.perf_counter() - start) * 1000)
+    elapsed.sort()
+    return statistics.median(elapsed), elapsed[min(len(elapsed) - 1, int(0.95 * len(elapsed)))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--renders', type=int, default=200, help='timed renders of each (200)')
+    renders = parser.parse_args(argv).renders
+    if renders < 1:
+        parser.error('--renders must be at least 1')
+
+    documents = (('membership certificate', lambda: render_membership_certificate(CERTIFICATE)),
+                 ('payment receipt', lambda: render_receipt(RECEIPT)))
+    base_median, base_p95 = timings(empty_page, renders)
+    results = {name: timings(render, renders) for name, render in documents}
+
+    print('%d renders each, after %d to warm up' % (renders, WARM_UP_RENDERS))
+    print('%-24s %9s %9s %10s' % ('', 'median ms', 'p95 ms', 'x baseline'))
+    print('%-24s %9.2f %9.2f %10.1f' % ('baseline (empty page)', base_median, base_p95, 1))
+    for name, (median, p95) in results.items():
+        print('%-24s %9.2f %9.2f %10.1f' % (name, median, p95, median / base_median))
+    certificate_median = results['membership certificate'][0]
+    verdict = 'meets' if certificate_median <= CERTIFICATE_TARGET_MS else 'does NOT meet'
+    print('membership certificate %s the %.0f ms target (median %.2f ms)'
+          % (verdict, CERTIFICATE_TARGET_MS, certificate_median))
+
+if __name__ == '__main__':
+    main()
