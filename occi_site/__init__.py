@@ -12,6 +12,7 @@ def main(global_config, **settings):
         config.include('pyramid_tm')
         config.include('pyramid_retry')
         config.include('pyramid_zodbconn')
+        config.include('.clock')
         config.include('.resources')
         config.include('.i18n')
         config.include('.security')

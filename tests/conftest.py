@@ -51,3 +51,34 @@ def site(wsgi_app):
     yield conn.root()[ROOT_KEY]
     conn.transaction_manager.abort()
     conn.close()
+
+
+def add_account(site, civil_id, *, roles=('member',), full_name='Test Person', email=None,
+                mobile=None, state='active'):
+    """An account straight in the database (registration is tested on its own)."""
+    from occi_site.resources.account import Account
+    account = Account(civil_id, full_name, email or '%s@example.om' % civil_id,
+                      mobile or '9%s' % civil_id[-7:])
+    account.state = state
+    for role in roles:
+        account.grant(role)
+    site['accounts'].add(civil_id, account)
+    return account
+
+
+@pytest.fixture
+def login_app(make_app):
+    """``login_app(civil_id, roles=...)``: a TestApp logged in as a new active account."""
+    import transaction
+    from occi_site.resources import ROOT_KEY, database
+
+    def make(civil_id='90000001', roles=('member',), **account_fields):
+        wsgi = make_app(**{'pyramid.includes': 'tests.probe_views'})
+        conn = database(wsgi.registry).open()
+        with conn.transaction_manager:
+            add_account(conn.root()[ROOT_KEY], civil_id, roles=roles, **account_fields)
+        conn.close()
+        app = webtest.TestApp(wsgi, extra_environ={'HTTP_ACCEPT_LANGUAGE': 'en'})
+        app.get('/_probe/login/%s' % civil_id)
+        return app
+    return make

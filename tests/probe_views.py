@@ -57,7 +57,16 @@ def company(request):
     return {'name_en': found.name_en if found else None}
 
 
+@view_config(route_name='probe_login', renderer='string')
+def login(request):
+    """Start a session for an existing active account, as PKI login does."""
+    request.session.invalidate()
+    request.session['civil_id'] = request.matchdict['civil_id']
+    return 'logged in'
+
+
 def includeme(config):
+    config.add_route('probe_login', '/_probe/login/{civil_id}')
     config.add_route('probe_company', '/_probe/company/{cr}')
     config.add_route('probe_post', '/_probe/post')
     config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')

@@ -29,6 +29,7 @@ class Account(Persistent):
         self.state = 'pending'
         self.roles = ('member',)
         self.created = datetime.now(timezone.utc)
+        self.registration = None
 
     @property
     def __acl__(self):

@@ -11,6 +11,7 @@ from .audit import AuditLog
 from .company import Companies
 from .folder import Folder
 from .settings import Settings
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def step_1_create_tree(site):
     site.add('certificates', Folder('Certificates'))
     site.add('audit', AuditLog())
     site.add('settings', Settings())
+    site.add('throttle', Throttle())
 
 
 STEPS = (

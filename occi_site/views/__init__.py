@@ -23,5 +23,6 @@ def includeme(config):
     config.add_static_view('static', 'occi_site:static', cache_max_age=3600)
     config.add_static_view('static-deform', 'deform:static', cache_max_age=3600)
     config.include('.public')
+    config.include('.registration')
     config.include('.errors')
     config.include('.dev')
