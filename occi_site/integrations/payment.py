@@ -1,0 +1,235 @@
+"""Card payments through a hosted checkout speaking the Secure Acceptance protocol.
+
+The portal never sees a card number. It hands the member's browser a form of
+signed fields that is posted to the card gateway; the gateway collects billing
+and card details on its own pages and answers with a signed response, posted
+both back through the browser (the receipt page URL) and server to server (the
+back-office URL). Both directions are signed the same way: HMAC-SHA256 with the
+profile's secret key over ``name=value`` pairs, joined by commas, in the order
+listed by the ``signed_field_names`` field, Base64-encoded.
+
+Which gateway is spoken to (the development sandbox or the bank's production
+endpoint) is purely a matter of ``endpoint_url`` and keys in the settings.
+"""
+import base64
+import hashlib
+import hmac
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Optional
+
+log = logging.getLogger(__name__)
+
+SIGNED_DATE_TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+LOCALES = ('en', 'ar')
+DECISIONS = ('ACCEPT', 'DECLINE', 'REVIEW', 'ERROR', 'CANCEL')
+CARD_TYPES = {'001': 'Visa', '002': 'Mastercard'}
+
+# What the caller's ``bill_to`` may hold, each sent as ``bill_to_<key>``.
+BILL_TO_KEYS = (
+    'forename', 'surname', 'email', 'phone',
+    'address_line1', 'address_city', 'address_country',
+)
+
+# The Omani rial has three decimals: baisa are thousandths of a rial. Digits
+# are ASCII only on purpose: str.isdigit() would also accept Arabic-Indic ones.
+_AMOUNT = re.compile(r'(0|[1-9][0-9]*)(?:\.([0-9]{1,3}))?', re.ASCII)
+
+
+class PaymentResponseError(ValueError):
+    """A gateway response that cannot be trusted or understood."""
+
+
+class PaymentSignatureError(PaymentResponseError):
+    """A gateway response whose signature is missing or does not match."""
+
+
+def format_amount(baisa: int) -> str:
+    """Baisa as the gateway's amount: 25000 -> "25.000"."""
+    if isinstance(baisa, bool) or not isinstance(baisa, int):
+        raise TypeError(f'an amount in baisa must be an int, not {type(baisa).__name__}')
+    if baisa < 0:
+        raise ValueError(f'an amount cannot be negative: {baisa}')
+    rials, rest = divmod(baisa, 1000)
+    return f'{rials}.{rest:03d}'
+
+
+def parse_amount(text: str) -> int:
+    """The gateway's amount in baisa: "25.000" -> 25000, "25.5" -> 25500.
+
+    Strict: no sign, no spaces, no exponent, no leading zeros, at most three
+    decimals, ASCII digits only.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f'an amount must be text, not {type(text).__name__}')
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        raise ValueError(f'not an amount: {text!r}')
+    rials, decimals = match.groups()
+    return int(rials) * 1000 + int((decimals or '').ljust(3, '0'))
+
+
+def _data_to_sign(fields: Mapping[str, str]) -> str:
+    names = fields['signed_field_names'].split(',')
+    missing = [name for name in names if name not in fields]
+    if missing:
+        raise KeyError(f'signed fields missing: {", ".join(missing)}')
+    return ','.join(f'{name}={fields[name]}' for name in names)
+
+
+def sign_fields(fields: Mapping[str, str], secret_key: str) -> str:
+    """The Base64 HMAC-SHA256 signature of the fields named in ``signed_field_names``."""
+    digest = hmac.new(
+        secret_key.encode('utf-8'), _data_to_sign(fields).encode('utf-8'), hashlib.sha256,
+    ).digest()
+    return base64.b64encode(digest).decode('ascii')
+
+
+def verify_signature(fields: Mapping[str, str], secret_key: str) -> bool:
+    """Whether ``fields['signature']`` signs the fields named in ``signed_field_names``."""
+    given = fields.get('signature')
+    if not given or 'signed_field_names' not in fields:
+        return False
+    try:
+        expected = sign_fields(fields, secret_key)
+    except KeyError:
+        return False
+    return hmac.compare_digest(expected.encode('ascii'), given.encode('utf-8'))
+
+
+def _single_values(fields: Mapping[str, str]) -> dict:
+    """The received fields as a dict, refusing any field sent twice.
+
+    A form post can repeat a name; if it did, the value that was signed and the
+    value read afterwards could differ.
+    """
+    single = {}
+    for name, value in fields.items():
+        if name in single:
+            raise PaymentSignatureError(f'field {name!r} received more than once')
+        single[name] = value
+    return single
+
+
+@dataclass
+class GatewayResult:
+    """What the gateway decided about one payment, from its verified response."""
+    decision: str
+    reason_code: Optional[str]
+    message: str
+    transaction_id: Optional[str]
+    reference_number: Optional[str]
+    transaction_uuid: Optional[str]
+    amount_baisa: Optional[int]
+    currency: Optional[str]
+    card_type: Optional[str]
+    card_last4: Optional[str]
+    signed_date_time: Optional[str]
+    fields: dict = field(repr=False)
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision == 'ACCEPT'
+
+
+def _card_last4(masked: Optional[str]) -> Optional[str]:
+    if masked and len(masked) >= 4 and masked[-4:].isascii() and masked[-4:].isdigit():
+        return masked[-4:]
+    return None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SecureAcceptanceGateway:
+    """One merchant profile on a Secure Acceptance hosted checkout."""
+
+    def __init__(self, *, endpoint_url: str, profile_id: str, access_key: str,
+                 secret_key: str, clock: Optional[Callable[[], datetime]] = None):
+        self.endpoint_url = endpoint_url
+        self.profile_id = profile_id
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.clock = clock or _utc_now
+
+    def checkout(self, *, reference_number: str, transaction_uuid: str, amount_baisa: int,
+                 locale: str, bill_to: dict, return_url: str, notify_url: str,
+                 currency: str = 'OMR') -> tuple:
+        """The URL and signed fields of the form that sends the browser to pay.
+
+        ``bill_to`` holds any of BILL_TO_KEYS; those left out are for the payer
+        to fill in at the gateway, except the country, which defaults to Oman.
+        """
+        if locale not in LOCALES:
+            raise ValueError(f'unsupported locale {locale!r}')
+        unknown = set(bill_to) - set(BILL_TO_KEYS)
+        if unknown:
+            raise ValueError(f'unknown billing fields: {", ".join(sorted(unknown))}')
+        billing = {'address_country': 'OM', **{k: v for k, v in bill_to.items() if v}}
+        fields = {
+            'access_key': self.access_key,
+            'profile_id': self.profile_id,
+            'transaction_uuid': transaction_uuid,
+            'signed_date_time': self.clock().astimezone(timezone.utc).strftime(
+                SIGNED_DATE_TIME_FORMAT),
+            'locale': locale,
+            'transaction_type': 'sale',
+            'reference_number': reference_number,
+            'amount': format_amount(amount_baisa),
+            'currency': currency,
+        }
+        for key in BILL_TO_KEYS:
+            if key in billing:
+                fields[f'bill_to_{key}'] = str(billing[key])
+        fields['override_custom_receipt_page'] = return_url
+        fields['override_backoffice_post_url'] = notify_url
+        fields['unsigned_field_names'] = ''
+        fields['signed_field_names'] = ','.join([*fields, 'signed_field_names'])
+        fields['signature'] = sign_fields(fields, self.secret_key)
+        return self.endpoint_url, fields
+
+    def read_result(self, fields: Mapping[str, str]) -> GatewayResult:
+        """The verified result in a response posted by the gateway (browser or server)."""
+        received = _single_values(fields)
+        if not verify_signature(received, self.secret_key):
+            log.warning('Refused a payment response with a bad or missing signature '
+                        '(reference %r, transaction %r)',
+                        received.get('req_reference_number'), received.get('transaction_id'))
+            raise PaymentSignatureError('the payment response is not signed by the gateway')
+        # Only signed values are read: an unsigned one could have been added on the way.
+        signed = {name: received[name] for name in received['signed_field_names'].split(',')}
+        decision = signed.get('decision')
+        if decision not in DECISIONS:
+            raise PaymentResponseError(f'unknown decision {decision!r}')
+        amount = signed.get('req_amount')
+        try:
+            amount_baisa = parse_amount(amount) if amount else None
+        except ValueError as error:
+            raise PaymentResponseError(str(error)) from None
+        return GatewayResult(
+            decision=decision,
+            reason_code=signed.get('reason_code'),
+            message=signed.get('message', ''),
+            transaction_id=signed.get('transaction_id'),
+            reference_number=signed.get('req_reference_number'),
+            transaction_uuid=signed.get('req_transaction_uuid'),
+            amount_baisa=amount_baisa,
+            currency=signed.get('req_currency'),
+            card_type=CARD_TYPES.get(signed.get('req_card_type')),
+            card_last4=_card_last4(signed.get('req_card_number')),
+            signed_date_time=signed.get('signed_date_time'),
+            fields=received,
+        )
+
+
+def gateway_from_settings(settings: Mapping[str, str]) -> SecureAcceptanceGateway:
+    """The gateway named by the ``occi.payment.*`` settings (sandbox or production alike)."""
+    return SecureAcceptanceGateway(
+        endpoint_url=settings['occi.payment.endpoint_url'],
+        profile_id=settings['occi.payment.profile_id'],
+        access_key=settings['occi.payment.access_key'],
+        secret_key=settings['occi.payment.secret_key'],
+    )
