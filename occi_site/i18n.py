@@ -1,4 +1,6 @@
 """Languages: English and Arabic, chosen by a cookie, else by Accept-Language."""
+from importlib.resources import files
+
 import deform
 from pyramid.i18n import TranslationStringFactory, get_localizer
 from pyramid.threadlocal import get_current_request
@@ -35,5 +37,7 @@ def includeme(config):
     # colander do not ship.
     config.add_translation_dirs('colander:locale/', 'deform:locale/', 'occi_site:locale/')
     config.add_request_method(text_direction, 'text_direction', reify=True)
-    search_path = deform.Form.default_renderer.loader.search_path
+    # Our widget templates (the captcha) first, then deform's own.
+    search_path = (str(files('occi_site') / 'templates' / 'deform'),
+                   str(files('deform') / 'templates'))
     deform.Form.set_zpt_renderer(search_path, translator=_deform_translator)

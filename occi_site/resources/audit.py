@@ -16,6 +16,16 @@ def _utcnow():
     return datetime.now(timezone.utc)
 
 
+def time_ordered_key(when, taken=()):
+    """An integer key that sorts by ``when`` and, with its random low digits,
+    rarely equals a concurrent writer's, so BTree conflict resolution can
+    merge both insertions."""
+    key = int(when.timestamp() * 1_000_000) * 1000 + secrets.randbelow(1000)
+    while key in taken:
+        key += 1
+    return key
+
+
 class AuditLog(Persistent):
     __name__ = None
     __parent__ = None
@@ -28,24 +38,22 @@ class AuditLog(Persistent):
 
     def record(self, action, *, user=None, path='/', outcome='ok', details=None, when=None):
         when = when or _utcnow()
-        key = int(when.timestamp() * 1_000_000) * 1000 + secrets.randbelow(1000)
-        while key in self.entries:
-            key += 1
-        entry = {
-            'when': when.isoformat(),
-            'user': user or '',
-            'action': action,
-            'path': path,
-            'outcome': outcome,
-            'details': dict(details or {}),
-        }
-        self.entries[key] = entry
-        for index, value in ((self.by_path, path), (self.by_user, entry['user'])):
+        key = time_ordered_key(when, self.entries)
+        # Stored as a tuple: BTree conflict resolution merges concurrent
+        # insertions of tuples, but not of dicts.
+        self.entries[key] = (when.isoformat(), user or '', action, path, outcome,
+                             tuple(sorted((details or {}).items())))
+        for index, value in ((self.by_path, path), (self.by_user, user or '')):
             keys = index.get(value)
             if keys is None:
                 keys = index[value] = LOTreeSet()
             keys.add(key)
-        return entry
+        return self.entry(key)
+
+    def entry(self, key):
+        when, user, action, path, outcome, details = self.entries[key]
+        return {'when': when, 'user': user, 'action': action, 'path': path,
+                'outcome': outcome, 'details': dict(details)}
 
     def latest(self, limit=50, *, path=None, user=None, action=None, before=None):
         """The newest entries first, filtered by path, user or action.
@@ -68,7 +76,7 @@ class AuditLog(Persistent):
                 key = keys.maxKey() if key is None else keys.maxKey(key)
             except ValueError:
                 break
-            entry = self.entries[key]
+            entry = self.entry(key)
             if (action is None or entry['action'] == action) and (
                     user is None or entry['user'] == user):
                 found.append((key, entry))

@@ -1,17 +1,143 @@
-"""Companies (keyed by CR number) and their OCCI memberships."""
-from datetime import date
+"""Companies (keyed by CR number), their OCCI memberships, and the chamber's
+rules on them: renewal, change of grade, change of name, new membership.
+
+Every rule takes ``today`` (the date in Oman, ``request.today``) from its
+caller, so it can be tried on any day.  Money is integer baisa.
+
+A membership "expiring on" a date covers that whole day: it is expired from
+the next day on (``expires_on < today``).
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import Allow
 
+from ..i18n import _
 from .folder import Folder
+from .search import NameIndex, index_company, unindex_company
 
 GRADES = ('Excellent', 'First', 'Second', 'Third', 'Fourth')
+# The grades as the member reads them, for templates and certificates.
+GRADE_TITLES = {
+    'Excellent': _('Excellent'),
+    'First': _('First'),
+    'Second': _('Second'),
+    'Third': _('Third'),
+    'Fourth': _('Fourth'),
+}
+RENEWAL_YEARS = (1, 2)
+YEAR_FEE_LABELS = (_('First year fees'), _('Second year fees'))
+OLD_DEBIT_LABEL = _('Old Debit')
+
+
+def add_years(day, years):
+    """``day`` moved by whole years; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+class ServiceRefused(Exception):
+    """A rule of the chamber refuses a service.
+
+    ``reason`` is a stable code for tests and the audit log; ``message`` is
+    the TranslationString the member reads; ``offer_renewal`` asks the view
+    to link to Membership Renewal, as the portal does for expired companies.
+    """
+
+    def __init__(self, reason, message, offer_renewal=False):
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+        self.offer_renewal = offer_renewal
+
+
+def require_active(registry_company):
+    """Refuse a CR the commercial registry does not know or lists as not active."""
+    if registry_company is None:
+        raise ServiceRefused('cr_unknown', _(
+            'The commercial registry does not know this CR number.'))
+    if not registry_company.is_active:
+        raise ServiceRefused('cr_inactive', _(
+            'The commercial registry lists this company as not active, so the chamber '
+            'cannot serve it.'))
+
+
+def membership_of(company):
+    """The membership of ``company`` (which may be None), or ServiceRefused."""
+    if company is None or company.membership is None:
+        raise ServiceRefused('not_member', _('This company has no OCCI membership.'))
+    return company.membership
+
+
+def require_grade(grade):
+    """Refuse a grade the chamber does not price (e.g. a new one in the registry)."""
+    if grade not in GRADES:
+        raise ServiceRefused('unknown_grade', _(
+            "The chamber has no fee for this company's grade; please contact the chamber."))
+
+
+def _same_text(first, second):
+    return ' '.join(first.split()) == ' '.join(second.split())
+
+
+@dataclass(frozen=True)
+class RenewalQuote:
+    """The price and outcome of renewing for ``years`` years.
+
+    ``arrears_years`` are the unpaid whole years since expiry, each priced at
+    the annual fee of the grade; with the recorded debit they make the old debit.
+    """
+    grade: str
+    years: int
+    year_fees: tuple
+    arrears_years: int
+    arrears_baisa: int
+    recorded_debit_baisa: int
+    old_expiry: date
+    new_expiry: date
+
+    @property
+    def old_debit_baisa(self):
+        return self.arrears_baisa + self.recorded_debit_baisa
+
+    @property
+    def total_baisa(self):
+        return sum(self.year_fees) + self.old_debit_baisa
+
+    @property
+    def lines(self):
+        """``((label, amount_baisa), ...)``: each year's fee, then the old debit."""
+        return tuple(zip(YEAR_FEE_LABELS, self.year_fees)) + (
+            (OLD_DEBIT_LABEL, self.old_debit_baisa),)
+
+
+@dataclass(frozen=True)
+class GradeChangeQuote:
+    old_grade: str
+    new_grade: str
+    old_expiry: date
+    new_expiry: date
+    price_baisa: int
+
+
+@dataclass(frozen=True)
+class MembershipTerms:
+    """What a New Membership gives: the registry's grade, for one year from today."""
+    grade: str
+    expires_on: date
 
 
 class Membership(Persistent):
-    """The chamber's membership of one company: number, grade and expiry."""
+    """The chamber's membership of one company: number, grade and expiry.
+
+    ``debit_baisa`` is what the chamber records as owed beyond unpaid years
+    (e.g. carried over from the paper registry); renewal collects and clears it.
+    Change the fields through ``Companies.change_membership`` so indexes stay true.
+    """
 
     def __init__(self, occi_number, grade, expires_on, debit_baisa=0):
         self.occi_number = occi_number
@@ -21,6 +147,85 @@ class Membership(Persistent):
 
     def is_expired(self, today):
         return self.expires_on < today
+
+    def expires_within(self, days, today):
+        """Still current today, and expiring on or before ``today + days``."""
+        return not self.is_expired(today) and self.expires_on <= today + timedelta(days=days)
+
+    def require_current(self, today):
+        if self.is_expired(today):
+            raise ServiceRefused('expired', _('Please renew the company'), offer_renewal=True)
+
+    def arrears_years(self, today):
+        """The unpaid whole years since expiry.
+
+        The k-th year after an expiry on E covers the days after
+        ``add_years(E, k - 1)`` up to and including ``add_years(E, k)``.  It
+        is in arrears once it is wholly past, i.e. ``add_years(E, k) < today``;
+        the year that contains today is the first one a renewal buys.
+        Expired 2024-05-02, today 2026-11-24: the years ending 2025-05-02 and
+        2026-05-02 are arrears, the one ending 2027-05-02 is renewed.
+        """
+        years = max(today.year - self.expires_on.year, 0)
+        while years and add_years(self.expires_on, years) >= today:
+            years -= 1
+        return years
+
+    def renewal_quote(self, years, today, fees):
+        """Renewing for 1 or 2 years: each year's fee by grade, the old debit,
+        and the new expiry, counted from the first unpaid year."""
+        if years not in RENEWAL_YEARS:
+            raise ValueError('a membership is renewed for 1 or 2 years, not %r' % (years,))
+        require_grade(self.grade)
+        annual = fees.annual_fee(self.grade)
+        arrears = self.arrears_years(today)
+        return RenewalQuote(
+            grade=self.grade,
+            years=years,
+            year_fees=(annual,) * years,
+            arrears_years=arrears,
+            arrears_baisa=arrears * annual,
+            recorded_debit_baisa=self.debit_baisa,
+            old_expiry=self.expires_on,
+            new_expiry=add_years(self.expires_on, arrears + years),
+        )
+
+    def grade_change_check(self, new_grade, today):
+        """Refuse a change to ``new_grade``: while expired (the one-year rule
+        of the quote would otherwise sell a year of membership, arrears
+        included, for the price of a grade change), or to the same grade."""
+        self.require_current(today)
+        if new_grade == self.grade:
+            raise ServiceRefused('same_grade', _(
+                'The commercial registry lists the same grade as the chamber: '
+                'there is no grade to change.'))
+        require_grade(new_grade)
+
+    def grade_change_quote(self, new_grade, today, fees):
+        """Moving to ``new_grade`` (the registry's): the new expiry is the
+        later of the old expiry and one year from today."""
+        self.grade_change_check(new_grade, today)
+        return GradeChangeQuote(
+            old_grade=self.grade,
+            new_grade=new_grade,
+            old_expiry=self.expires_on,
+            new_expiry=max(self.expires_on, add_years(today, 1)),
+            price_baisa=fees.service_fee('change_grade'),
+        )
+
+    @classmethod
+    def new_membership_terms(cls, registry_company, company, today):
+        """The terms of a New Membership for a CR, or ServiceRefused.
+
+        ``company`` is the chamber's record of that CR, if there is one.
+        """
+        require_active(registry_company)
+        if company is not None and company.membership is not None:
+            raise ServiceRefused('already_member', _(
+                'This company is already a member of the chamber (OCCI number ${number}).',
+                mapping={'number': company.membership.occi_number}))
+        require_grade(registry_company.grade)
+        return MembershipTerms(grade=registry_company.grade, expires_on=add_years(today, 1))
 
 
 class Company(Persistent):
@@ -41,15 +246,53 @@ class Company(Persistent):
     def __acl__(self):
         return [(Allow, 'cr:%s' % self.cr_number, 'view')]
 
+    def require_membership(self):
+        return membership_of(self)
+
+    def certificate_check(self, today):
+        """Get your Certificate reissues the certificate of a current membership only."""
+        self.require_membership().require_current(today)
+
+    def name_change(self, registry_company, today):
+        """The registry's names ``(name_en, name_ar)`` this company would take."""
+        self.require_membership().require_current(today)
+        if (_same_text(registry_company.name_en, self.name_en)
+                and _same_text(registry_company.name_ar, self.name_ar)):
+            raise ServiceRefused('same_name', _(
+                'The commercial registry lists the same names as the chamber: '
+                'there is no name to change.'))
+        return registry_company.name_en.strip(), registry_company.name_ar.strip()
+
 
 class Companies(Folder):
     """All companies, with indexes kept on every change (never a scan):
-    OCCI number -> CR, expiry date -> CRs."""
+    OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of
+    both names for the administrators' search (see ``search.py``)."""
 
     def __init__(self, title=''):
         super().__init__(title)
         self.by_occi_number = OOBTree()
         self.by_expiry = OOBTree()
+        self.name_index = NameIndex()
+
+    def add(self, name, company):
+        super().add(name, company)
+        index_company(self, company)
+        if company.membership is not None:
+            self._index(company)
+        return company
+
+    def remove(self, name):
+        company = super().remove(name)
+        unindex_company(self, company)
+        self._unindex(company)
+        return company
+
+    def rename(self, company, name_en, name_ar):
+        """Give ``company`` new names, keeping the name index true."""
+        company.name_en = name_en
+        company.name_ar = name_ar
+        index_company(self, company)
 
     def set_membership(self, company, membership):
         """Attach or replace ``company``'s membership, keeping the indexes."""

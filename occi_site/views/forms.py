@@ -21,11 +21,16 @@ class FormView:
         self.request = request
 
     def make_form(self):
-        schema = self.schema().bind(request=self.request, context=self.context)
+        schema = self.schema().bind(request=self.request, context=self.context,
+                                    **self.bind_values())
         schema.add(colander.SchemaNode(
             colander.String(), name='csrf_token', widget=deform.widget.HiddenWidget(),
             default=get_csrf_token(self.request), missing=colander.drop))
         return deform.Form(schema, buttons=self.buttons, **self.form_options)
+
+    def bind_values(self):
+        """Extra values for the schema's deferred nodes."""
+        return {}
 
     def __call__(self):
         form = self.make_form()

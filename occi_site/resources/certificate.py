@@ -1,0 +1,131 @@
+"""Membership certificates: immutable records under ``/certificates/<serial>``.
+
+A certificate states the membership as it was on the day it was issued.  A
+new certificate for the same company supersedes the previous one; the public
+verify page tells which is which.
+"""
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
+
+from .counters import next_certificate_serial
+from .folder import Folder
+
+STATUSES = ('current', 'superseded')
+
+
+class Certificate(Persistent):
+    """What one certificate states.  Only its status ever changes."""
+
+    __name__ = None
+    __parent__ = None
+
+    RECORD = ('serial', 'cr_number', 'occi_number', 'name_en', 'name_ar', 'grade', 'address',
+              'issued_on', 'expires_on', 'request_id')
+
+    def __init__(self, serial, cr_number, occi_number, name_en, name_ar, grade, address,
+                 issued_on, expires_on, request_id=''):
+        self.serial = serial
+        self.cr_number = cr_number
+        self.occi_number = occi_number
+        self.name_en = name_en
+        self.name_ar = name_ar
+        self.grade = grade
+        self.address = address
+        self.issued_on = issued_on
+        self.expires_on = expires_on
+        self.request_id = request_id
+        self.status = 'current'
+        self.superseded_by = None
+
+    def __setattr__(self, name, value):
+        if name in self.RECORD:
+            # Load a ghost first, or its empty __dict__ would let a field be rewritten.
+            self._p_activate()
+            if name in self.__dict__:
+                raise AttributeError('certificate %s is a record: %s never changes'
+                                     % (self.serial, name))
+        super().__setattr__(name, value)
+
+    @property
+    def __acl__(self):
+        # The company's authorised persons may download it; the public sees
+        # only what /verify shows.
+        return [(Allow, 'cr:%s' % self.cr_number, 'view'), (Allow, 'role:admin', ALL_PERMISSIONS),
+                DENY_ALL]
+
+    @property
+    def title(self):
+        return self.serial
+
+    def supersede(self, serial):
+        self.status = 'superseded'
+        self.superseded_by = serial
+
+    def verification_status(self, today):
+        """``'valid'``, ``'superseded'`` or ``'expired'``, as the verify page says it."""
+        if self.status == 'superseded':
+            return 'superseded'
+        if self.expires_on < today:
+            return 'expired'
+        return 'valid'
+
+
+class Certificates(Folder):
+    """All certificates by serial; ``current`` maps a CR to its current serial,
+    ``by_cr`` a CR to every serial it was ever issued."""
+
+    def __init__(self, title=''):
+        super().__init__(title)
+        self.current = OOBTree()
+        self.by_cr = OOBTree()
+
+    def add(self, name, certificate):
+        super().add(name, certificate)
+        serials = self.by_cr.get(certificate.cr_number)
+        if serials is None:
+            serials = self.by_cr[certificate.cr_number] = OOTreeSet()
+        serials.insert(name)
+        previous = self.current_for(certificate.cr_number)
+        if previous is not None:
+            previous.supersede(name)
+        self.current[certificate.cr_number] = name
+        return certificate
+
+    def remove(self, name):
+        certificate = super().remove(name)
+        serials = self.by_cr.get(certificate.cr_number)
+        if serials is not None and name in serials:
+            serials.remove(name)
+        if self.current.get(certificate.cr_number) == name:
+            del self.current[certificate.cr_number]
+        return certificate
+
+    def current_for(self, cr_number):
+        serial = self.current.get(cr_number)
+        return None if serial is None else self[serial]
+
+    def issued_for(self, cr_number):
+        """Every certificate of a CR, newest first."""
+        return sorted((self[serial] for serial in self.by_cr.get(cr_number, ())),
+                      key=lambda certificate: (certificate.issued_on, certificate.serial),
+                      reverse=True)
+
+
+def issue_certificate(site, company, today, request_id=''):
+    """A new certificate of ``company``'s membership as it is today; the
+    company's previous certificate is superseded."""
+    membership = company.require_membership()
+    certificate = Certificate(
+        serial=next_certificate_serial(site, today),
+        cr_number=company.cr_number,
+        occi_number=membership.occi_number,
+        name_en=company.name_en,
+        name_ar=company.name_ar,
+        grade=membership.grade,
+        address=company.address,
+        issued_on=today,
+        expires_on=membership.expires_on,
+        request_id=request_id,
+    )
+    return site['certificates'].add(certificate.serial, certificate)

@@ -1,0 +1,73 @@
+"""Conflict-safe sequences: OCCI numbers and certificate serials.
+
+Each sequence is its own small persistent ``Counter``, deliberately without
+``_p_resolveConflict``: two transactions that take a number from the same
+sequence at once both change that one object, so ZODB refuses the second
+commit with ConflictError and pyramid_retry runs that request again, when it
+reads the number the first one took.  No lock is held and only requests that
+draw from the same sequence can collide; an OCCI number and a certificate
+serial never do, and neither touches anything another request writes.
+
+A resolving counter (like ``BTrees.Length``) would not do: it merges two
+increments but both transactions would already have handed out the same number.
+"""
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+# The chamber's existing numbers (91868 ...) are all below this.
+OCCI_NUMBER_START = 100000
+OCCI_NUMBER_SEQUENCE = 'occi_number'
+
+
+class Counter(Persistent):
+    """The last number handed out of one sequence."""
+
+    def __init__(self, last=0):
+        self.last = last
+
+    def allocate(self):
+        self.last += 1
+        return self.last
+
+
+class Counters(Persistent):
+    """``/counters``: the sequences by name, each created on first use."""
+
+    __name__ = None
+    __parent__ = None
+    title = 'Counters'
+
+    def __init__(self):
+        self.sequences = OOBTree()
+
+    def allocate(self, name, first=1):
+        """The next number of sequence ``name``; a new sequence starts at ``first``."""
+        counter = self.sequences.get(name)
+        if counter is None:
+            # Two first uses at once insert the same key: the BTree then
+            # raises ConflictError too, rather than merging.
+            counter = self.sequences[name] = Counter(first - 1)
+        return counter.allocate()
+
+    def last(self, name):
+        counter = self.sequences.get(name)
+        return None if counter is None else counter.last
+
+
+def next_occi_number(site):
+    """A new OCCI number (a string, as the chamber writes them).
+
+    Skips a number an administrator may have given by hand, so the
+    OCCI number index never has to choose between two companies.
+    """
+    companies = site['companies']
+    while True:
+        number = str(site['counters'].allocate(OCCI_NUMBER_SEQUENCE, OCCI_NUMBER_START))
+        if number not in companies.by_occi_number:
+            return number
+
+
+def next_certificate_serial(site, today):
+    """A new certificate serial like ``OCCI-2026-000123``, counted per year."""
+    number = site['counters'].allocate('certificate-%d' % today.year)
+    return 'OCCI-%d-%06d' % (today.year, number)

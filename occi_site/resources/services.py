@@ -1,0 +1,282 @@
+"""The five e-services, declared in one place.
+
+Each ``Service`` says what its wizard needs (an existing membership, a
+captcha, its own choices), refuses what the chamber's rules refuse
+(``check``), prices the request (``quote``) and, once paid or free, applies
+it (``fulfil``) and issues the company's new certificate.  The rules
+themselves are methods of Membership and Company; this module only puts
+them together per service.
+"""
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable, Optional
+
+from ..i18n import _
+from .certificate import issue_certificate
+from .company import Company, Membership, ServiceRefused, membership_of, require_active
+from .counters import next_occi_number
+
+__all__ = ('SERVICES', 'Choice', 'Quote', 'Service', 'ServiceRefused', 'fulfil', 'get_service')
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What step 3 shows and the member confirms; kept on the request as it was.
+
+    ``lines`` are ``(label TranslationString, amount_baisa)``.  ``old_*``
+    describe the membership when priced, so fulfilment can tell whether it
+    changed since; ``new_*`` what it will become.  Quotes are pickled into
+    the requests: keep this class here, and give a new field a default.
+    """
+    service: str
+    lines: tuple
+    old_grade: Optional[str] = None
+    old_expiry: Optional[date] = None
+    new_grade: Optional[str] = None
+    new_expiry: Optional[date] = None
+    new_name_en: Optional[str] = None
+    new_name_ar: Optional[str] = None
+    years: Optional[int] = None
+    arrears_years: int = 0
+
+    @property
+    def total_baisa(self):
+        return sum(amount for _label, amount in self.lines)
+
+    @property
+    def needs_payment(self):
+        return self.total_baisa > 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice the member makes at step 3: ``options`` are ``(value, label)``."""
+    name: str
+    options: tuple
+
+    @property
+    def default(self):
+        return self.options[0][0]
+
+    def read(self, raw):
+        """The option whose value, as text, is ``raw``; ValueError for anything else."""
+        for value, _label in self.options:
+            if str(value) == str(raw):
+                return value
+        raise ValueError('%r is not a choice of %s' % (raw, self.name))
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    title: str
+    needs_membership: bool
+    shows_captcha: bool
+    # (company, registry_company, today) -> None, or ServiceRefused
+    rule: Callable
+    # (company, registry_company, today, fees, choices) -> Quote
+    pricing: Callable
+    # (site, company, request_record, registry_company, today) -> the changed Company
+    change: Callable
+    choices: tuple = ()
+
+    def read_choices(self, raw):
+        """The service's choices from submitted values (a mapping); defaults
+        for missing ones, ValueError for values not offered."""
+        return {choice.name: choice.read(raw[choice.name]) if choice.name in raw
+                else choice.default for choice in self.choices}
+
+    def check(self, company, registry_company, today, occi_number=None):
+        """Refuse (ServiceRefused) what the chamber's rules refuse.
+
+        ``company`` is the chamber's record of the CR (None if it has none);
+        ``occi_number`` the one the member picked at step 1.
+        """
+        require_active(registry_company)
+        if self.needs_membership:
+            membership = membership_of(company)
+            if occi_number is not None and occi_number != membership.occi_number:
+                raise ServiceRefused('wrong_occi_number', _(
+                    'This OCCI number is not the membership of this company.'))
+        self.rule(company, registry_company, today)
+
+    def quote(self, company, registry_company, today, fees, choices=None):
+        """The Quote of this service for the company today (after ``check``)."""
+        self.check(company, registry_company, today)
+        chosen = self.read_choices(choices or {})
+        return self.pricing(company, registry_company, today, fees, chosen)
+
+
+def _fee_line(label, service, fees):
+    return ((label, fees.service_fee(service)),)
+
+
+def _require_unchanged(company, quote):
+    """Refuse to apply a price given for a membership that changed since
+    (e.g. another renewal of the same company was fulfilled meanwhile)."""
+    membership = membership_of(company)
+    if (membership.grade, membership.expires_on) != (quote.old_grade, quote.old_expiry):
+        raise ServiceRefused('membership_changed', _(
+            'The membership changed after the price was given; the chamber will contact you.'))
+
+
+# New Membership Registration
+
+def _new_membership_rule(company, registry_company, today):
+    Membership.new_membership_terms(registry_company, company, today)
+
+
+def _new_membership_pricing(company, registry_company, today, fees, choices):
+    terms = Membership.new_membership_terms(registry_company, company, today)
+    return Quote('new_membership', _fee_line(_('Membership fee'), 'new_membership', fees),
+                 new_grade=terms.grade, new_expiry=terms.expires_on,
+                 new_name_en=registry_company.name_en, new_name_ar=registry_company.name_ar)
+
+
+def _new_membership_change(site, company, record, registry_company, today):
+    terms = Membership.new_membership_terms(registry_company, company, today)
+    companies = site['companies']
+    if company is None:
+        company = companies.add(record.cr_number, Company(
+            record.cr_number, registry_company.name_en, registry_company.name_ar,
+            registry_company.address))
+    else:
+        companies.rename(company, registry_company.name_en, registry_company.name_ar)
+        company.address = registry_company.address
+    companies.set_membership(company, Membership(
+        next_occi_number(site), terms.grade, terms.expires_on))
+    return company
+
+
+# Membership Renewal
+
+def _renewal_rule(company, registry_company, today):
+    """Renewal is open to every member, expired ones first of all."""
+
+
+def _renewal_pricing(company, registry_company, today, fees, choices):
+    renewal = company.membership.renewal_quote(choices['years'], today, fees)
+    return Quote('renewal', renewal.lines, old_grade=renewal.grade,
+                 old_expiry=renewal.old_expiry, new_expiry=renewal.new_expiry,
+                 years=renewal.years, arrears_years=renewal.arrears_years)
+
+
+def _renewal_change(site, company, record, registry_company, today):
+    _require_unchanged(company, record.quote)
+    site['companies'].change_membership(
+        company, expires_on=record.quote.new_expiry, debit_baisa=0)
+    return company
+
+
+# Get your Certificate
+
+def _certificate_rule(company, registry_company, today):
+    company.certificate_check(today)
+
+
+def _certificate_pricing(company, registry_company, today, fees, choices):
+    membership = company.membership
+    return Quote('certificate', _fee_line(_('Certificate fee'), 'certificate', fees),
+                 old_grade=membership.grade, old_expiry=membership.expires_on)
+
+
+def _certificate_change(site, company, record, registry_company, today):
+    membership_of(company)
+    return company
+
+
+# Change Name
+
+def _change_name_rule(company, registry_company, today):
+    company.name_change(registry_company, today)
+
+
+def _change_name_pricing(company, registry_company, today, fees, choices):
+    name_en, name_ar = company.name_change(registry_company, today)
+    membership = company.membership
+    return Quote('change_name', _fee_line(_('Change of name fee'), 'change_name', fees),
+                 old_grade=membership.grade, old_expiry=membership.expires_on,
+                 new_name_en=name_en, new_name_ar=name_ar)
+
+
+def _change_name_change(site, company, record, registry_company, today):
+    membership_of(company)
+    site['companies'].rename(company, record.quote.new_name_en, record.quote.new_name_ar)
+    return company
+
+
+# Change Grade
+
+def _change_grade_rule(company, registry_company, today):
+    company.membership.grade_change_check(registry_company.grade, today)
+
+
+def _change_grade_pricing(company, registry_company, today, fees, choices):
+    change = company.membership.grade_change_quote(registry_company.grade, today, fees)
+    return Quote('change_grade', ((_('Change of grade fee'), change.price_baisa),),
+                 old_grade=change.old_grade, old_expiry=change.old_expiry,
+                 new_grade=change.new_grade, new_expiry=change.new_expiry)
+
+
+def _change_grade_change(site, company, record, registry_company, today):
+    _require_unchanged(company, record.quote)
+    site['companies'].change_membership(
+        company, grade=record.quote.new_grade, expires_on=record.quote.new_expiry)
+    return company
+
+
+SERVICES = {service.name: service for service in (
+    Service('new_membership', _('New Membership Registration'),
+            needs_membership=False, shows_captcha=True, rule=_new_membership_rule,
+            pricing=_new_membership_pricing, change=_new_membership_change),
+    Service('renewal', _('Membership Renewal'),
+            needs_membership=True, shows_captcha=False, rule=_renewal_rule,
+            pricing=_renewal_pricing, change=_renewal_change,
+            choices=(Choice('years', ((1, _('One Year')), (2, _('Two Years')))),)),
+    Service('certificate', _('Get your Certificate'),
+            needs_membership=True, shows_captcha=False, rule=_certificate_rule,
+            pricing=_certificate_pricing, change=_certificate_change),
+    Service('change_name', _('Change Name'),
+            needs_membership=True, shows_captcha=False, rule=_change_name_rule,
+            pricing=_change_name_pricing, change=_change_name_change),
+    Service('change_grade', _('Change Grade'),
+            needs_membership=True, shows_captcha=False, rule=_change_grade_rule,
+            pricing=_change_grade_pricing, change=_change_grade_change),
+)}
+
+
+def get_service(name):
+    """The Service called ``name``, or KeyError."""
+    return SERVICES[name]
+
+
+def fulfil(site, record, today, now, registry_company=None):
+    """Apply a paid (or free and verified) request once and issue the
+    company's new certificate; returns that Certificate.
+
+    Idempotent: on a request already fulfilled it changes nothing and
+    returns the certificate issued then.  If a rule now refuses (the company
+    became a member meanwhile, the membership changed since the price was
+    given), the request is marked refused, or failed if it was paid, and the
+    ServiceRefused is raised for the view to show; the transaction should
+    still be committed so that outcome is kept.  New Membership needs the
+    registry's record of the CR (``registry_company``).
+    """
+    if record.state == 'fulfilled':
+        return site['certificates'][record.certificate_serial]
+    if record.state != 'paid' and not (record.state == 'verified' and record.quote is not None
+                                       and not record.needs_payment):
+        raise ValueError('request %s is %s: not ready for fulfilment' % (record.id, record.state))
+    service = get_service(record.service)
+    try:
+        company = service.change(site, site['companies'].get(record.cr_number), record,
+                                 registry_company, today)
+    except ServiceRefused as refusal:
+        record.transition('failed' if record.state == 'paid' else 'refused', now,
+                          note=refusal.reason)
+        raise
+    certificate = issue_certificate(site, company, today, request_id=record.id)
+    record.occi_number = company.membership.occi_number
+    record.certificate_serial = certificate.serial
+    record.transition('fulfilled', now, note=certificate.serial)
+    return certificate

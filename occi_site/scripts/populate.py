@@ -1,0 +1,183 @@
+"""occi-populate CONFIG_URI: fill the portal's database with synthetic companies,
+their members' accounts and their memberships, to try the portal at the
+chamber's scale.
+
+Synthetic records have CR numbers from 2000000 and civil IDs from 20000000, so
+they never meet the sample registry's; running again with the same count adds
+nothing, with a larger one adds the rest.  Every record goes in through the
+same container methods the portal uses, so every index stays true.  The
+records are fictitious: this is for test and benchmark databases only.
+"""
+import argparse
+import random
+import sys
+import time
+from datetime import timedelta
+
+import transaction
+from pyramid.paster import bootstrap as pyramid_bootstrap
+from pyramid.paster import setup_logging
+
+from ..clock import OMAN
+from ..resources import ROOT_KEY, database
+from ..resources.account import Account
+from ..resources.company import Company, Membership
+from ..resources.counters import next_occi_number
+
+CR_START = 2_000_000
+CIVIL_ID_START = 20_000_000
+MOBILE_START = 71_000_000
+BATCH_SIZE = 5_000
+
+# (English, Arabic) pairs the names are made of.
+FAMILIES = (
+    ('Al Balushi', 'البلوشي'), ('Al Harthy', 'الحارثي'), ('Al Hinai', 'الهنائي'),
+    ('Al Busaidi', 'البوسعيدي'), ('Al Rawahi', 'الرواحي'), ('Al Kindi', 'الكندي'),
+    ('Al Maamari', 'المعمري'), ('Al Siyabi', 'السيابي'), ('Al Lawati', 'اللواتي'),
+    ('Al Rashdi', 'الراشدي'), ('Al Jabri', 'الجابري'), ('Al Farsi', 'الفارسي'),
+    ('Al Shukaili', 'الشكيلي'), ('Al Mahrouqi', 'المحروقي'), ('Al Abri', 'العبري'),
+    ('Al Saadi', 'السعدي'), ('Al Hashmi', 'الهاشمي'), ('Al Riyami', 'الريامي'),
+    ('Al Amri', 'العامري'), ('Al Zadjali', 'الزدجالي'),
+)
+FIRST_NAMES = (
+    'Ahmed', 'Mohammed', 'Said', 'Salim', 'Khalid', 'Ali', 'Hamed', 'Sultan', 'Nasser',
+    'Yousuf', 'Talal', 'Hilal', 'Fatma', 'Aisha', 'Maryam', 'Shamsa', 'Zainab', 'Muna',
+    'Badriya', 'Huda', 'Thuraya', 'Amal',
+)
+ACTIVITIES = (
+    ('Trading', 'للتجارة'), ('Contracting', 'للمقاولات'),
+    ('Marine Services', 'للخدمات البحرية'), ('Dates', 'للتمور'), ('Fisheries', 'للأسماك'),
+    ('Logistics', 'للخدمات اللوجستية'), ('Engineering', 'للهندسة'),
+    ('Frankincense', 'للبخور واللبان'), ('Building Materials', 'لمواد البناء'),
+    ('Travel and Tourism', 'للسفر والسياحة'), ('Oilfield Services', 'لخدمات حقول النفط'),
+    ('Foodstuffs', 'للمواد الغذائية'), ('Technology', 'للتقنية'), ('Furniture', 'للأثاث'),
+)
+# How a company's form puts family and activity together, in each language.
+FORMS = (
+    ('{family} {activity} LLC', '{family} {activity} ش.م.م'),
+    ('{family} & Partners {activity}', '{family} وشركاه {activity}'),
+    ('{family} {activity} Group', 'مجموعة {family} {activity}'),
+    ('{family} {activity} Establishment', 'مؤسسة {family} {activity}'),
+    ('{family} {activity}', '{family} {activity}'),
+)
+# (area, wilayat, governorate, postal code)
+PLACES = (
+    ('Ruwi', 'Muttrah', 'Muscat Governorate', '112'),
+    ('Al Khuwair', 'Bawshar', 'Muscat Governorate', '133'),
+    ('Al Mawaleh', 'Al Seeb', 'Muscat Governorate', '121'),
+    ('Falaj Al Qabail', 'Sohar', 'North Al Batinah Governorate', '311'),
+    ('Firq', 'Nizwa', 'Ad Dakhiliyah Governorate', '612'),
+    ('Al Saada', 'Salalah', 'Dhofar Governorate', '217'),
+    ('Al Ashkharah', 'Jaalan Bani Bu Ali', 'South Ash Sharqiyah Governorate', '416'),
+    ('Sur', 'Sur', 'South Ash Sharqiyah Governorate', '411'),
+    ('Ibri', 'Ibri', 'Adh Dhahirah Governorate', '511'),
+    ('Barka', 'Barka', 'South Al Batinah Governorate', '320'),
+    ('Khasab', 'Khasab', 'Musandam Governorate', '811'),
+    ('Ibra', 'Ibra', 'North Ash Sharqiyah Governorate', '400'),
+)
+# Most members of the chamber are small companies.
+GRADE_WEIGHTS = (('Excellent', 2), ('First', 5), ('Second', 13), ('Third', 30), ('Fourth', 50))
+# Expiry dates from three years past to two years ahead; a few expired
+# memberships carry a debit from the paper registry.
+EXPIRY_SPREAD_DAYS = (-3 * 365, 2 * 365)
+DEBITS = (5_000, 10_000, 25_000)
+DEBIT_SHARE = 0.03
+
+
+def synthetic_company(rng, index, today):
+    """One company, its membership's grade, expiry and debit, and its member."""
+    family_en, family_ar = rng.choice(FAMILIES)
+    activity_en, activity_ar = rng.choice(ACTIVITIES)
+    form_en, form_ar = rng.choice(FORMS)
+    area, wilayat, governorate, postal_code = rng.choice(PLACES)
+    cr_number = str(CR_START + index)
+    company = Company(
+        cr_number,
+        form_en.format(family=family_en, activity=activity_en),
+        form_ar.format(family=family_ar, activity=activity_ar),
+        address='%s, %s, %s, %d, %s' % (area, wilayat, governorate,
+                                        rng.randint(100, 999), postal_code),
+        email='info.%s@example.om' % cr_number,
+    )
+    grade = rng.choices([g for g, _w in GRADE_WEIGHTS], [w for _g, w in GRADE_WEIGHTS])[0]
+    expires_on = today + timedelta(days=rng.randint(*EXPIRY_SPREAD_DAYS))
+    debit = rng.choice(DEBITS) if expires_on < today and rng.random() < DEBIT_SHARE else 0
+    civil_id = str(CIVIL_ID_START + index)
+    first = rng.choice(FIRST_NAMES)
+    member = Account(
+        civil_id,
+        '%s %s %s' % (first, rng.choice(FIRST_NAMES), family_en),
+        '%s.%s.%s@example.om' % (first.lower(), family_en.split()[-1].lower(), civil_id),
+        str(MOBILE_START + index),
+        language=rng.choice(('ar', 'ar', 'en')),
+    )
+    member.state = 'active'
+    return company, (grade, expires_on, debit), member
+
+
+def populate(db, count, seed, today, batch_size=BATCH_SIZE, out=None):
+    """Add the synthetic companies 0 .. count-1 not yet in ``db``, with
+    expiry dates around ``today``, committing every ``batch_size``; returns
+    how many were added.  Progress goes to ``out`` (standard output)."""
+    out = sys.stdout if out is None else out
+    rng = random.Random(seed)
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    added = 0
+    started = time.monotonic()
+    try:
+        tm.begin()
+        site = conn.root()[ROOT_KEY]
+        companies, accounts = site['companies'], site['accounts']
+        for index in range(count):
+            # Drawn even for records already there, so a record's data
+            # depends only on the seed and its index.
+            company, (grade, expires_on, debit), member = synthetic_company(rng, index, today)
+            if company.cr_number in companies:
+                continue
+            companies.add(company.cr_number, company)
+            companies.set_membership(company, Membership(
+                next_occi_number(site), grade, expires_on, debit_baisa=debit))
+            if member.civil_id not in accounts:
+                accounts.add(member.civil_id, member)
+            added += 1
+            if added % batch_size == 0:
+                _commit(tm, conn, added, count, started, out)
+        if added % batch_size:
+            _commit(tm, conn, added, count, started, out)
+    finally:
+        tm.abort()
+        conn.close()
+    return added
+
+
+def _commit(tm, conn, added, count, started, out):
+    tm.get().note('occi-populate: %d companies' % added)
+    tm.commit()
+    # Keep memory flat however many records go in.
+    conn.cacheMinimize()
+    elapsed = time.monotonic() - started
+    out.write('%d of %d companies added, %.0f a second\n'
+              % (added, count, added / elapsed if elapsed else 0))
+    out.flush()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config_uri', help='an ini file, e.g. development.ini')
+    parser.add_argument('--companies', type=int, default=500_000,
+                        help='how many synthetic companies (default 500000)')
+    parser.add_argument('--seed', type=int, default=0, help='the random seed (default 0)')
+    args = parser.parse_args(argv)
+    setup_logging(args.config_uri)
+    # Loading the application creates or evolves the tree; the request it
+    # makes is closed with its connection before the database is used here.
+    with pyramid_bootstrap(args.config_uri) as env:
+        registry = env['registry']
+    db = database(registry)
+    today = registry.occi_clock().astimezone(OMAN).date()
+    try:
+        added = populate(db, args.companies, args.seed, today)
+    finally:
+        db.close()
+    print('done: %d companies added' % added)

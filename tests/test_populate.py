@@ -1,0 +1,133 @@
+"""occi-populate: synthetic companies, members and memberships whose indexes
+agree with the records, on a real FileStorage."""
+import io
+from datetime import date, timedelta
+
+import pytest
+from ZODB import DB
+from ZODB.FileStorage import FileStorage
+
+from occi_site.resources import ROOT_KEY, bootstrap_database
+from occi_site.resources.search import find_accounts, find_companies
+from occi_site.scripts import populate as populate_script
+
+TODAY = date(2026, 11, 24)
+COUNT = 2000
+
+
+@pytest.fixture
+def data_fs(tmp_path):
+    return str(tmp_path / 'Data.fs')
+
+
+def open_site(path):
+    db = DB(FileStorage(path))
+    conn = db.open()
+    return db, conn, conn.root()[ROOT_KEY]
+
+
+@pytest.fixture
+def populated(data_fs):
+    db = DB(FileStorage(data_fs))
+    bootstrap_database(db)
+    out = io.StringIO()
+    added = populate_script.populate(db, COUNT, seed=5, today=TODAY, batch_size=500, out=out)
+    db.close()
+    db, conn, site = open_site(data_fs)
+    yield added, out.getvalue(), site
+    conn.close()
+    db.close()
+
+
+def test_counts_and_progress(populated):
+    added, output, site = populated
+    assert added == COUNT
+    assert len(site['companies']) == COUNT
+    assert len(site['accounts']) == COUNT
+    assert len(output.splitlines()) == COUNT // 500
+    assert output.splitlines()[-1].startswith('2000 of 2000 companies added, ')
+
+
+def test_occi_number_index_agrees(populated):
+    _added, _output, site = populated
+    companies = site['companies']
+    numbers = set()
+    for company in companies.values():
+        number = company.membership.occi_number
+        assert companies.find_by_occi_number(number) is company
+        numbers.add(number)
+    assert numbers == {str(n) for n in range(100000, 100000 + COUNT)}
+    assert len(companies.by_occi_number) == COUNT
+    assert site['counters'].last('occi_number') == 100000 + COUNT - 1
+
+
+def test_expiry_index_agrees(populated):
+    _added, _output, site = populated
+    companies = site['companies']
+    first, last = TODAY - timedelta(days=60), TODAY + timedelta(days=60)
+    expected = {c.cr_number for c in companies.values()
+                if first <= c.membership.expires_on <= last}
+    found = [c.cr_number for c in companies.expiring_between(first, last)]
+    assert expected and len(found) == len(set(found))
+    assert set(found) == expected
+    assert sum(len(crs) for crs in companies.by_expiry.values()) == COUNT
+    expiries = [c.membership.expires_on for c in companies.values()]
+    assert min(expiries) < TODAY < max(expiries)
+
+
+def test_names_and_accounts_are_indexed(populated):
+    _added, _output, site = populated
+    companies, accounts = site['companies'], site['accounts']
+    company = companies['2000007']
+    assert company in find_companies(companies, company.name_en, limit=COUNT)
+    assert company in find_companies(companies, company.name_ar, limit=COUNT)
+    assert len(companies.name_index) == COUNT
+    assert company.name_ar and company.address.count(',') == 4
+    grades = {c.membership.grade for c in companies.values()}
+    assert grades == {'Excellent', 'First', 'Second', 'Third', 'Fourth'}
+    member = accounts['20000007']
+    assert member.is_active
+    assert accounts.find_by_email(member.email) is member
+    assert accounts.find_by_mobile(member.mobile) is member
+    assert member in find_accounts(accounts, member.full_name, limit=COUNT)
+    assert len(accounts.name_index) == COUNT
+
+
+def test_running_again_adds_only_what_is_missing(populated, data_fs):
+    _added, _output, site = populated
+    names = {cr: site['companies'][cr].name_en for cr in ('2000000', '2001999')}
+    site._p_jar.close()
+    site._p_jar.db().close()
+    db = DB(FileStorage(data_fs))
+    assert populate_script.populate(db, COUNT, 5, TODAY, out=io.StringIO()) == 0
+    assert populate_script.populate(db, COUNT + 10, 5, TODAY, out=io.StringIO()) == 10
+    db.close()
+    db, conn, site = open_site(data_fs)
+    assert len(site['companies']) == COUNT + 10
+    assert {cr: site['companies'][cr].name_en for cr in names} == names
+    conn.close()
+    db.close()
+
+
+def test_the_console_script(tmp_path, data_fs, capsys):
+    ini = tmp_path / 'populate.ini'
+    ini.write_text('\n'.join([
+        '[app:main]',
+        'use = egg:occi_site',
+        'zodbconn.uri = file://%s' % data_fs,
+        'occi.sample_data = true',
+        'occi.outbox_path = %s' % (tmp_path / 'outbox.jsonl'),
+        'occi.mail = outbox',
+        'occi.sms = outbox',
+        'occi.session.secret = test-secret',
+        'occi.public_url = http://localhost',
+    ]) + '\n')
+    populate_script.main([str(ini), '--companies', '30', '--seed', '3'])
+    output = capsys.readouterr().out
+    assert '30 of 30 companies added' in output
+    assert 'done: 30 companies added' in output
+    db, conn, site = open_site(data_fs)
+    assert len(site['companies']) == 30 + 4  # and the four sample memberships
+    assert site['companies'].find_by_occi_number('91868').cr_number == '1229237'
+    conn.close()
+    db.close()
