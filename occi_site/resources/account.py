@@ -6,6 +6,7 @@ from persistent import Persistent
 from pyramid.authorization import Allow
 
 from .folder import Folder
+from .search import NameIndex, index_account, unindex_account
 
 ROLES = ('member', 'editor', 'admin')
 
@@ -50,21 +51,26 @@ class Account(Persistent):
 
 
 class Accounts(Folder):
-    """All accounts; ``by_email`` and ``by_mobile`` keep those unique."""
+    """All accounts; ``by_email`` and ``by_mobile`` keep those unique, and
+    ``name_index`` holds the words of full names for the administrators'
+    search (see ``search.py``)."""
 
     def __init__(self, title=''):
         super().__init__(title)
         self.by_email = OOBTree()
         self.by_mobile = OOBTree()
+        self.name_index = NameIndex()
 
     def add(self, name, account):
         super().add(name, account)
         self.by_email[account.email.lower()] = name
         self.by_mobile[account.mobile] = name
+        index_account(self, account)
         return account
 
     def remove(self, name):
         account = super().remove(name)
+        unindex_account(self, account)
         for index, value in ((self.by_email, account.email.lower()),
                              (self.by_mobile, account.mobile)):
             if index.get(value) == name:

@@ -6,13 +6,14 @@ from pyramid.view import view_config
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
 from ..resources.site import Site
+from .content import latest_news
 
 SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
 
 
 @view_config(context=Site, renderer='home.jinja2', permission='view')
 def home(context, request):
-    return {'services': SERVICES}
+    return {'services': SERVICES, 'news': latest_news(request)}
 
 
 @view_config(context=Site, name='contact', renderer='contact.jinja2', permission='view')

@@ -1,0 +1,376 @@
+"""The chamber's own content under /content: folders, pages and news items,
+each in English and Arabic, published through the workflow of
+``publication``.
+
+``ContentArea`` is /content itself: always public, holding the index of
+published news (publication date, uid) that the home page reads newest
+first; every transition, edit, addition and removal keeps it true.
+"""
+import secrets
+import shutil
+from datetime import datetime, timezone
+
+import colander
+import deform
+import nh3
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from pyramid.traversal import find_interface
+from ZODB.blob import Blob
+from ZODB.interfaces import IBlobStorage
+
+from ..i18n import _
+from .folder import Folder
+from .publication import STATES, LocalRoles, Workflowed, content_acl
+from .types import DEFAULT_COLUMNS, Column, content_type
+
+LANGUAGES = ('en', 'ar')
+
+# Rich text as editors may keep it: structure, emphasis, links, tables,
+# images by address.  No scripts, styles, forms, frames or event handlers.
+ALLOWED_TAGS = {
+    'p', 'br', 'hr', 'h2', 'h3', 'h4', 'strong', 'b', 'em', 'i', 'u', 's', 'sub', 'sup',
+    'blockquote', 'ul', 'ol', 'li', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
+    'caption', 'span', 'div', 'pre', 'code',
+}
+ALLOWED_ATTRIBUTES = {
+    '*': {'dir', 'lang'},
+    'a': {'href', 'title'},
+    'img': {'src', 'alt', 'width', 'height'},
+    'th': {'colspan', 'rowspan', 'scope'},
+    'td': {'colspan', 'rowspan'},
+    'ol': {'start'},
+}
+
+IMAGE_TYPES = (
+    (b'\x89PNG\r\n\x1a\n', 'image/png'),
+    (b'\xff\xd8\xff', 'image/jpeg'),
+    (b'GIF87a', 'image/gif'),
+    (b'GIF89a', 'image/gif'),
+)
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+
+
+def sanitise_html(html):
+    """``html`` with everything that could run in a visitor's browser removed."""
+    return nh3.clean(html or '', tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     clean_content_tags={'script', 'style'},
+                     url_schemes={'http', 'https', 'mailto'})
+
+
+def sniff_image(fp):
+    """The media type of the image in ``fp`` by its first bytes (never the
+    browser's word for it), or None."""
+    head = fp.read(12)
+    fp.seek(0)
+    for magic, media_type in IMAGE_TYPES:
+        if head.startswith(magic):
+            return media_type
+    if head[:4] == b'RIFF' and head[8:12] == b'WEBP':
+        return 'image/webp'
+    return None
+
+
+def _utcnow():
+    return datetime.now(timezone.utc)
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, Folder):
+        for child in node.values():
+            yield from _walk(child)
+
+
+class Bilingual:
+    """Mixin: fields kept as ``<field>_en`` and ``<field>_ar``."""
+
+    def text(self, field, lang):
+        """``(text, language)``: the field in ``lang``, else in the other
+        language (the caller then says so to the reader)."""
+        value = getattr(self, '%s_%s' % (field, lang), '')
+        if value or lang not in LANGUAGES:
+            return value, lang
+        other = next(code for code in LANGUAGES if code != lang)
+        return getattr(self, '%s_%s' % (field, other), ''), other
+
+
+class UploadStore(dict):
+    """Where Deform keeps an upload between validation and saving: this
+    request only (a failed form asks for the file again)."""
+
+    def preview_url(self, uid):
+        return None
+
+
+def _stores_blobs(request):
+    return IBlobStorage.providedBy(request.root._p_jar.db().storage)
+
+
+def _valid_image(node, value):
+    fp = value['fp']
+    if sniff_image(fp) is None:
+        raise colander.Invalid(node, _('Choose a PNG, JPEG, GIF or WebP image.'))
+    fp.seek(0, 2)
+    size = fp.tell()
+    fp.seek(0)
+    if size > MAX_IMAGE_BYTES:
+        raise colander.Invalid(node, _('The image is larger than 2 MB.'))
+
+
+def _arabic(widget_class, **options):
+    return widget_class(attributes={'dir': 'rtl', 'lang': 'ar'}, **options)
+
+
+class FolderSchema(colander.Schema):
+    title_en = colander.SchemaNode(colander.String(), title=_('Title (English)'),
+                                   missing='', validator=colander.Length(max=200))
+    title_ar = colander.SchemaNode(colander.String(), title=_('Title (Arabic)'),
+                                   missing='', validator=colander.Length(max=200),
+                                   widget=_arabic(deform.widget.TextInputWidget))
+    summary_en = colander.SchemaNode(colander.String(), title=_('Summary (English)'),
+                                     missing='', widget=deform.widget.TextAreaWidget(rows=3))
+    summary_ar = colander.SchemaNode(colander.String(), title=_('Summary (Arabic)'),
+                                     missing='', widget=_arabic(deform.widget.TextAreaWidget,
+                                                                rows=3))
+
+    def validator(self, node, value):
+        if not (value.get('title_en') or value.get('title_ar')):
+            error = colander.Invalid(node)
+            error['title_en'] = _('Give a title in English or in Arabic.')
+            raise error
+
+
+class DocumentSchema(FolderSchema):
+    body_en = colander.SchemaNode(colander.String(), title=_('Text (English)'), missing='',
+                                  widget=deform.widget.RichTextWidget())
+    body_ar = colander.SchemaNode(
+        colander.String(), title=_('Text (Arabic)'), missing='',
+        widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}))
+    image = colander.SchemaNode(
+        deform.FileData(), title=_('Image'), missing=colander.drop, validator=_valid_image,
+        description=_('PNG, JPEG, GIF or WebP, up to 2 MB.'))
+    remove_image = colander.SchemaNode(colander.Boolean(), title=_('Remove the image'),
+                                       missing=False)
+
+    def after_bind(self, node, kw):
+        request = kw['request']
+        if _stores_blobs(request):
+            self['image'].widget = deform.widget.FileUploadWidget(UploadStore())
+        else:
+            # A database without blob storage (the in-memory one of tests
+            # and demos) cannot keep images.
+            del self['image']
+            del self['remove_image']
+
+
+@colander.deferred
+def _today(node, kw):
+    return kw['request'].today
+
+
+class NewsSchema(DocumentSchema):
+    publication_date = colander.SchemaNode(
+        colander.Date(), title=_('Publication date'), default=_today,
+        widget=deform.widget.TextInputWidget(attributes={'type': 'date'}))
+
+
+def _label(obj, lang):
+    return obj.text('title', lang)[0]
+
+
+def _state(obj, lang):
+    return STATES.get(getattr(obj, 'state', None), '')
+
+
+def _modified(obj, lang):
+    modified = getattr(obj, 'modified', None)
+    return modified.strftime('%Y-%m-%d %H:%M') if modified else ''
+
+
+CONTENT_COLUMNS = DEFAULT_COLUMNS + (
+    Column(_('State'), _state),
+    Column(_('Modified'), _modified),
+)
+
+
+class ContentContainer(LocalRoles, Folder):
+    """A folder of content that keeps the news index true as children come and go."""
+
+    def add(self, name, child):
+        super().add(name, child)
+        for node in _walk(child):
+            if isinstance(node, NewsItem):
+                node.reindex()
+        return child
+
+    def remove(self, name):
+        for node in _walk(self[name]):
+            if isinstance(node, NewsItem):
+                node.unindex()
+        return super().remove(name)
+
+    def rename(self, old_name, new_name):
+        if new_name in self:
+            raise KeyError('%r already exists' % new_name)
+        return self.add(new_name, self.remove(old_name))
+
+
+@content_type('content_area', _('Content area'), columns=CONTENT_COLUMNS,
+              manages_children=True)
+class ContentArea(ContentContainer):
+    """``/content``: always public; the root of the editors' folders, pages and news."""
+
+    def __init__(self, title=''):
+        super().__init__(title)
+        # (-publication day, uid) -> news item: ascending order is newest first.
+        self.news = OOBTree()
+
+    @property
+    def __acl__(self):
+        return content_acl(self, public=True)
+
+    def index_news(self, item):
+        self.unindex_news(item)
+        if item.is_published and item.publication_date is not None:
+            item.news_key = (-item.publication_date.toordinal(), item.uid)
+            self.news[item.news_key] = item
+
+    def unindex_news(self, item):
+        if item.news_key is not None:
+            self.news.pop(item.news_key, None)
+            item.news_key = None
+
+    def latest_news(self):
+        """Published news items, newest first, read lazily from the index."""
+        return iter(self.news.values())
+
+    def menu(self, limit=12):
+        """The published pages and folders at the top of the area, in name order."""
+        found = []
+        for _name, child in self.batch(size=100):
+            if isinstance(child, (Page, ContentFolder)) and child.is_published:
+                found.append(child)
+                if len(found) == limit:
+                    break
+        return found
+
+
+class ContentItem(Workflowed, Bilingual, LocalRoles):
+    """What every workflowed content object has: a uid, times, bilingual titles."""
+
+    title_en = ''
+    title_ar = ''
+    summary_en = ''
+    summary_ar = ''
+    title = ''
+    fields = ('title_en', 'title_ar', 'summary_en', 'summary_ar')
+
+    def _start(self):
+        self.uid = secrets.token_hex(8)
+        self.created = self.modified = _utcnow()
+
+    @property
+    def __acl__(self):
+        return content_acl(self, public=self.is_published)
+
+    def properties(self):
+        return {name: getattr(self, name) for name in self.fields}
+
+    def update(self, **changes):
+        for name in self.fields:
+            if name in changes:
+                value = changes[name]
+                setattr(self, name, sanitise_html(value) if name.startswith('body_') else value)
+        # ``title`` is what listings outside the content area read.
+        self.title = self.title_en or self.title_ar
+        self.modified = _utcnow()
+
+
+@content_type('folder', _('Folder'), columns=CONTENT_COLUMNS, manages_children=True,
+              label=_label, schema=FolderSchema,
+              addable_to=(ContentContainer,))
+class ContentFolder(ContentItem, ContentContainer):
+    """A section of the content area: published, it is a menu entry and an index page."""
+
+    def __init__(self, **fields):
+        ContentContainer.__init__(self)
+        self._start()
+        self.update(**fields)
+
+
+class Document(ContentItem, Persistent):
+    """A page of rich text in both languages, with an optional image kept as a ZODB blob."""
+
+    __name__ = None
+    __parent__ = None
+    body_en = ''
+    body_ar = ''
+    image = None
+    image_type = ''
+    image_filename = ''
+    fields = ContentItem.fields + ('body_en', 'body_ar')
+
+    def __init__(self, **fields):
+        self._start()
+        self.update(**fields)
+
+    def update(self, *, image=None, remove_image=False, **changes):
+        """Change fields; ``image`` is an upload ({'fp', 'filename', ...})."""
+        super().update(**changes)
+        if remove_image:
+            self.image = None
+            self.image_type = self.image_filename = ''
+        if image:
+            self.set_image(image['fp'], image.get('filename') or '')
+
+    def set_image(self, fp, filename):
+        media_type = sniff_image(fp)
+        if media_type is None:
+            raise ValueError('not an image the portal shows')
+        blob = Blob()
+        with blob.open('w') as target:
+            shutil.copyfileobj(fp, target)
+        self.image = blob
+        self.image_type = media_type
+        self.image_filename = filename
+
+
+@content_type('page', _('Page'), columns=CONTENT_COLUMNS, label=_label,
+              schema=DocumentSchema, addable_to=(ContentContainer,))
+class Page(Document):
+    """A page of the chamber; published at the top of /content, it is in the menu."""
+
+
+@content_type('news', _('News item'), columns=CONTENT_COLUMNS, label=_label,
+              schema=NewsSchema, addable_to=(ContentContainer,))
+class NewsItem(Document):
+    """News of the chamber, dated; the latest published ones are on the home page."""
+
+    publication_date = None
+    news_key = None
+    fields = Document.fields + ('publication_date',)
+
+    def _area(self):
+        return find_interface(self, ContentArea)
+
+    def reindex(self):
+        area = self._area()
+        if area is not None:
+            area.index_news(self)
+
+    def unindex(self):
+        area = self._area()
+        if area is not None:
+            area.unindex_news(self)
+
+    def update(self, **changes):
+        super().update(**changes)
+        self.reindex()
+
+    def transition(self, name, user, when, comment=''):
+        chosen = super().transition(name, user, when, comment)
+        self.reindex()
+        return chosen
+
+

@@ -1,0 +1,161 @@
+"""Finding companies and accounts by what an administrator types, never by a scan.
+
+``NameIndex`` maps the normalised words of names (English and Arabic) to
+keys.  Normalising folds what people type differently for the same name:
+case, Arabic short vowels and tatweel, the forms of alef and of hamza on
+waw and ya, ta marbuta and alef maksura.  An Arabic word starting with the
+article "ال" is also indexed without it, so "الواعدة" and "واعدة" both find
+"المشاريع الواعدة".
+
+The companies' index lives on the Companies container as ``name_index``,
+the accounts' on Accounts; ``index_company`` / ``index_account`` must be
+called wherever a company or an account is added or renamed, and the
+``unindex_*`` functions where one is removed: the containers' own ``add``,
+``remove`` and ``rename`` do.
+"""
+import itertools
+import re
+import unicodedata
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet, intersection, union
+from persistent import Persistent
+
+WORD = re.compile(r'\w+')
+ARTICLE = 'ال'
+# Letters that decomposition does not fold: alef wasla, alef maksura, the
+# Persian ya and kaf, ta marbuta; tatweel only stretches a word.
+ARABIC_FOLDS = str.maketrans({'ٱ': 'ا', 'ى': 'ي', 'ی': 'ي', 'ک': 'ك', 'ة': 'ه', 'ـ': None})
+# A query word of this length or more also matches the words it begins.
+PREFIX_LENGTH = 3
+# A prefix that begins more words than this matches only the first ones.
+PREFIX_EXPANSION = 200
+
+
+def normalise(text):
+    """``text`` folded for matching: NFKD drops the Arabic short vowels and
+    splits hamza and madda off alef, waw and ya, as it splits accents off
+    Latin letters; the combining marks are then removed."""
+    decomposed = unicodedata.normalize('NFKD', text.casefold())
+    bare = ''.join(char for char in decomposed if unicodedata.category(char) != 'Mn')
+    return unicodedata.normalize('NFC', bare.translate(ARABIC_FOLDS))
+
+
+def query_words(text):
+    return WORD.findall(normalise(text))
+
+
+def name_words(*names):
+    """The words a name is indexed under: each normalised word, and an
+    Arabic word with its article also without it."""
+    words = set()
+    for word in query_words(' '.join(names)):
+        words.add(word)
+        if word.startswith(ARTICLE) and len(word) > len(ARTICLE) + 1:
+            words.add(word[len(ARTICLE):])
+    return words
+
+
+class NameIndex(Persistent):
+    """Normalised name words -> keys, and each key's words for unindexing.
+
+    Each word has its own ``OOTreeSet``, so adding two companies with
+    different words never touches the same bucket.
+    """
+
+    def __init__(self):
+        self.by_word = OOBTree()
+        self.words_of = OOBTree()
+        self._count = Length()
+
+    def __len__(self):
+        return self._count()
+
+    def __contains__(self, key):
+        return key in self.words_of
+
+    def index(self, key, *names):
+        self.unindex(key)
+        words = name_words(*names)
+        for word in words:
+            keys = self.by_word.get(word)
+            if keys is None:
+                keys = self.by_word[word] = OOTreeSet()
+            keys.add(key)
+        self.words_of[key] = tuple(sorted(words))
+        self._count.change(1)
+
+    def unindex(self, key):
+        words = self.words_of.pop(key, None)
+        if words is None:
+            return
+        self._count.change(-1)
+        for word in words:
+            keys = self.by_word.get(word)
+            if keys is not None and key in keys:
+                keys.remove(key)
+                if not keys:
+                    del self.by_word[word]
+
+    def _matches(self, word):
+        if len(word) < PREFIX_LENGTH:
+            return self.by_word.get(word)
+        found = None
+        words = self.by_word.items(word, word + '\U0010ffff')
+        for _word, keys in itertools.islice(words, PREFIX_EXPANSION):
+            found = keys if found is None else union(found, keys)
+        return found
+
+    def search(self, text, limit=50):
+        """Up to ``limit`` keys, in key order, whose names hold every word of
+        ``text`` (a word of 3 letters or more also as the start of a word)."""
+        found = None
+        for word in query_words(text):
+            keys = self._matches(word)
+            if not keys:
+                return []
+            found = keys if found is None else intersection(found, keys)
+        return list(itertools.islice(found or (), limit))
+
+
+def index_company(companies, company):
+    companies.name_index.index(company.cr_number, company.name_en, company.name_ar)
+
+
+def unindex_company(companies, company):
+    companies.name_index.unindex(company.cr_number)
+
+
+def index_account(accounts, account):
+    accounts.name_index.index(account.civil_id, account.full_name)
+
+
+def unindex_account(accounts, account):
+    accounts.name_index.unindex(account.civil_id)
+
+
+def _unique(found):
+    """``found`` without None and without repeats, in order."""
+    unique = {}
+    for obj in found:
+        if obj is not None:
+            unique.setdefault(id(obj), obj)
+    return list(unique.values())
+
+
+def find_companies(companies, text, limit=50):
+    """Companies by CR number, OCCI number, or words of either name."""
+    text = text.strip()
+    exact = []
+    if text.isdigit():
+        exact = [companies.get(text), companies.find_by_occi_number(text)]
+    named = (companies.get(key) for key in companies.name_index.search(text, limit))
+    return _unique(itertools.chain(exact, named))[:limit]
+
+
+def find_accounts(accounts, text, limit=50):
+    """Accounts by civil ID, e-mail, mobile number, or words of the full name."""
+    text = text.strip()
+    exact = [accounts.get(text), accounts.find_by_email(text), accounts.find_by_mobile(text)]
+    named = (accounts.get(key) for key in accounts.name_index.search(text, limit))
+    return _unique(itertools.chain(exact, named))[:limit]

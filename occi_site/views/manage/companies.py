@@ -1,0 +1,76 @@
+"""Companies and memberships in /manage: find a company by CR, OCCI number
+or a name in either language; its membership, its history, and recording a
+debit the member owes the chamber."""
+from datetime import datetime
+from decimal import Decimal
+
+import colander
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.traversal import resource_path
+
+from ...clock import OMAN
+from ...i18n import _
+from ...resources.company import Companies, Company
+from ...resources.search import find_companies
+from .changes import record_change
+from .forms import ManageForm, rials, search_form, to_baisa
+from .tabs import manage_page, mgmt_view
+
+HISTORY_SHOWN = 30
+
+
+class CompanySearch(colander.Schema):
+    text = colander.SchemaNode(
+        colander.String(), title=_('CR number, OCCI number or name'),
+        description=_('A name in English or Arabic, or the start of its words.'),
+        validator=colander.Length(min=2, max=200))
+
+
+@mgmt_view(name='manage-search', title=_('Find'), context=Companies, permission='manage',
+           order=5, renderer='manage/companies.jinja2')
+def search(context, request):
+    form, found = search_form(request, CompanySearch(), _('Find'), focus='on')
+    results = None if found is None else find_companies(context, found['text'])
+    return manage_page(request, context, form=form, results=results)
+
+
+class DebitSchema(colander.Schema):
+    amount = colander.SchemaNode(
+        rials(), title=_('Amount (RO)'), validator=colander.Range(min=Decimal('0.001'), max=Decimal(100000)),
+        description=_('In rials, with up to three decimals (baisa).'))
+    reason = colander.SchemaNode(colander.String(), title=_('Reason'),
+                                 validator=colander.Length(min=3, max=300))
+
+
+def history(request, company):
+    return [dict(entry, when=datetime.fromisoformat(entry['when']).astimezone(OMAN))
+            for _key, entry in request.root['audit'].latest(
+                HISTORY_SHOWN, path=resource_path(company))]
+
+
+@mgmt_view(name='manage-membership', title=_('Membership'), context=Company,
+           permission='manage', order=5, renderer='manage/company.jinja2')
+class MembershipView(ManageForm):
+    schema = DebitSchema
+    button_titles = (('record', _('Record the debit')),)
+
+    def __call__(self):
+        if self.context.membership is None:
+            return self.show(None)
+        return super().__call__()
+
+    def show(self, rendered_form, **values):
+        return super().show(rendered_form, company=self.context,
+                            membership=self.context.membership,
+                            history=history(self.request, self.context), **values)
+
+    def record_success(self, form, appstruct):
+        company = self.context
+        amount = to_baisa(appstruct['amount'])
+        company.__parent__.change_membership(
+            company, debit_baisa=company.membership.debit_baisa + amount)
+        record_change(self.request, 'membership.debit', company, _(
+            'Recorded a debit of ${amount} baisa on CR ${cr}: ${reason}', mapping={
+                'amount': amount, 'cr': company.cr_number, 'reason': appstruct['reason']}),
+            amount_baisa=amount, reason=appstruct['reason'])
+        return HTTPSeeOther(self.request.url)

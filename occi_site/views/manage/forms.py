@@ -1,0 +1,87 @@
+"""Management forms: the site's FormView (dispatch on the pressed button),
+inside the management page, with Cancel, and money typed in rials."""
+from decimal import ROUND_HALF_UP, Decimal
+
+import colander
+import deform
+from pyramid.httpexceptions import HTTPSeeOther
+
+from ...i18n import _
+from ..forms import FormView
+from .tabs import manage_page, manage_url
+
+BAISA_PER_RIAL = 1000
+
+
+def rials():
+    """A colander type for an amount in rials with three decimals (baisa)."""
+    return colander.Decimal('0.001', rounding=ROUND_HALF_UP)
+
+
+def to_baisa(amount):
+    return int(amount * BAISA_PER_RIAL)
+
+
+def from_baisa(baisa):
+    return Decimal(baisa) / BAISA_PER_RIAL
+
+
+def date_input():
+    """The browser's own date field: no script needed, ISO dates as colander reads them."""
+    return deform.widget.TextInputWidget(attributes={'type': 'date'})
+
+
+class ManageForm(FormView):
+    """A form on a management tab.  Subclasses set ``schema`` (a schema
+    class, or a method making one), ``button_titles`` and write
+    ``<button>_success``."""
+
+    button_titles = (('save', _('Save')),)
+    offers_cancel = True
+    # The tab Cancel (and, by default, success) returns to.
+    return_tab = None
+
+    def __init__(self, context, request):
+        super().__init__(context, request)
+        translate = request.localizer.translate
+        self.buttons = tuple(deform.Button(name, translate(title))
+                             for name, title in self.button_titles)
+        if self.offers_cancel:
+            self.buttons += (deform.Button('cancel', translate(_('Cancel')),
+                                           css_class='btn-default secondary'),)
+        self.form = None
+
+    def make_form(self):
+        self.form = super().make_form()
+        return self.form
+
+    def __call__(self):
+        if self.request.method == 'POST' and 'cancel' in self.request.POST:
+            return self.back()
+        return super().__call__()
+
+    def back(self):
+        return HTTPSeeOther(manage_url(self.request, self.context,
+                                       self.return_tab or self.request.view_name))
+
+    def show(self, rendered_form, **values):
+        resources = self.form.get_widget_resources() if self.form else {'js': (), 'css': ()}
+        return manage_page(self.request, self.context, form=rendered_form,
+                           form_resources=resources, **values)
+
+
+def search_form(request, schema, button_title, focus='off', **bind):
+    """A GET form (searches and filters change nothing, so no CSRF token in
+    the address): ``(rendered form, appstruct)``, the appstruct None until
+    the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
+    button = deform.Button('search', request.localizer.translate(button_title))
+    form = deform.Form(schema.bind(request=request, **bind), method='GET', buttons=(button,),
+                       formid='search', focus=focus)
+    if 'search' not in request.GET:
+        return form.render(), None
+    try:
+        appstruct = form.validate(request.GET.items())
+    except deform.ValidationFailure as failure:
+        return failure.render(), None
+    return form.render(appstruct), appstruct
+

@@ -1,0 +1,142 @@
+"""Management tabs: ordinary views registered with a tab title and a permission.
+
+``@mgmt_view(...)`` registers the view and records its tab; the tab bar of an
+object is built from those records (the most specific registration of each
+tab name for the object's class, as Pyramid's own view lookup picks it),
+keeping only the tabs the person may use.  Stack two decorators to register
+one view for two contexts with different permissions, e.g. ``manage`` on any
+folder and ``manage_content`` on the editors' folders.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import venusian
+from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.traversal import lineage
+from pyramid.view import view_config
+
+from ...i18n import _
+from ...resources.types import title_of, type_info
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    title: str
+    context: type
+    permission: str
+    order: int
+    condition: Callable | None
+
+    def applies_to(self, context):
+        return isinstance(context, self.context) and (
+            self.condition is None or self.condition(context))
+
+
+class ConditionPredicate:
+    """View predicate ``manage_if=callable(context)``: the view applies only
+    where the callable says so (e.g. to the /orders folder, not every folder)."""
+
+    def __init__(self, condition, config):
+        self.condition = condition
+
+    def text(self):
+        return 'manage_if = %s' % self.condition.__qualname__
+
+    phash = text
+
+    def __call__(self, context, request):
+        return self.condition(context)
+
+
+def add_mgmt_view(config, view, name, context, permission, title=None, order=100,
+                  condition=None, **view_options):
+    """Config directive: the view, and its tab when it has a ``title``."""
+    if condition is not None:
+        view_options['manage_if'] = condition
+    config.add_view(view, name=name, context=context, permission=permission, **view_options)
+    if title is not None:
+        config.registry.occi_mgmt_tabs.append(
+            Tab(name, title, context, permission, order, condition))
+
+
+class mgmt_view:
+    """Decorator form of ``config.add_mgmt_view``, found by ``config.scan``."""
+
+    def __init__(self, **settings):
+        self.settings = settings
+
+    def __call__(self, wrapped):
+        settings = self.settings
+
+        def callback(scanner, name, ob):
+            scanner.config.with_package(info.module).add_mgmt_view(ob, **settings)
+
+        info = venusian.attach(wrapped, callback, category='pyramid')
+        return wrapped
+
+
+def tabs_for(request, context):
+    """The tabs of ``context`` that the person may use, in tab order."""
+    mro = type(context).__mro__
+    chosen = {}
+    for tab in request.registry.occi_mgmt_tabs:
+        if not tab.applies_to(context):
+            continue
+        best = chosen.get(tab.name)
+        if best is None or mro.index(tab.context) < mro.index(best.context):
+            chosen[tab.name] = tab
+    allowed = [tab for tab in chosen.values() if request.has_permission(tab.permission, context)]
+    return sorted(allowed, key=lambda tab: (tab.order, tab.name))
+
+
+def manage_url(request, resource, tab='manage'):
+    # '@@' keeps a child that happens to share the tab's name out of the way.
+    return request.resource_url(resource, '@@' + tab)
+
+
+def manage_crumbs(request, context):
+    lang = request.locale_name
+    crumbs = []
+    for node in reversed(list(lineage(context))[1:]):
+        # An editor may manage /content but not the site above it: no crumb there.
+        if tabs_for(request, node):
+            label = _('Manage') if node.__parent__ is None else title_of(node, lang)
+            crumbs.append((label, manage_url(request, node)))
+    crumbs.append((title_of(context, lang) if context.__parent__ is not None
+                   else _('Manage'), None))
+    return crumbs
+
+
+def manage_page(request, context, **values):
+    """The values every management page needs besides its own."""
+    info = type_info(context)
+    offers = request.session.pop_flash('undo')
+    may_undo = request.has_permission('manage', request.root)
+    values.update(
+        context=context,
+        heading=(_('Manage the portal') if context.__parent__ is None
+                 else title_of(context, request.locale_name)),
+        type_title=info.title if info is not None else '',
+        tabs=tabs_for(request, context),
+        crumbs=manage_crumbs(request, context),
+        undo_offers=offers if may_undo else (),
+        manage_url=lambda resource, tab='manage': manage_url(request, resource, tab),
+    )
+    return values
+
+
+@view_config(name='manage')
+def manage(context, request):
+    """``/manage`` on any object: its first tab, if the person may use any."""
+    tabs = tabs_for(request, context)
+    if not tabs:
+        raise HTTPForbidden()
+    return HTTPSeeOther(manage_url(request, context, tabs[0].name))
+
+
+def includeme(config):
+    config.registry.occi_mgmt_tabs = []
+    config.add_view_predicate('manage_if', ConditionPredicate)
+    config.add_directive('add_mgmt_view', add_mgmt_view)
+    config.scan(__name__)

@@ -1,0 +1,91 @@
+"""The Undo tab: recent transactions with who made them and what they did;
+undo a chosen one, or the one a page just offered to undo.
+
+ZODB undoes a transaction only while every object it wrote is unchanged
+since (or the later change can be merged) and its history is not packed
+away; whether it can is known only by trying, so the undo is committed here,
+in the view, to tell the person plainly when it could not be done.
+"""
+from datetime import datetime, timezone
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+from ZODB.POSException import UndoError
+
+from ...clock import OMAN
+from ...i18n import _
+from ...resources import database
+from ...resources.site import Site
+from .changes import AUDIT_ONLY, UNDO_TOKEN, audit_apart
+from .tabs import manage_page, manage_url, mgmt_view
+
+SHOWN = 40
+# How far back an Undo offer or a chosen transaction is looked for.
+SEARCH_DEPTH = 400
+
+
+def recent_transactions(db, limit=SHOWN):
+    """Undoable transactions, newest first, without the audit log's own."""
+    found = [entry for entry in db.undoLog(0, SEARCH_DEPTH) if not entry.get(AUDIT_ONLY)]
+    return found[:limit]
+
+
+def describe(entry):
+    """The description a person wrote, after the request path pyramid_tm notes first."""
+    lines = [line for line in entry['description'].splitlines() if line]
+    return ' · '.join(lines[1:] or lines)
+
+
+def find_transaction(db, *, token=None, undo_id=None):
+    for entry in recent_transactions(db, SEARCH_DEPTH):
+        if (token and entry.get(UNDO_TOKEN) == token) or (
+                undo_id and entry['id'].decode('ascii') == undo_id):
+            return entry
+    return None
+
+
+@mgmt_view(name='manage-undo', title=_('Undo'), context=Site, permission='manage',
+           order=80, renderer='manage/undo.jinja2', request_method='GET')
+def undo_list(context, request):
+    db = database(request.registry)
+    rows = [{
+        'id': entry['id'].decode('ascii'),
+        'when': datetime.fromtimestamp(entry['time'], timezone.utc).astimezone(OMAN),
+        'user': entry['user_name'],
+        'description': describe(entry),
+    } for entry in recent_transactions(db)]
+    return manage_page(request, context, rows=rows, supported=db.supportsUndo())
+
+
+@view_config(name='manage-undo', context=Site, permission='manage', request_method='POST')
+def undo(context, request):
+    db = database(request.registry)
+    translate = request.localizer.translate
+    entry = find_transaction(db, token=request.POST.get('token'),
+                             undo_id=request.POST.get('id'))
+    target = HTTPSeeOther(manage_url(request, context, 'manage-undo'))
+    if entry is None:
+        request.session.flash(translate(_(
+            'That change is no longer among the recent transactions, so it cannot be undone here.')))
+        return target
+    description = describe(entry)
+    user = request.authenticated_userid
+    txn = request.tm.get()
+    txn.note(translate(_('Undo: ${description}', mapping={'description': description})))
+    db.undo(entry['id'], txn)
+    try:
+        request.tm.commit()
+    except UndoError as error:
+        request.tm.abort()
+        audit_apart(db, 'undo', user=user, path='/', outcome='refused',
+                    details={'transaction': description, 'reason': str(error)})
+        request.session.flash(translate(_(
+            'This change cannot be undone: something it changed has been changed again '
+            'since, or the database was packed after it. Make the change by hand instead. '
+            '(${reason})', mapping={'reason': str(error)})))
+    else:
+        audit_apart(db, 'undo', user=user, path='/', details={'transaction': description})
+        request.session.flash(translate(_('Undone: ${description}',
+                                          mapping={'description': description})))
+    request.tm.begin()
+    return target

@@ -1,0 +1,64 @@
+"""The Workflow tab: an item's state, the transitions the person may make,
+and the history of who moved it, when and why."""
+import colander
+from pyramid.httpexceptions import HTTPForbidden
+
+from ...i18n import _
+from ...resources.publication import STATES, Workflowed
+from ...resources.types import title_of
+from .changes import record_change
+from .forms import ManageForm
+from .tabs import mgmt_view
+
+
+class CommentSchema(colander.Schema):
+    comment = colander.SchemaNode(
+        colander.String(), title=_('Comment'), missing='',
+        validator=colander.Length(max=500),
+        description=_('Kept in the history: say why, for the next person.'))
+
+
+def allowed_transitions(request, item):
+    return [t for t in item.transitions() if request.has_permission(t.permission, item)]
+
+
+@mgmt_view(name='manage-workflow', title=_('Workflow'), context=Workflowed,
+           permission='manage_content', order=30, renderer='manage/workflow.jinja2')
+class WorkflowView(ManageForm):
+    schema = CommentSchema
+    offers_cancel = False
+
+    def __init__(self, context, request):
+        self.allowed = allowed_transitions(request, context)
+        self.button_titles = tuple((t.name, t.title) for t in self.allowed)
+        super().__init__(context, request)
+
+    def show(self, rendered_form, **values):
+        return super().show(rendered_form, state=STATES[self.context.state],
+                            history=reversed(self.context.workflow_history),
+                            may_act=bool(self.allowed), states=STATES, **values)
+
+    def move(self, name, appstruct):
+        chosen = next((t for t in self.allowed if t.name == name), None)
+        if chosen is None:
+            raise HTTPForbidden()
+        self.context.transition(name, self.request.authenticated_userid, self.request.now,
+                                appstruct['comment'])
+        record_change(self.request, 'workflow.%s' % name, self.context, _(
+            '${transition}: "${title}"', mapping={
+                'transition': self.request.localizer.translate(chosen.title),
+                'title': title_of(self.context, self.request.locale_name)}),
+            comment=appstruct['comment'])
+        return self.back()
+
+    def submit_success(self, form, appstruct):
+        return self.move('submit', appstruct)
+
+    def publish_success(self, form, appstruct):
+        return self.move('publish', appstruct)
+
+    def reject_success(self, form, appstruct):
+        return self.move('reject', appstruct)
+
+    def retract_success(self, form, appstruct):
+        return self.move('retract', appstruct)

@@ -1,0 +1,252 @@
+"""The chamber's content: sanitising, the workflow and who may move it, what
+visitors see in which language, the news on the home page, the menu."""
+import io
+from datetime import date, datetime, timezone
+
+import pytest
+import transaction
+import webtest
+
+import occi_site
+from occi_site.resources import ROOT_KEY, database
+from occi_site.resources.content import NewsItem, Page, sanitise_html
+from occi_site.resources.publication import WorkflowError
+from tests.conftest import add_account, portal_settings
+
+PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00'
+       b'\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N'
+       b'\x00\x00\x00\x00IEND\xaeB`\x82')
+WHEN = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def portal(tmp_path):
+    """The portal on a FileStorage with blobs (images, undo), shared by
+    every TestApp a test makes with ``login``."""
+    uri = 'file://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
+    wsgi = occi_site.main({}, **portal_settings(
+        tmp_path, **{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'}))
+    yield wsgi
+    database(wsgi.registry).close()
+
+
+def edit(wsgi, change):
+    """Run ``change(site)`` in a transaction of its own, as a script would."""
+    tm = transaction.TransactionManager(explicit=True)
+    conn = database(wsgi.registry).open(transaction_manager=tm)
+    try:
+        with tm:
+            result = change(conn.root()[ROOT_KEY])
+    finally:
+        conn.close()
+    return result
+
+
+def read(wsgi, look):
+    """``look(site)`` on the committed state."""
+    conn = database(wsgi.registry).open()
+    try:
+        return look(conn.root()[ROOT_KEY])
+    finally:
+        conn.close()
+
+
+def visitor(wsgi, lang='en'):
+    return webtest.TestApp(wsgi, extra_environ={'HTTP_ACCEPT_LANGUAGE': lang})
+
+
+def login(wsgi, civil_id, roles=('member',), lang='en'):
+    edit(wsgi, lambda site: add_account(site, civil_id, roles=roles))
+    app = visitor(wsgi, lang)
+    app.get('/_probe/login/%s' % civil_id)
+    return app
+
+
+def add_content(wsgi, container_path, name, factory, state='private', **fields):
+    def change(site):
+        container = site
+        for part in container_path:
+            container = container[part]
+        item = container.add(name, factory(**fields))
+        if state != 'private':
+            item.transition('publish', '90000009', WHEN)
+        return item.uid
+    return edit(wsgi, change)
+
+
+def test_sanitiser_strips_scripts_handlers_and_javascript_links():
+    dirty = ('<p onclick="steal()">Hi <b onmouseover=x()>there</b></p>'
+             '<script>alert(1)</script><style>p{}</style>'
+             '<a href="javascript:alert(2)">x</a><a href="https://occi.om/">ok</a>'
+             '<img src=x onerror=alert(3)><iframe src="https://evil"></iframe>')
+    clean = sanitise_html(dirty)
+    for bad in ('onclick', 'onmouseover', 'onerror', '<script', 'alert(1)', '<style',
+                'javascript:', '<iframe'):
+        assert bad not in clean
+    assert '<p>Hi <b>there</b></p>' in clean
+    assert 'href="https://occi.om/"' in clean
+
+
+def test_body_is_sanitised_when_stored():
+    page = Page(title_en='T', body_en='<p>ok</p><script>x()</script>', body_ar='<b onclick=1>ب</b>')
+    assert page.body_en == '<p>ok</p>'
+    assert page.body_ar == '<b>ب</b>'
+
+
+def test_workflow_transitions_and_history():
+    page = Page(title_en='Page')
+    assert page.state == 'private'
+    assert [t.name for t in page.transitions()] == ['submit', 'publish']
+    page.transition('submit', '90000008', WHEN, 'please review')
+    assert page.state == 'pending'
+    with pytest.raises(WorkflowError):
+        page.transition('submit', '90000008', WHEN)
+    page.transition('reject', '90000009', WHEN, 'not yet')
+    page.transition('publish', '90000009', WHEN)
+    assert page.is_published
+    assert [(h['transition'], h['from'], h['to'], h['user'], h['comment'])
+            for h in page.workflow_history] == [
+        ('submit', 'private', 'pending', '90000008', 'please review'),
+        ('reject', 'pending', 'private', '90000009', 'not yet'),
+        ('publish', 'private', 'published', '90000009', ''),
+    ]
+
+
+def test_anonymous_sees_only_published_items(portal):
+    add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
+    add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
+    app = visitor(portal)
+    assert 'About us' in app.get('/content/about')
+    page = app.get('/content/draft', status=403)
+    assert 'Draft page' not in page
+    listing = app.get('/content/')
+    assert 'About us' in listing and 'Draft page' not in listing
+
+
+def test_published_item_in_a_private_folder_stays_hidden(portal):
+    from occi_site.resources.content import ContentFolder
+    add_content(portal, ['content'], 'internal', ContentFolder, title_en='Internal')
+    add_content(portal, ['content', 'internal'], 'memo', Page, state='published', title_en='Memo')
+    visitor(portal).get('/content/internal/memo', status=403)
+
+
+def test_editor_previews_drafts_but_cannot_publish(portal):
+    add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    page = editor.get('/content/draft')
+    assert 'Draft page' in page and 'Not published' in page
+    form = editor.get('/content/draft/@@manage-workflow').forms['deform']
+    assert 'submit' in form.fields and 'publish' not in form.fields
+    # Forcing the button is refused and changes nothing.
+    editor.post('/content/draft/@@manage-workflow', {
+        'csrf_token': form['csrf_token'].value, 'comment': '', 'publish': 'publish'})
+    assert read(portal, lambda site: site['content']['draft'].state) == 'private'
+    submitted = form.submit('submit').follow()
+    assert 'Pending review' in submitted
+    assert read(portal, lambda site: site['content']['draft'].state) == 'pending'
+
+
+def test_publisher_role_on_a_folder_lets_editors_publish(portal):
+    add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
+    edit(portal, lambda site: site['content'].grant_local_role('role:editor', 'publisher'))
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    form = editor.get('/content/draft/@@manage-workflow').forms['deform']
+    form['comment'] = 'approved'
+    form.submit('publish').follow()
+    history = read(portal, lambda site: site['content']['draft'].workflow_history)
+    assert history[-1]['to'] == 'published' and history[-1]['user'] == '90000008'
+    assert history[-1]['comment'] == 'approved'
+    assert 'Draft page' in visitor(portal).get('/content/draft')
+
+
+def test_member_cannot_preview_or_manage_content(portal):
+    add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
+    member = login(portal, '90000001')
+    member.get('/content/draft', status=403)
+    member.get('/content/@@manage-contents', status=403)
+
+
+def test_visitor_language_with_fallback_note(portal):
+    add_content(portal, ['content'], 'about', Page, state='published',
+                title_en='About us', title_ar='من نحن', body_en='<p>English only</p>')
+    english = visitor(portal, 'en').get('/content/about')
+    assert 'About us' in english and 'not yet available' not in english
+    arabic = visitor(portal, 'ar').get('/content/about')
+    assert 'من نحن' in arabic.text
+    body = arabic.html.find('div', class_='content-body')
+    assert body['lang'] == 'en' and 'English only' in body.text
+    assert arabic.html.find('p', class_='content-note')
+
+
+def test_home_page_shows_latest_published_news_in_both_languages(portal):
+    add_content(portal, ['content'], 'old', NewsItem, state='published',
+                title_en='Old news', title_ar='خبر قديم', publication_date=date(2026, 1, 1))
+    add_content(portal, ['content'], 'new', NewsItem, state='published',
+                title_en='New office in Sohar', title_ar='مكتب جديد في صحار',
+                publication_date=date(2026, 3, 1))
+    add_content(portal, ['content'], 'secret', NewsItem, title_en='Unpublished news',
+                publication_date=date(2026, 4, 1))
+    english = visitor(portal, 'en').get('/')
+    titles = [h.text.strip() for h in english.html.select('.news-item h3')]
+    assert titles == ['New office in Sohar', 'Old news']
+    arabic = visitor(portal, 'ar').get('/')
+    assert [h.text.strip() for h in arabic.html.select('.news-item h3')] == [
+        'مكتب جديد في صحار', 'خبر قديم']
+
+
+def test_news_index_follows_retract_rename_and_delete(portal):
+    add_content(portal, ['content'], 'one', NewsItem, state='published', title_en='One',
+                publication_date=date(2026, 1, 1))
+    add_content(portal, ['content'], 'two', NewsItem, state='published', title_en='Two',
+                publication_date=date(2026, 2, 1))
+
+    def latest(site):
+        return [item.title for item in site['content'].latest_news()]
+
+    assert read(portal, latest) == ['Two', 'One']
+    edit(portal, lambda site: site['content']['two'].transition('retract', 'x', WHEN))
+    assert read(portal, latest) == ['One']
+    edit(portal, lambda site: site['content'].rename('one', 'first'))
+    assert read(portal, latest) == ['One']
+    edit(portal, lambda site: site['content'].remove('first'))
+    assert read(portal, latest) == []
+
+
+def test_menu_lists_published_top_level_pages(portal):
+    add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
+    add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
+    add_content(portal, ['content'], 'news', NewsItem, state='published', title_en='A news item',
+                publication_date=date(2026, 1, 1))
+    menu = visitor(portal).get('/').html.find('nav', class_='content-menu')
+    assert [a.text for a in menu.find_all('a')] == ['About us']
+
+
+def test_image_is_kept_as_a_blob_and_served(portal):
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    form = admin.get('/content/@@manage-add?type=page').forms['deform']
+    form['title_en'] = 'With a picture'
+    form['upload'] = webtest.Upload('logo.png', PNG, 'image/png')
+    form.submit('add').follow()
+    stored = read(portal, lambda site: (site['content']['with-a-picture'].image_type,
+                                        type(site['content']['with-a-picture'].image).__name__))
+    assert stored == ('image/png', 'Blob')
+    image = admin.get('/content/with-a-picture/@@image')
+    assert image.content_type == 'image/png' and image.body == PNG
+
+
+def test_upload_that_is_not_an_image_is_refused_next_to_the_field(portal):
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    form = admin.get('/content/@@manage-add?type=page').forms['deform']
+    form['title_en'] = 'Title kept'
+    form['upload'] = webtest.Upload('evil.png', b'<script>alert(1)</script>', 'image/png')
+    page = form.submit('add')
+    assert 'Choose a PNG, JPEG, GIF or WebP image.' in page
+    assert page.forms['deform']['title_en'].value == 'Title kept'
+    assert read(portal, lambda site: len(site['content'])) == 0
+
+
+def test_sniffing_does_not_trust_the_name():
+    from occi_site.resources.content import sniff_image
+    assert sniff_image(io.BytesIO(PNG)) == 'image/png'
+    assert sniff_image(io.BytesIO(b'GIF89a....')) == 'image/gif'
+    assert sniff_image(io.BytesIO(b'<svg onload=x>')) is None
