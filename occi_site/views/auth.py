@@ -1,0 +1,196 @@
+"""PKI login, step-up ("personal verification") and Single Log-Out over SAML.
+
+Outstanding AuthnRequests live in the session under ``saml_requests``
+(request ID -> what it was for), so an answer is accepted only in the browser
+that asked, and only once.
+"""
+import logging
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+
+from ..i18n import _
+from ..integrations.pki import PkiError
+from ..resources.roles import apply_initial_roles
+from .public import safe_return_path
+
+log = logging.getLogger(__name__)
+
+OUTSTANDING = 'saml_requests'
+LOGOUT_REQUESTS = 'saml_logout_requests'
+PKI_SESSION = 'pki'
+SESSION_COOKIE = 'occi_session'
+
+
+def audit(request, action, civil_id='', outcome='ok', **details):
+    path = '/accounts/%s' % civil_id if civil_id else '/'
+    request.root['audit'].record(action, user=civil_id, path=path, outcome=outcome,
+                                 details=details)
+
+
+def start_authentication(request, *, purpose, method=None, login_hint=None, came_from='',
+                         service_request=None):
+    """Send the browser to the IdP; the answer comes back to /saml/acs."""
+    provider = request.registry.occi_pki
+    login = provider.begin_login(method=method, login_hint=login_hint,
+                                 force_authn=purpose == 'step_up')
+    outstanding = dict(request.session.get(OUTSTANDING, {}))
+    # Keep only the last few: a person who starts many logins in one browser
+    # needs only the latest answers to count.
+    for stale in list(outstanding)[:-4]:
+        del outstanding[stale]
+    outstanding[login.request_id] = {
+        'purpose': purpose, 'method': method, 'came_from': came_from,
+        'service_request': service_request,
+    }
+    request.session[OUTSTANDING] = outstanding
+    return HTTPSeeOther(login.redirect_url)
+
+
+@view_config(route_name='login', request_method='GET')
+def login(request):
+    if request.identity is not None:
+        return HTTPSeeOther(request.route_url('dashboard'))
+    came_from = request.params.get('came_from', '')
+    return start_authentication(request, purpose='login', came_from=came_from)
+
+
+@view_config(route_name='saml_acs', request_method='POST', require_csrf=False,
+             renderer='auth/error.jinja2')
+def assertion_consumer(request):
+    saml_response = request.POST.get('SAMLResponse')
+    if not saml_response:
+        return HTTPBadRequest()
+    if SESSION_COOKIE not in request.cookies and 'resubmitted' not in request.POST:
+        # A cross-site POST arrives without the SameSite=Lax session cookie;
+        # re-post it from our own page so the session comes along.
+        request.override_renderer = 'auth/acs_relay.jinja2'
+        return {'saml_response': saml_response, 'relay_state': request.POST.get('RelayState', '')}
+    outstanding = dict(request.session.get(OUTSTANDING, {}))
+    provider = request.registry.occi_pki
+    try:
+        authentication = provider.complete_login(
+            saml_response,
+            expected_request_ids={key: value['method'] for key, value in outstanding.items()},
+            replay_cache=request.root['assertions'])
+    except PkiError as error:
+        outstanding.pop(error.in_response_to, None)
+        request.session[OUTSTANDING] = outstanding
+        audit(request, 'login.refused', outcome=error.reason)
+        request.response.status = 400
+        return {'message': error.message}
+    pending = outstanding.pop(authentication.in_response_to)
+    request.session[OUTSTANDING] = outstanding
+    if pending['purpose'] == 'step_up':
+        return finish_step_up(request, pending, authentication)
+    return finish_login(request, pending, authentication)
+
+
+def finish_login(request, pending, authentication):
+    account = request.root['accounts'].get(authentication.civil_id)
+    if account is None or account.state == 'pending':
+        audit(request, 'login.unregistered', authentication.civil_id, outcome='refused')
+        request.response.status = 403
+        return {'message': _('Your civil ID is not registered on the e-services portal yet, or '
+                             'its registration is not complete. Please register first.'),
+                'register': True}
+    if account.state == 'locked':
+        audit(request, 'login.locked', authentication.civil_id, outcome='refused')
+        request.response.status = 403
+        return {'message': _('This account is locked. Please contact the chamber.')}
+    granted = apply_initial_roles(request.registry.settings, account)
+    if granted:
+        audit(request, 'account.initial_roles', account.civil_id, roles=' '.join(granted))
+    remember(request, account.civil_id)
+    request.session[PKI_SESSION] = {
+        'name_id': authentication.name_id,
+        'session_index': authentication.session_index,
+        'method': authentication.method,
+    }
+    audit(request, 'login', account.civil_id, method=authentication.method)
+    target = pending['came_from'] or request.route_path('dashboard')
+    return HTTPSeeOther(safe_return_path(request, target))
+
+
+def finish_step_up(request, pending, authentication):
+    """A fresh authentication for one service request: it must be the same person."""
+    account = request.identity
+    requests = request.root['requests']
+    service_request = requests.get(pending['service_request'] or '')
+    if account is None or service_request is None or service_request.civil_id != account.civil_id:
+        request.response.status = 403
+        return {'message': _('This personal verification does not belong to your session.')}
+    if authentication.civil_id != account.civil_id:
+        audit(request, 'step_up.mismatch', account.civil_id, outcome='refused',
+              service_request=service_request.__name__)
+        request.response.status = 403
+        return {'message': _('The personal verification was made with another civil ID. '
+                             'Please verify with your own card or Mobile ID.')}
+    service_request.record_step_up(
+        assertion_id=authentication.assertion_id, at=authentication.authenticated_at,
+        method=authentication.method, now=request.now)
+    audit(request, 'step_up', account.civil_id, service_request=service_request.__name__,
+          method=authentication.method)
+    return HTTPSeeOther(safe_return_path(request, pending['came_from']))
+
+
+@view_config(route_name='logout', request_method='POST')
+def logout(request):
+    pki = request.session.get(PKI_SESSION)
+    civil_id = request.authenticated_userid
+    if pki is None or request.registry.occi_pki is None:
+        forget(request)
+        return HTTPSeeOther(request.route_url('logged_out'))
+    request_id, url = request.registry.occi_pki.begin_logout(
+        name_id=pki['name_id'], session_index=pki['session_index'])
+    request.session[LOGOUT_REQUESTS] = [request_id]
+    audit(request, 'logout.start', civil_id or '')
+    return HTTPSeeOther(url)
+
+
+@view_config(route_name='saml_sls', request_method='GET', renderer='auth/error.jinja2')
+def single_logout_service(request):
+    provider = request.registry.occi_pki
+    try:
+        if 'SAMLResponse' in request.GET:
+            provider.complete_logout(request.query_string,
+                                     expected_request_ids=request.session.get(LOGOUT_REQUESTS, ()))
+            audit(request, 'logout', request.authenticated_userid or '')
+            forget(request)
+            return HTTPSeeOther(request.route_url('logged_out'))
+        if 'SAMLRequest' in request.GET:
+            name_id, url = provider.answer_logout_request(request.query_string)
+            pki = request.session.get(PKI_SESSION)
+            if pki is not None and pki['name_id'] == name_id:
+                audit(request, 'logout.by_idp', request.authenticated_userid or '')
+                forget(request)
+            return HTTPSeeOther(url)
+    except PkiError as error:
+        audit(request, 'logout.refused', outcome=error.reason)
+        request.response.status = 400
+        return {'message': error.message, 'logout': True}
+    return HTTPBadRequest()
+
+
+@view_config(route_name='logged_out', renderer='auth/logged_out.jinja2')
+def logged_out(request):
+    return {}
+
+
+@view_config(route_name='saml_metadata', request_method='GET')
+def metadata(request):
+    response = request.response
+    response.content_type = 'application/samlmetadata+xml'
+    response.text = request.registry.occi_pki.metadata_xml()
+    return response
+
+
+def includeme(config):
+    config.add_route('login', '/login')
+    config.add_route('logout', '/logout')
+    config.add_route('logged_out', '/logged-out')
+    config.add_route('saml_acs', '/saml/acs')
+    config.add_route('saml_sls', '/saml/sls')
+    config.add_route('saml_metadata', '/saml/metadata')
+    config.scan(__name__)

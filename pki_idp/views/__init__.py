@@ -1,0 +1,1 @@
+"""The IdP's pages, one module per part of the journey."""
