@@ -1,0 +1,69 @@
+"""The member's dashboard: the five e-services and their companies."""
+from datetime import timedelta
+
+from pyramid.view import view_config
+
+from ..i18n import _
+from ..resources.services import SERVICES
+from ..security import member_crs
+
+EXPIRING_WITHIN = timedelta(days=30)
+STATE_TITLES = {
+    'draft': _('Waiting for personal verification'),
+    'verified': _('Waiting for confirmation'),
+    'awaiting_payment': _('Waiting for payment'),
+    'paid': _('Paid'),
+    'fulfilled': _('Completed'),
+    'refused': _('Refused'),
+    'cancelled': _('Cancelled'),
+    'failed': _('Paid, not completed: the chamber will contact you'),
+    'expired': _('Expired'),
+}
+
+
+def company_rows(request, crs):
+    """One row per CR the registry lists for the member, with the chamber's membership."""
+    companies = request.root['companies']
+    rows = []
+    for cr in crs:
+        listed = request.commercial_registry.company(cr)
+        company = companies.get(cr)
+        membership = company.membership if company is not None else None
+        if membership is None:
+            status = 'none'
+        elif membership.expires_on < request.today:
+            status = 'expired'
+        elif membership.expires_on - request.today <= EXPIRING_WITHIN:
+            status = 'expiring'
+        else:
+            status = 'active'
+        rows.append({'cr': cr, 'listed': listed, 'company': company,
+                     'membership': membership, 'status': status})
+    return rows
+
+
+def member_records(request, crs):
+    """The member's requests (with their paid orders) and the current
+    certificates of their companies, each found through an index."""
+    site = request.root
+    requests = site['requests'].for_member(request.identity.civil_id)
+    receipts = [order for record in requests for order in site['orders'].for_request(record.id)
+                if order.state == 'paid']
+    certificates = [certificate for certificate in
+                    (site['certificates'].current_for(cr) for cr in crs) if certificate]
+    return requests, receipts, certificates
+
+
+@view_config(route_name='dashboard', renderer='dashboard.jinja2', permission='member')
+def dashboard(request):
+    crs = member_crs(request)
+    requests, receipts, certificates = member_records(request, crs)
+    return {'companies': company_rows(request, crs), 'services': SERVICES,
+            'state_titles': STATE_TITLES,
+            'requests': requests, 'receipts': receipts, 'certificates': certificates,
+            'crumbs': ()}
+
+
+def includeme(config):
+    config.add_route('dashboard', '/dashboard')
+    config.scan(__name__)

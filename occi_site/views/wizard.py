@@ -1,0 +1,223 @@
+"""The one wizard of the five e-services.
+
+Step 1 (``/services/<name>``) picks the company; step 2 is the personal
+verification (a PKI step-up); step 3 shows the company, the service's
+choices and price, and the confirm button; then payment where the price is
+above zero, and fulfilment.  Everything a service does differently is data
+in ``resources/services.py``: this module never names a service.
+"""
+from datetime import timedelta
+
+import colander
+import deform
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config
+
+from ..i18n import _
+from ..integrations.captcha import check_answer, new_challenge
+from ..resources.company import ServiceRefused
+from ..resources.service_request import ServiceRequest
+from ..resources.services import SERVICES, get_service
+from ..security import member_crs
+from .auth import start_authentication
+from .forms import FormView
+from .fulfilment import complete_request
+from .payment import start_payment
+
+STEP_UP_VALID_FOR = timedelta(minutes=10)
+CONFIRM_LABELS = {
+    'new_membership': _('Register'),
+    'renewal': _('Renew Membership'),
+    'certificate': _('Get Your Certificate'),
+    'change_name': _('Change Name'),
+    'change_grade': _('Change Grade'),
+}
+
+
+class CaptchaWidget(deform.widget.Widget):
+    """The captcha field: each rendering shows a new, single-use challenge."""
+
+    template = 'captcha'
+    image_alt = _('Captcha: type the characters shown in this image')
+
+    def serialize(self, field, cstruct, **kw):
+        return field.renderer(self.template, field=field, cstruct=cstruct,
+                              challenge=new_challenge(self.request), **kw)
+
+    def deserialize(self, field, pstruct):
+        return colander.null if not pstruct else pstruct.strip()
+
+
+@colander.deferred
+def cr_widget(node, kw):
+    options = [('', _('Select Company'))] + [(cr, cr) for cr in kw['crs']]
+    return deform.widget.SelectWidget(values=options)
+
+
+@colander.deferred
+def occi_widget(node, kw):
+    options = [('', _('Select Company'))] + [(number, number) for number in kw['occi_numbers']]
+    return deform.widget.SelectWidget(values=options)
+
+
+class CompanySchema(colander.Schema):
+    cr_number = colander.SchemaNode(colander.String(), title=_('CR Number'), widget=cr_widget)
+    occi_number = colander.SchemaNode(colander.String(), title=_('OCCI Number'),
+                                      widget=occi_widget)
+    captcha = colander.SchemaNode(colander.String(), title=_('Captcha'))
+
+
+@view_config(route_name='service_start', renderer='wizard/start.jinja2', permission='member')
+class ChooseCompany(FormView):
+    """Step 1: the company, by a CR number the registry lists for this member."""
+
+    buttons = (deform.Button('next', _('Next')),)
+
+    def __init__(self, context, request):
+        super().__init__(context, request)
+        self.service = SERVICES.get(request.matchdict['service'])
+        if self.service is None:
+            raise HTTPNotFound()
+
+    def schema(self):
+        schema = CompanySchema()
+        if not self.service.needs_membership:
+            del schema['occi_number']
+        if self.service.shows_captcha:
+            schema['captcha'].widget = CaptchaWidget(request=self.request)
+        else:
+            del schema['captcha']
+        return schema
+
+    def bind_values(self):
+        crs = member_crs(self.request)
+        companies = self.request.root['companies']
+        occi_numbers = [companies[cr].membership.occi_number for cr in crs
+                        if cr in companies and companies[cr].membership is not None]
+        return {'crs': crs, 'occi_numbers': occi_numbers}
+
+    def show(self, rendered_form, **values):
+        return dict(values, form=rendered_form, service=self.service,
+                    crumbs=[(self.service.title, None)])
+
+    def next_success(self, form, appstruct):
+        request = self.request
+        cr_number = appstruct['cr_number']
+        if cr_number not in member_crs(request):
+            raise HTTPForbidden()
+        if self.service.shows_captcha and not check_answer(request, appstruct['captcha']):
+            return self.invalid(form, appstruct, captcha=_(
+                'The answer does not match the image. Please try the new image.'))
+        occi_number = appstruct.get('occi_number')
+        try:
+            self.service.check(request.root['companies'].get(cr_number),
+                               request.commercial_registry.company(cr_number),
+                               request.today, occi_number)
+        except ServiceRefused as refusal:
+            return self.show(form.render(appstruct), refusal=refusal)
+        record = request.root['requests'].open_request(
+            self.service.name, request.identity.civil_id, cr_number, request.now,
+            occi_number=occi_number, language=request.locale_name)
+        return HTTPSeeOther(request.resource_url(record))
+
+
+def step_up_is_fresh(record, now):
+    return record.step_up is not None and now - record.step_up['at'] <= STEP_UP_VALID_FOR
+
+
+def company_view(request, record):
+    """What step 3 shows of the company: the chamber's record and the registry's."""
+    return {
+        'company': request.root['companies'].get(record.cr_number),
+        'listed': request.commercial_registry.company(record.cr_number),
+    }
+
+
+@view_config(context=ServiceRequest, renderer='wizard/request.jinja2', permission='view',
+             request_method='GET')
+def show_request(record, request):
+    """Whatever step the request is at."""
+    record.expire_if_stale(request.now)
+    service = get_service(record.service)
+    values = dict(company_view(request, record), record=record, service=service,
+                  confirm_label=CONFIRM_LABELS[service.name],
+                  crumbs=[(service.title, request.route_url('service_start',
+                                                            service=service.name))])
+    if record.state in ('draft', 'verified') and not step_up_is_fresh(record, request.now):
+        values['step'] = 'verify'
+        values['stale'] = record.step_up is not None
+        return values
+    if record.state == 'verified':
+        values['step'] = 'confirm'
+        choices = dict(record.choices)
+        choices.update({name: request.GET[name] for name in ('years',) if name in request.GET})
+        try:
+            values['choices'] = service.read_choices(choices)
+            values['quote'] = service.quote(values['company'], values['listed'], request.today,
+                                            request.root['settings'].fees, values['choices'])
+        except ValueError:
+            raise HTTPNotFound()
+        except ServiceRefused as refusal:
+            values['refusal'] = refusal
+        return values
+    values['step'] = record.state
+    if record.certificate_serial:
+        values['certificate'] = request.root['certificates'][record.certificate_serial]
+    if record.order_id:
+        values['order'] = request.root['orders'].get(record.order_id)
+    return values
+
+
+@view_config(context=ServiceRequest, name='verify', permission='edit', request_method='POST')
+def verify(record, request):
+    """Step 2: the personal verification, by card or by Mobile ID."""
+    if not record.is_open:
+        return HTTPSeeOther(request.resource_url(record))
+    method = request.POST.get('method')
+    if method not in ('card', 'mobile'):
+        return HTTPSeeOther(request.resource_url(record))
+    hint = request.POST.get('mobile', '').strip() if method == 'mobile' else None
+    return start_authentication(request, purpose='step_up', method=method,
+                                login_hint=hint or None,
+                                came_from=request.resource_path(record),
+                                service_request=record.__name__)
+
+
+@view_config(context=ServiceRequest, name='confirm', permission='edit', request_method='POST',
+             renderer='wizard/request.jinja2')
+def confirm(record, request):
+    """Step 3's button: price the request as shown, then pay or fulfil."""
+    if record.state != 'verified' or not step_up_is_fresh(record, request.now):
+        return HTTPSeeOther(request.resource_url(record))
+    service = get_service(record.service)
+    listed = request.commercial_registry.company(record.cr_number)
+    company = request.root['companies'].get(record.cr_number)
+    try:
+        choices = service.read_choices(request.POST)
+        quote = service.quote(company, listed, request.today, request.root['settings'].fees,
+                              choices)
+    except ValueError:
+        return HTTPSeeOther(request.resource_url(record))
+    except ServiceRefused as refusal:
+        request.session.flash(request.localizer.translate(refusal.message))
+        return HTTPSeeOther(request.resource_url(record))
+    record.set_quote(quote, choices)
+    if quote.needs_payment:
+        return start_payment(request, record)
+    try:
+        complete_request(request, record)
+    except ServiceRefused as refusal:
+        request.session.flash(request.localizer.translate(refusal.message))
+    return HTTPSeeOther(request.resource_url(record))
+
+
+@view_config(context=ServiceRequest, name='cancel', permission='edit', request_method='POST')
+def cancel(record, request):
+    if record.is_open:
+        record.transition('cancelled', request.now, note='by the member')
+    return HTTPSeeOther(request.route_url('dashboard'))
+
+
+def includeme(config):
+    config.add_route('service_start', '/services/{service}')
+    config.scan(__name__)

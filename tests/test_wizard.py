@@ -1,0 +1,223 @@
+"""The one wizard of the five services, with the personal verification
+recorded straight on the request (the PKI round trip has its own tests and
+the journeys in test_journeys.py)."""
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import webtest
+
+from occi_site.resources import ROOT_KEY, database
+
+from .conftest import add_account
+
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def member(login_app):
+    """A logged-in member at a fixed time; ``member.verify(request_url)`` stands in for step-up."""
+    def make(civil_id='90000001', now=NOW):
+        app = login_app(civil_id, full_name='Ali Said Al Jahdhami')
+        app.app.registry.occi_clock = lambda: app.now
+        app.now = now
+
+        def verify(url, at=None):
+            db = database(app.app.registry)
+            conn = db.open()
+            with conn.transaction_manager:
+                record = conn.root()[ROOT_KEY]['requests'][url.rstrip('/').rsplit('/', 1)[1]]
+                record.record_step_up('assertion-%s' % record.id, at or app.now, 'card', app.now)
+            conn.close()
+        app.verify = verify
+        return app
+    return make
+
+
+def site_of(app):
+    conn = database(app.app.registry).open()
+    return conn.root()[ROOT_KEY]
+
+
+def choose(app, service, cr, occi=None, captcha='TEST5', status=None):
+    page = app.get('/services/%s' % service)
+    form = page.forms['deform']
+    form['cr_number'] = cr
+    if occi is not None:
+        form['occi_number'] = occi
+    if 'captcha' in form.fields:
+        form['captcha'] = captcha
+    return form.submit('next', status=status)
+
+
+def confirm(app, page, **choices):
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    for name, value in choices.items():
+        form[name] = value
+    return form.submit('confirm')
+
+
+def test_step_one_lists_only_the_members_crs(member):
+    app = member()
+    page = app.get('/services/certificate')
+    options = [value for value, *_ in page.forms['deform']['cr_number'].options]
+    assert options == ['', '1229237', '1445820']
+
+
+def test_a_cr_that_is_not_yours_is_forbidden(member):
+    app = member()
+    page = app.get('/services/certificate')
+    form = page.forms['deform']
+    form['cr_number'].force_value('1279531')
+    form['occi_number'] = '91868'
+    form.submit('next', status=403)
+
+
+def test_unknown_service_is_404(member):
+    member().get('/services/no-such-service', status=404)
+
+
+def test_services_need_a_login(app):
+    app.get('/services/renewal', status=403)
+
+
+def test_reload_resumes_the_same_request(member):
+    app = member()
+    first = choose(app, 'renewal', '1229237', '91868').location
+    second = choose(app, 'renewal', '1229237', '91868').location
+    assert first == second
+
+
+def test_verification_comes_before_the_price(member):
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    page = app.get(url)
+    assert 'Personal verification' in page
+    assert 'LOGIN USING CARD' in page and 'LOGIN USING MOBILE' in page
+    assert 'Renew Membership' not in page
+
+
+def test_stale_verification_must_be_repeated(member):
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    app.verify(url, at=NOW - timedelta(minutes=11))
+    page = app.get(url)
+    assert 'older than 10 minutes' in page
+
+
+def test_renewal_price_for_one_and_two_years(member):
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    app.verify(url)
+    page = app.get(url)
+    assert 'RO 25' in page and '2028-03-19' in page
+    page = app.get(url, {'years': '2'})
+    text = page.html.find('dl', class_='facts').text
+    assert '2029-03-19' in text and 'Second year fees' in text and 'RO 50' in text
+    response = confirm(app, page, years='2')
+    assert '/orders/OCCI-ORD-' in response.location
+    order_page = response.follow()
+    assert 'RO 50' in order_page and 'Pay by card' in order_page
+    assert 'Disclaimer' in order_page
+
+
+def test_new_membership_needs_the_captcha(member):
+    app = member()
+    page = choose(app, 'new_membership', '1445820', captcha='WRONG')
+    error = page.html.find('p', class_='invalid-feedback')
+    assert 'does not match the image' in error.text
+    assert page.html.find('img', class_='captcha-image')['src'].startswith('data:image/png')
+
+
+def test_new_membership_end_to_end_issues_a_certificate(member):
+    app = member()
+    url = choose(app, 'new_membership', '1445820').location
+    app.verify(url)
+    page = app.get(url)
+    assert 'Al Noor Trading' in page and 'Register' in page
+    assert 'RO' not in page.html.find('dl', class_='facts').text
+    done = confirm(app, page).follow()
+    assert 'Your request is complete.' in done
+    serial = re.search(r'OCCI-\d{4}-\d{6}', done.text).group(0)
+    pdf = app.get('/certificates/%s/certificate.pdf' % serial)
+    assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
+    verify = app.get('/verify/%s' % serial)
+    assert 'This certificate is valid.' in verify and 'Al Noor Trading' in verify
+    assert app.get('/verify/%s.json' % serial).json['status'] == 'valid'
+    messages = app.get('/_dev/outbox.json').json['messages']
+    assert [m['channel'] for m in messages][-2:] == ['email', 'sms']
+    assert serial in messages[-2]['body']
+    site = site_of(app)
+    company = site['companies']['1445820']
+    assert company.membership.occi_number == '100000'
+    assert site['companies'].find_by_occi_number('100000') is company
+    # The request is done: going back to step one starts a new one.
+    assert choose(app, 'new_membership', '1445820').status_int == 200
+
+
+@pytest.mark.parametrize('civil_id, service, cr, occi, message, renew_link', [
+    ('90000002', 'certificate', '1279531', '90412', 'renew', True),
+    ('90000002', 'change_name', '1279531', '90412', 'renew', True),
+    ('90000001', 'change_name', '1229237', '91868', 'same names', False),
+    ('90000001', 'change_grade', '1229237', '91868', 'grade', False),
+    ('90000001', 'new_membership', '1229237', None, 'already', False),
+])
+def test_refusals_of_the_rules(member, civil_id, service, cr, occi, message, renew_link):
+    app = member(civil_id)
+    page = choose(app, service, cr, occi)
+    alert = page.html.find(class_='alert')
+    assert message in alert.text.lower()
+    assert bool(alert.find('a', href=re.compile('/services/renewal'))) == renew_link
+
+
+def test_change_name_shows_the_registrys_new_names(member):
+    app = member('90000002')
+    url = choose(app, 'change_name', '1304464', '88231').location
+    app.verify(url)
+    page = app.get(url)
+    facts = page.html.find('dl', class_='facts').text
+    assert 'Nizwa Dates' in facts and 'Nizwa Date Company' in facts and 'RO 4' in facts
+
+
+def test_change_grade_shows_the_new_grade_and_expiry(member):
+    app = member('90000002')
+    url = choose(app, 'change_grade', '1020446', '77105').location
+    app.verify(url)
+    facts = app.get(url).html.find('dl', class_='facts').text
+    assert 'Second' in facts and 'Third' in facts and 'RO 4' in facts
+    assert '2027-11-24' in facts
+
+
+def test_another_member_cannot_see_the_request(member):
+    app = member('90000001')
+    url = choose(app, 'renewal', '1229237', '91868').location
+    conn = database(app.app.registry).open()
+    with conn.transaction_manager:
+        add_account(conn.root()[ROOT_KEY], '90000002')
+    conn.close()
+    other = webtest.TestApp(app.app)
+    other.get('/_probe/login/90000002')
+    other.get(url, status=403)
+    other.post(url + 'confirm', {'csrf_token': 'x'}, status=403)
+
+
+def test_cancel(member):
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    page = app.get(url)
+    form = next(f for f in page.forms.values() if f.action.endswith('/cancel'))
+    assert form.submit().location.endswith('/dashboard')
+    assert choose(app, 'renewal', '1229237', '91868').location != url
+
+
+def test_unknown_certificate_serial(app):
+    page = app.get('/verify/OCCI-2026-999999', status=404)
+    assert 'No certificate has the serial' in page
+    assert app.get('/verify/OCCI-2026-999999.json', status=404).json['status'] == 'unknown'
+
+
+def test_verify_form(app):
+    page = app.get('/verify')
+    form = page.forms['deform']
+    form['serial'] = ' occi-2026-000001 '
+    assert form.submit('verify').location.endswith('/verify/OCCI-2026-000001')
