@@ -1,0 +1,300 @@
+"""Member journeys through the whole stack: registration, PKI login with the
+development IdP (real signed SAML through xmlsec1), step-up, payment at the
+sandbox gateway and Single Log-Out."""
+import re
+from datetime import date
+
+import pytest
+
+from occi_site.resources import ROOT_KEY, database
+
+from .stack import NEXT_YEAR, Stack
+
+
+@pytest.fixture
+def stack(tmp_path):
+    stack = Stack(tmp_path)
+    yield stack
+    stack.close()
+
+
+def register(stack, browser, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami'):
+    form = browser.get('/register').forms['deform']
+    form['full_name'] = name
+    form['civil_id'] = civil_id
+    form['email'] = '%s@example.om' % civil_id
+    form['mobile'] = mobile
+    form['accept_terms'] = True
+    page = form.submit('submit').follow()
+    code = re.search(r'Your verification code is: (\S+)', stack.outbox()[-1]['body']).group(1)
+    form = page.forms['deform']
+    form['code'] = code
+    page = form.submit('verify').follow()
+    code = re.search(r'\b(\d{6})\b', stack.outbox()[-1]['body']).group(1)
+    form = page.forms['deform']
+    form['code'] = code
+    assert form.submit('verify').follow().status_int == 200
+
+
+def card_at_idp(reader, civil_id='90000001', pin='1234'):
+    """From the IdP's card reader to the Single Log Out page."""
+    pad = reader.forms[0].submit('civil_id', value=civil_id).follow()
+    form = pad.forms[0]
+    form['pin'] = pin
+    return form.submit().follow()
+
+
+def terminate(stack, browser, single_log_out):
+    """The guide's "Terminate and return to your originating service" button."""
+    assert 'Single Log Out' in single_log_out
+    assert 'Terminate and return to your originating service' in single_log_out
+    return single_log_out.forms[0].submit(status='*')
+
+
+def login_with_card(stack, browser, civil_id='90000001', pin='1234'):
+    chooser = browser.get('/login').follow().follow()
+    reader = chooser.click(description='Login using card')
+    return terminate(stack, browser, card_at_idp(reader, civil_id, pin))
+
+
+def step_up(stack, browser, request_page, method='card', civil_id='90000001', pin='1234',
+            mobile='99000001'):
+    form = next(f for f in request_page.forms.values()
+                if f.action.endswith('/verify') and f['method'].value == method)
+    if method == 'mobile':
+        form['mobile'] = mobile
+        waiting = form.submit().follow().follow()
+        phone = browser.get('/idp/phone/%s' % mobile)
+        phone_form = phone.forms[0]
+        phone_form['pin'] = pin
+        phone_form.submit('confirm')
+        done = waiting.forms[0].submit().follow()
+    else:
+        reader = form.submit().follow().follow()
+        done = card_at_idp(reader, civil_id, pin)
+    return terminate(stack, browser, done)
+
+
+def test_register_log_in_with_card_and_log_out(stack):
+    browser = stack.browser
+    register(stack, browser)
+    dashboard = login_with_card(stack, browser).follow()
+    assert dashboard.request.path == '/dashboard'
+    assert 'Welcome, Ali Said Al Jahdhami' in dashboard
+    logout_form = dashboard.forms[0]
+    assert logout_form.action.endswith('/logout')
+    at_idp = logout_form.submit().follow()
+    assert 'Single Log Out' in at_idp and 'You are logged out from all services.' in at_idp
+    back = at_idp.click(description=re.compile('Terminate and return'))
+    page = back.follow()
+    assert 'You are logged out' in page
+    browser.get('/dashboard', status=403)
+
+
+def test_login_with_mobile_id(stack):
+    browser = stack.browser
+    register(stack, browser)
+    chooser = browser.get('/login').follow().follow()
+    form = next(f for f in chooser.forms.values() if 'mobile' in f.fields)
+    form['mobile'] = '99000001'
+    waiting = form.submit().follow()
+    phone = browser.get('/idp/phone/99000001')
+    phone_form = phone.forms[0]
+    phone_form['pin'] = '1234'
+    phone_form.submit('confirm')
+    done = waiting.forms[0].submit().follow()
+    dashboard = terminate(stack, browser, done).follow()
+    assert 'Welcome, Ali Said Al Jahdhami' in dashboard
+
+
+def test_unregistered_civil_id_is_sent_to_registration(stack):
+    page = login_with_card(stack, stack.browser)
+    assert page.status_int == 403
+    assert 'not registered' in page and '/register' in page
+    stack.browser.get('/dashboard', status=403)
+
+
+def test_wrong_pin_counts_down(stack):
+    browser = stack.browser
+    chooser = browser.get('/login').follow().follow()
+    reader = chooser.click(description='Login using card')
+    pad = reader.forms[0].submit('civil_id', value='90000001').follow()
+    form = pad.forms[0]
+    form['pin'] = '0000'
+    page = form.submit(status=422)
+    assert '2 tries left' in page.html.find(class_='problem').text
+
+
+def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
+    browser = stack.browser
+    register(stack, browser)
+    browser.post('/idp/_switch', {'respond_with': 'tampered'})
+    page = login_with_card(stack, browser)
+    assert page.status_int == 400
+    assert 'Login was not completed' in page
+    browser.get('/dashboard', status=403)
+
+
+def test_replayed_answer_is_refused(stack):
+    browser = stack.browser
+    register(stack, browser)
+    chooser = browser.get('/login').follow().follow()
+    done = card_at_idp(chooser.click(description='Login using card'))
+    answer = {name: done.forms[0][name].value for name in ('SAMLResponse', 'RelayState')
+              if name in done.forms[0].fields}
+    assert terminate(stack, browser, done).status_int == 303
+    replay = browser.post('/saml/acs', answer, status=400)
+    assert 'Login was not completed' in replay
+
+
+def test_answer_without_the_session_cookie_is_relayed_first_party(stack):
+    browser = stack.browser
+    register(stack, browser)
+    chooser = browser.get('/login').follow().follow()
+    done = card_at_idp(chooser.click(description='Login using card'))
+    form = done.forms[0]
+    answer = {name: form[name].value for name in ('SAMLResponse', 'RelayState')
+              if name in form.fields}
+    session_cookie = browser.cookies['occi_session']
+    cross_site = stack.new_browser()
+    relay = cross_site.post('/saml/acs', answer)
+    assert 'Completing your login' in relay
+    relay_form = relay.forms['acs-relay']
+    assert relay_form['resubmitted'].value == '1'
+    browser.set_cookie('occi_session', session_cookie)
+    dashboard = browser.post('/saml/acs', dict(answer, resubmitted='1')).follow()
+    assert 'Welcome, Ali Said Al Jahdhami' in dashboard
+
+
+def test_new_membership_with_step_up_by_mobile(stack):
+    browser = stack.browser
+    register(stack, browser)
+    login_with_card(stack, browser)
+    form = browser.get('/services/new_membership').forms['deform']
+    form['cr_number'] = '1445820'
+    form['captcha'] = 'TEST5'
+    request_page = form.submit('next').follow()
+    assert 'Personal verification' in request_page
+    step3 = step_up(stack, browser, request_page, method='mobile').follow()
+    assert 'Al Noor Trading' in step3 and 'Register' in step3
+    form = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
+    done = form.submit('confirm').follow()
+    assert 'Your request is complete.' in done
+    conn = database(stack.portal.registry).open()
+    record = next(iter(conn.root()[ROOT_KEY]['requests'].values()))
+    assert record.step_up['method'] == 'mobile' and record.step_up['assertion_id']
+    conn.close()
+
+
+def test_step_up_with_someone_elses_card_is_refused(stack):
+    browser = stack.browser
+    register(stack, browser)
+    login_with_card(stack, browser)
+    form = browser.get('/services/renewal').forms['deform']
+    form['cr_number'] = '1229237'
+    form['occi_number'] = '91868'
+    request_page = form.submit('next').follow()
+    refused = step_up(stack, browser, request_page, civil_id='90000002', pin='4321')
+    assert refused.status_int == 403
+    assert 'another civil ID' in refused
+    assert 'Personal verification' in browser.get(request_page.request.url)
+
+
+def test_renewal_for_two_years_paid_with_a_card(stack):
+    """Issue 6's "done means", end to end: 4000000000000002 first, then 4111111111111111."""
+    browser = stack.browser
+    register(stack, browser)
+    login_with_card(stack, browser)
+    form = browser.get('/services/renewal').forms['deform']
+    form['cr_number'] = '1229237'
+    form['occi_number'] = '91868'
+    request_page = form.submit('next').follow()
+    step3 = step_up(stack, browser, request_page).follow()
+
+    def pay(page, number):
+        form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+        form['years'] = '2'
+        order = form.submit('confirm').follow()
+        assert 'RO 50' in order
+        billing = order.forms[1].submit().forms['gateway-checkout'].submit().follow()
+        payment = billing.forms[0].submit('next').follow()
+        card = payment.forms[0]
+        card['card_type'] = '001'
+        card['card_number'] = number
+        card['card_cvn'] = '123'
+        card['card_expiry_month'] = '12'
+        card['card_expiry_year'] = NEXT_YEAR
+        receipt = card.submit('next').follow().forms[0].submit('pay').follow()
+        return receipt.forms['return-to-merchant'].submit().follow()
+
+    def expiry():
+        conn = database(stack.portal.registry).open()
+        try:
+            return conn.root()[ROOT_KEY]['companies']['1229237'].membership.expires_on
+        finally:
+            conn.close()
+
+    again = pay(step3, '4000000000000002')
+    assert expiry() == date(2027, 3, 19)
+    done = pay(again, '4111111111111111')
+    assert 'Your request is complete.' in done
+    assert expiry() == date(2029, 3, 19)
+    receipt = browser.get(done.html.find('a', string='Receipt')['href'] + '.pdf')
+    assert receipt.body.startswith(b'%PDF')
+
+
+def test_logout_started_by_the_idp_ends_the_portal_session(stack):
+    browser = stack.browser
+    register(stack, browser)
+    login_with_card(stack, browser)
+    assert browser.get('/dashboard').status_int == 200
+    sessions = browser.get('/idp/')
+    to_portal = sessions.forms[0].submit()
+    assert '/saml/sls?SAMLRequest=' in to_portal.location
+    back_at_idp = to_portal.follow()
+    assert '/idp/' in back_at_idp.location
+    browser.get('/dashboard', status=403)
+
+
+def test_unsigned_logout_request_is_refused_by_the_portal(stack):
+    browser = stack.browser
+    register(stack, browser)
+    login_with_card(stack, browser)
+    location = browser.get('/idp/').forms[0].submit().location
+    unsigned = re.sub(r'&Signature=[^&]*', '', location)
+    page = browser.get(unsigned, status=400)
+    assert 'Log-out was not completed' in page
+    assert browser.get('/dashboard').status_int == 200
+
+
+def test_sp_metadata_is_published(stack):
+    metadata = stack.browser.get('/saml/metadata')
+    assert metadata.content_type == 'application/samlmetadata+xml'
+    assert stack.base + '/saml/acs' in metadata.text
+
+
+def test_locked_account_is_refused(stack):
+    browser = stack.browser
+    register(stack, browser)
+    conn = database(stack.portal.registry).open()
+    with conn.transaction_manager:
+        conn.root()[ROOT_KEY]['accounts']['90000001'].state = 'locked'
+    conn.close()
+    page = login_with_card(stack, browser)
+    assert page.status_int == 403 and 'This account is locked' in page
+    browser.get('/dashboard', status=403)
+
+
+def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path):
+    stack = Stack(tmp_path, **{'occi.initial_admins': '90000009'})
+    try:
+        browser = stack.browser
+        register(stack, browser, civil_id='90000009', mobile='99000009',
+                 name='Khalid Nasser Al Busaidi')
+        browser.get('/manage', status=403)
+        login_with_card(stack, browser, civil_id='90000009', pin='9999')
+        assert browser.get('/manage').follow().status_int == 200
+        found = browser.get('/companies/@@manage-search', {'text': 'المشاريع الواعدة', 'search': 'search'})
+        assert '1229237' in found
+    finally:
+        stack.close()
