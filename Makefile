@@ -7,9 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# xmlsec1: SAML signatures; fonts-hosny-amiri: Arabic in PDFs; poppler-utils and
-# zbar-tools: the tests read certificates back; openssl: development keys.
-DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri poppler-utils zbar-tools openssl
+# xmlsec1: SAML signatures; fonts-hosny-amiri: Arabic in PDFs; fonts-dejavu-core:
+# the captcha image; poppler-utils and zbar-tools: the tests read certificates
+# back; openssl: development keys; chromium: the browser tests.
+DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium
+# axe-core, from the npm registry, is injected into pages by the browser tests.
+AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -18,7 +21,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 run: install var/pki/sp.crt
 	$(BIN)/pserve development.ini
 
-test: install
+test: install $(AXE)
 	$(BIN)/python -m pytest
 
 install: system-packages $(STAMPS)/venv catalogs
@@ -32,6 +35,11 @@ system-packages:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+$(AXE):
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	npm install --silent --no-audit --no-fund --prefix $(STAMPS)/axe axe-core@4
 
 $(STAMPS)/venv: setup.cfg pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)

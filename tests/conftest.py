@@ -13,6 +13,7 @@ def portal_settings(tmp_path, **overrides):
         'occi.outbox_path': str(tmp_path / 'outbox.jsonl'),
         'occi.mail': 'outbox',
         'occi.sms': 'outbox',
+        'occi.captcha': 'test',
         'occi.session.secret': 'test-secret',
         'occi.public_url': 'http://localhost',
         'retry.attempts': '3',

@@ -7,9 +7,14 @@ change to the schema is a new step.
 import logging
 
 from .account import Accounts
+from .assertions import AssertionLog
 from .audit import AuditLog
+from .certificate import Certificates
 from .company import Companies
-from .folder import Folder
+from .content import ContentArea
+from .counters import Counters
+from .order import Orders
+from .service_request import ServiceRequests
 from .settings import Settings
 from .throttle import Throttle
 
@@ -18,15 +23,17 @@ log = logging.getLogger(__name__)
 
 def step_1_create_tree(site):
     """The containers of the object tree (DESIGN §3)."""
-    site.add('content', Folder('Content'))
+    site.add('content', ContentArea('Content'))
     site.add('companies', Companies('Companies'))
     site.add('accounts', Accounts('Accounts'))
-    site.add('requests', Folder('Service requests'))
-    site.add('orders', Folder('Orders'))
-    site.add('certificates', Folder('Certificates'))
+    site.add('requests', ServiceRequests('Service requests'))
+    site.add('orders', Orders('Orders'))
+    site.add('certificates', Certificates('Certificates'))
     site.add('audit', AuditLog())
     site.add('settings', Settings())
     site.add('throttle', Throttle())
+    site.add('assertions', AssertionLog())
+    site.add('counters', Counters())
 
 
 STEPS = (
