@@ -251,3 +251,27 @@ def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
         assert messages == 21  # the checkout and twenty answers, each kept once
     finally:
         stack.close()
+
+
+def test_admin_filters_orders_and_exports_them_as_csv(stack):
+    import csv
+    import io
+
+    request_id, order_page = renewal_order(stack)
+    back_to_portal(pay(stack, order_page))
+    in_db(stack, lambda site: add_account(site, '90000009', roles=('member', 'admin')))
+    admin = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
+    admin.get('/_probe/login/90000009')
+    query = {'service': 'renewal', 'state': 'paid', 'search': 'search'}
+    page = admin.get('/orders/@@manage-search', query)
+    assert 'OCCI-ORD-' in page
+    assert not admin.get('/orders/@@manage-search', dict(query, state='declined')).html.find(
+        'table', class_='manage-table')
+    export = admin.get('/orders/export.csv', query)
+    assert export.content_type == 'text/csv'
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [(row['state'], row['amount'], row['service'], row['cr_number'], row['card_last4'])
+            for row in rows] == [('paid', '50.000', 'renewal', '1229237', '1111')]
+    stack.browser.get('/orders/export.csv', status=403)
+    requests = admin.get('/requests/@@manage-search', {'state': 'fulfilled', 'search': 'search'})
+    assert request_id in requests

@@ -19,6 +19,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyo
 
 from .audit import time_ordered_key
 from .folder import Folder
+from .record_index import RecordIndex
 
 STATES = ('created', 'pending', 'paid', 'declined', 'cancelled', 'expired')
 TRANSITIONS = {
@@ -49,12 +50,13 @@ class Order(Persistent):
     __name__ = None
     __parent__ = None
 
-    def __init__(self, order_id, request_id, civil_id, lines, now):
+    def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
         if now.tzinfo is None:
             raise ValueError('times are timezone-aware, got %r' % (now,))
         self.id = order_id
         self.request_id = request_id
         self.civil_id = civil_id
+        self.service = service
         self.lines = tuple((label_en, label_ar, _require_baisa(amount))
                            for label_en, label_ar, amount in lines)
         self.amount_baisa = sum(amount for _en, _ar, amount in self.lines)
@@ -89,8 +91,10 @@ class Order(Persistent):
         if new_state not in TRANSITIONS.get(self.state, ()):
             raise ValueError('order %s: %s -> %s is not allowed'
                              % (self.id, self.state, new_state))
-        self.state = new_state
+        old_state, self.state = self.state, new_state
         self.history = self.history + ((now, new_state, note),)
+        if isinstance(self.__parent__, Orders):
+            self.__parent__.restated(self, old_state)
 
     def keep_gateway_message(self, fields, now):
         """Keep one message to or from the gateway, as it was."""
@@ -166,9 +170,11 @@ class Orders(Folder):
     def __init__(self, title=''):
         super().__init__(title)
         self.by_request = OOBTree()
+        self.filter_index = RecordIndex()
 
     def add(self, name, order):
         super().add(name, order)
+        self.filter_index.add((order.service, order.state), order.created, name)
         ids = self.by_request.get(order.request_id)
         if ids is None:
             ids = self.by_request[order.request_id] = OOTreeSet()
@@ -177,15 +183,26 @@ class Orders(Folder):
 
     def remove(self, name):
         order = super().remove(name)
+        self.filter_index.remove((order.service, order.state), order.created, name)
         ids = self.by_request.get(order.request_id)
         if ids is not None and name in ids:
             ids.remove(name)
         return order
 
-    def new_order(self, request_id, civil_id, lines, now):
+    def restated(self, order, old_state):
+        """``order`` moved from ``old_state``: keep the filter index true."""
+        self.filter_index.remove((order.service, old_state), order.created, order.__name__)
+        self.filter_index.add((order.service, order.state), order.created, order.__name__)
+
+    def find(self, services, states, first=None, last=None, limit=200):
+        """Orders newest first, by service, state and creation time (see RecordIndex)."""
+        return [self[name] for name in self.filter_index.find(
+            (services, states), first, last, limit)]
+
+    def new_order(self, request_id, civil_id, lines, now, service=''):
         """A new order with an unguessable reference like ``OCCI-ORD-3F9A0C7E1B2D4A68``."""
         name = self._new_reference()
-        return self.add(name, Order(name, request_id, civil_id, lines, now))
+        return self.add(name, Order(name, request_id, civil_id, lines, now, service=service))
 
     def _new_reference(self):
         while True:

@@ -14,6 +14,7 @@ from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
 from .folder import Folder
+from .record_index import RecordIndex
 
 STATES = ('draft', 'verified', 'awaiting_payment', 'paid', 'fulfilled',
           'refused', 'cancelled', 'failed', 'expired')
@@ -91,11 +92,13 @@ class ServiceRequest(Persistent):
         if new_state == 'fulfilled' and self.state == 'verified' and (
                 self.quote is None or self.needs_payment):
             raise ValueError('request %s has a price and is not paid' % self.id)
-        was_open = self.is_open
+        was_open, old_state = self.is_open, self.state
         self.state = new_state
         self.history = self.history + ((now, new_state, note),)
-        if was_open and not self.is_open and isinstance(self.__parent__, ServiceRequests):
-            self.__parent__.closed(self)
+        if isinstance(self.__parent__, ServiceRequests):
+            self.__parent__.restated(self, old_state)
+            if was_open and not self.is_open:
+                self.__parent__.closed(self)
 
     def record_step_up(self, assertion_id, at, method, now):
         """The personal verification (the view has checked it is this member's)."""
@@ -149,9 +152,11 @@ class ServiceRequests(Folder):
         self.by_member = OOBTree()
         self.open_drafts = OOBTree()
         self.open_by_created = OOTreeSet()
+        self.filter_index = RecordIndex()
 
     def add(self, name, record):
         super().add(name, record)
+        self.filter_index.add((record.service, record.state), record.created, name)
         ids = self.by_member.get(record.civil_id)
         if ids is None:
             ids = self.by_member[record.civil_id] = OOTreeSet()
@@ -166,10 +171,21 @@ class ServiceRequests(Folder):
         if record is not None and record.is_open:
             self.closed(record)
         record = super().remove(name)
+        self.filter_index.remove((record.service, record.state), record.created, name)
         ids = self.by_member.get(record.civil_id)
         if ids is not None and name in ids:
             ids.remove(name)
         return record
+
+    def restated(self, record, old_state):
+        """``record`` moved from ``old_state``: keep the filter index true."""
+        self.filter_index.remove((record.service, old_state), record.created, record.__name__)
+        self.filter_index.add((record.service, record.state), record.created, record.__name__)
+
+    def find(self, services, states, first=None, last=None, limit=200):
+        """Requests newest first, by service, state and creation time (see RecordIndex)."""
+        return [self[name] for name in self.filter_index.find(
+            (services, states), first, last, limit)]
 
     def closed(self, record):
         """``record`` left the open states: drop it from the open indexes."""

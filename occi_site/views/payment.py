@@ -30,7 +30,7 @@ def start_payment(request, record):
     lines = [(english.translate(label), arabic.translate(label), amount)
              for label, amount in record.quote.lines if amount]
     order = request.root['orders'].new_order(record.__name__, record.civil_id, lines,
-                                             request.now)
+                                             request.now, service=record.service)
     record.await_payment(order.id, request.now)
     return HTTPSeeOther(request.resource_url(order))
 

@@ -45,12 +45,3 @@ def sorted_page(folder, sort_key, start=0, size=PAGE_SIZE, descending=False):
     ordered = sorted(folder.items(), key=lambda item: sort_key(item[1]), reverse=descending)
     page = list(itertools.islice(ordered, start, start + size + 1))
     return page[:size], len(page) > size
-
-
-def window(folder, after=None, examine=1000):
-    """``(items, last)``: up to ``examine`` (name, child) after ``after`` in
-    name order, and the name to continue from (None at the end), for
-    filtering a container that has no index on what is filtered."""
-    items = folder.batch(after, examine)
-    last = items[-1][0] if len(items) == examine else None
-    return items, last

@@ -1,11 +1,15 @@
 """Service requests and orders in /manage, filtered by service, state and date.
 
-Neither container keeps an index on those, so the filter reads a bounded
-window of records per page (in name order, from where the last page ended)
-and never the whole container: a page costs the same on any number of records.
+Both containers keep a RecordIndex on (service, state, created), so a
+filter reads only the records it shows.  Orders also export as CSV.
 """
+import csv
+import io
+from datetime import datetime, time
+
 import colander
 import deform
+from pyramid.view import view_config
 
 from ...clock import OMAN
 from ...i18n import _
@@ -14,11 +18,11 @@ from ...resources.service_request import STATES as REQUEST_STATES, ServiceReques
 from ...resources.services import SERVICES
 from ...resources.types import title_of
 from .forms import date_input, search_form
-from .listing import window
 from .tabs import manage_page, mgmt_view
 
 STATES_OF = {ServiceRequests: REQUEST_STATES, Orders: ORDER_STATES}
-WINDOW = 1000
+LIMIT = 200
+EXPORT_LIMIT = 100_000
 
 
 @colander.deferred
@@ -47,25 +51,21 @@ class RecordFilter(colander.Schema):
                                   widget=date_input())
 
 
-def service_of(site, record):
-    """A request's service; an order's is its request's."""
-    if hasattr(record, 'service'):
-        return record.service
-    made_for = site['requests'].get(getattr(record, 'request_id', ''))
-    return getattr(made_for, 'service', None)
-
-
 def service_title(name):
     service = SERVICES.get(name)
     return service.title if service is not None else ''
 
 
-def matches(site, record, filters):
-    made_on = record.created.astimezone(OMAN).date()
-    return ((not filters['service'] or service_of(site, record) == filters['service'])
-            and (not filters['state'] or record.state == filters['state'])
-            and (filters['date_from'] is None or made_on >= filters['date_from'])
-            and (filters['date_to'] is None or made_on <= filters['date_to']))
+def filtered(context, filters, limit=LIMIT):
+    """The records the filter asks for, newest first, through the container's index."""
+    states = [filters['state']] if filters['state'] else STATES_OF[type(context)]
+    services = [filters['service']] if filters['service'] else list(SERVICES)
+    first = last = None
+    if filters['date_from'] is not None:
+        first = datetime.combine(filters['date_from'], time.min, OMAN)
+    if filters['date_to'] is not None:
+        last = datetime.combine(filters['date_to'], time.max, OMAN)
+    return context.find(services, states, first, last, limit)
 
 
 @mgmt_view(name='manage-search', title=_('Find'), context=ServiceRequests, permission='manage',
@@ -74,21 +74,49 @@ def matches(site, record, filters):
            order=5, renderer='manage/records.jinja2')
 def records(context, request):
     form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
-    found = following = None
-    if filters is not None:
-        items, last = window(context, request.GET.get('after') or None, WINDOW)
-        site = context.__parent__
-        found = sorted((record for _name, record in items if matches(site, record, filters)),
-                       key=lambda record: record.created, reverse=True)
-        if last is not None:
-            following = request.resource_url(context, '@@manage-search',
-                                             query=dict(request.GET, after=last))
+    found = None if filters is None else filtered(context, filters)
     rows = None if found is None else [{
         'record': record,
         'title': title_of(record, request.locale_name),
-        'service': service_title(service_of(context.__parent__, record)),
+        'service': service_title(record.service),
         'state': record.state,
         'made': record.created.astimezone(OMAN),
     } for record in found]
-    return manage_page(request, context, form=form, rows=rows, following=following,
-                       window=WINDOW)
+    export = None
+    if isinstance(context, Orders) and filters is not None:
+        export = request.resource_url(context, 'export.csv', query=request.GET)
+    return manage_page(request, context, form=form, rows=rows, limit=LIMIT, export=export)
+
+
+CSV_COLUMNS = ('reference', 'created', 'state', 'paid_at', 'amount', 'currency', 'service',
+               'cr_number', 'civil_id', 'request', 'card_type', 'card_last4',
+               'transaction_id', 'flagged')
+
+
+@view_config(context=Orders, name='export.csv', permission='manage', request_method='GET')
+def export_orders(context, request):
+    """The filtered orders as CSV, for reconciliation with the gateway's reports."""
+    form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
+    if filters is None:
+        filters = {'service': '', 'state': '', 'date_from': None, 'date_to': None}
+    requests = request.root['requests']
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for order in filtered(context, filters, limit=EXPORT_LIMIT):
+        made_for = requests.get(order.request_id)
+        writer.writerow((
+            order.id, order.created.isoformat(), order.state,
+            order.paid_at.isoformat() if order.paid_at else '',
+            '%d.%03d' % divmod(order.amount_baisa, 1000), order.currency, order.service,
+            made_for.cr_number if made_for is not None else '', order.civil_id,
+            order.request_id, order.card_type or '', order.card_last4 or '',
+            order.transaction_id or '', 'yes' if order.flagged else 'no'))
+    request.root['audit'].record('orders.export', user=request.authenticated_userid or '',
+                                 path='/orders', details=filters)
+    response = request.response
+    response.content_type = 'text/csv'
+    response.charset = 'utf-8'
+    response.content_disposition = 'attachment; filename="occi-orders.csv"'
+    response.text = out.getvalue()
+    return response
