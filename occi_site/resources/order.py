@@ -18,6 +18,7 @@ from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
 from .audit import time_ordered_key
+from ..i18n import _
 from .folder import Folder
 from .record_index import RecordIndex
 
@@ -27,6 +28,14 @@ TRANSITIONS = {
     'pending': ('paid', 'declined', 'cancelled', 'expired'),
     'cancelled': ('paid',),
     'expired': ('paid',),
+}
+STATE_TITLES = {
+    'created': _('Created'),
+    'pending': _('At the payment gateway'),
+    'paid': _('Paid'),
+    'declined': _('Declined'),
+    'cancelled': _('Cancelled'),
+    'expired': _('Expired unpaid'),
 }
 UNPAID_STATES = ('created', 'pending')
 PAYMENT_WINDOW = timedelta(minutes=90)

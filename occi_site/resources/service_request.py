@@ -13,6 +13,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
+from ..i18n import _
 from .folder import Folder
 from .record_index import RecordIndex
 
@@ -24,6 +25,18 @@ TRANSITIONS = {
     # Back to verified when the member leaves the gateway to change a choice.
     'awaiting_payment': ('paid', 'verified', 'cancelled', 'failed', 'expired'),
     'paid': ('fulfilled', 'failed'),
+}
+# What the member reads for each state.
+STATE_TITLES = {
+    'draft': _('Waiting for personal verification'),
+    'verified': _('Waiting for confirmation'),
+    'awaiting_payment': _('Waiting for payment'),
+    'paid': _('Paid'),
+    'fulfilled': _('Completed'),
+    'refused': _('Refused'),
+    'cancelled': _('Cancelled'),
+    'failed': _('Paid, not completed: the chamber will contact you'),
+    'expired': _('Expired'),
 }
 # The states a member may still resume: reloading the wizard finds them.
 OPEN_STATES = ('draft', 'verified')

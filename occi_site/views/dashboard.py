@@ -4,21 +4,11 @@ from datetime import timedelta
 from pyramid.view import view_config
 
 from ..i18n import _
+from ..resources.service_request import STATE_TITLES
 from ..resources.services import SERVICES
 from ..security import member_crs
 
 EXPIRING_WITHIN = timedelta(days=30)
-STATE_TITLES = {
-    'draft': _('Waiting for personal verification'),
-    'verified': _('Waiting for confirmation'),
-    'awaiting_payment': _('Waiting for payment'),
-    'paid': _('Paid'),
-    'fulfilled': _('Completed'),
-    'refused': _('Refused'),
-    'cancelled': _('Cancelled'),
-    'failed': _('Paid, not completed: the chamber will contact you'),
-    'expired': _('Expired'),
-}
 
 
 def company_rows(request, crs):

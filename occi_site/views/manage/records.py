@@ -13,7 +13,9 @@ from pyramid.view import view_config
 
 from ...clock import OMAN
 from ...i18n import _
+from ...resources.order import STATE_TITLES as ORDER_STATE_TITLES
 from ...resources.order import STATES as ORDER_STATES, Orders
+from ...resources.service_request import STATE_TITLES as REQUEST_STATE_TITLES
 from ...resources.service_request import STATES as REQUEST_STATES, ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.types import title_of
@@ -21,6 +23,7 @@ from .forms import date_input, search_form
 from .tabs import manage_page, mgmt_view
 
 STATES_OF = {ServiceRequests: REQUEST_STATES, Orders: ORDER_STATES}
+STATE_TITLES_OF = {ServiceRequests: REQUEST_STATE_TITLES, Orders: ORDER_STATE_TITLES}
 LIMIT = 200
 EXPORT_LIMIT = 100_000
 
@@ -37,7 +40,8 @@ def _state_widget(node, kw):
     translate = kw['request'].localizer.translate
     states = STATES_OF[type(kw['context'])]
     return deform.widget.SelectWidget(
-        values=[('', translate(_('Any state')))] + [(state, state) for state in states])
+        values=[('', translate(_('Any state')))] + [
+            (state, translate(STATE_TITLES_OF[type(kw['context'])][state])) for state in states])
 
 
 class RecordFilter(colander.Schema):
@@ -79,7 +83,7 @@ def records(context, request):
         'record': record,
         'title': title_of(record, request.locale_name),
         'service': service_title(record.service),
-        'state': record.state,
+        'state': STATE_TITLES_OF[type(context)][record.state],
         'made': record.created.astimezone(OMAN),
     } for record in found]
     export = None
