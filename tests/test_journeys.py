@@ -216,16 +216,7 @@ def test_renewal_for_two_years_paid_with_a_card(stack):
         form['years'] = '2'
         order = form.submit('confirm').follow()
         assert 'RO 50' in order
-        billing = order.forms[1].submit().forms['gateway-checkout'].submit().follow()
-        payment = billing.forms[0].submit('next').follow()
-        card = payment.forms[0]
-        card['card_type'] = '001'
-        card['card_number'] = number
-        card['card_cvn'] = '123'
-        card['card_expiry_month'] = '12'
-        card['card_expiry_year'] = NEXT_YEAR
-        receipt = card.submit('next').follow().forms[0].submit('pay').follow()
-        return receipt.forms['return-to-merchant'].submit().follow()
+        return pay_at_gateway(order, number)
 
     def expiry():
         conn = database(stack.portal.registry).open()
@@ -298,3 +289,49 @@ def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path):
         assert '1229237' in found
     finally:
         stack.close()
+
+
+def pay_at_gateway(order_page, number='4111111111111111'):
+    billing = order_page.forms[1].submit().forms['gateway-checkout'].submit().follow()
+    card = billing.forms[0].submit('next').follow().forms[0]
+    card['card_type'] = '001'
+    card['card_number'] = number
+    card['card_cvn'] = '123'
+    card['card_expiry_month'] = '12'
+    card['card_expiry_year'] = NEXT_YEAR
+    receipt = card.submit('next').follow().forms[0].submit('pay').follow()
+    return receipt.forms['return-to-merchant'].submit().follow()
+
+
+@pytest.mark.parametrize('service, cr, occi, shown, check', [
+    ('certificate', '1304464', '88231', 'Get Your Certificate',
+     lambda company: company.membership.expires_on == date(2027, 8, 30)),
+    ('change_name', '1304464', '88231', 'Nizwa Date Company',
+     lambda company: company.name_en == 'Nizwa Date Company'),
+    ('change_grade', '1020446', '77105', 'Change Grade',
+     lambda company: company.membership.grade == 'Second'),
+])
+def test_payable_services_of_an_existing_member(stack, service, cr, occi, shown, check):
+    browser = stack.browser
+    register(stack, browser, civil_id='90000002', mobile='99000002',
+             name='Shamsa Hamed Al Rashdi')
+    login_with_card(stack, browser, civil_id='90000002', pin='4321')
+    form = browser.get('/services/%s' % service).forms['deform']
+    form['cr_number'] = cr
+    form['occi_number'] = occi
+    request_page = form.submit('next').follow()
+    step3 = step_up(stack, browser, request_page, civil_id='90000002', pin='4321').follow()
+    assert shown in step3 and 'RO 4' in step3
+    confirm = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
+    order = confirm.submit('confirm').follow()
+    assert 'RO 4' in order
+    done = pay_at_gateway(order)
+    assert 'Your request is complete.' in done
+    conn = database(stack.portal.registry).open()
+    company = conn.root()[ROOT_KEY]['companies'][cr]
+    assert check(company)
+    certificate = conn.root()[ROOT_KEY]['certificates'].current_for(cr)
+    assert certificate.name_en == company.name_en and certificate.grade == company.membership.grade
+    conn.close()
+    pdf = browser.get(done.html.find('a', string='Download the Membership Certificate')['href'])
+    assert pdf.body.startswith(b'%PDF')
