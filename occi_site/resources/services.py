@@ -53,6 +53,7 @@ class Choice:
     """A choice the member makes at step 3: ``options`` are ``(value, label)``."""
     name: str
     options: tuple
+    title: str = ''
 
     @property
     def default(self):
@@ -70,6 +71,8 @@ class Choice:
 class Service:
     name: str
     title: str
+    # The step-3 button, in the guide's words.
+    confirm_title: str
     needs_membership: bool
     shows_captcha: bool
     # (company, registry_company, today) -> None, or ServiceRefused
@@ -227,19 +230,25 @@ def _change_grade_change(site, company, record, registry_company, today):
 
 SERVICES = {service.name: service for service in (
     Service('new_membership', _('New Membership Registration'),
+            confirm_title=_('Register'),
             needs_membership=False, shows_captcha=True, rule=_new_membership_rule,
             pricing=_new_membership_pricing, change=_new_membership_change),
     Service('renewal', _('Membership Renewal'),
+            confirm_title=_('Renew Membership'),
             needs_membership=True, shows_captcha=False, rule=_renewal_rule,
             pricing=_renewal_pricing, change=_renewal_change,
-            choices=(Choice('years', ((1, _('One Year')), (2, _('Two Years')))),)),
+            choices=(Choice('years', ((1, _('One Year')), (2, _('Two Years'))),
+                            title=_('Renewal Period')),)),
     Service('certificate', _('Get your Certificate'),
+            confirm_title=_('Get Your Certificate'),
             needs_membership=True, shows_captcha=False, rule=_certificate_rule,
             pricing=_certificate_pricing, change=_certificate_change),
     Service('change_name', _('Change Name'),
+            confirm_title=_('Change Name'),
             needs_membership=True, shows_captcha=False, rule=_change_name_rule,
             pricing=_change_name_pricing, change=_change_name_change),
     Service('change_grade', _('Change Grade'),
+            confirm_title=_('Change Grade'),
             needs_membership=True, shows_captcha=False, rule=_change_grade_rule,
             pricing=_change_grade_pricing, change=_change_grade_change),
 )}

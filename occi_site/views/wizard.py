@@ -25,13 +25,6 @@ from .fulfilment import complete_request
 from .payment import start_payment
 
 STEP_UP_VALID_FOR = timedelta(minutes=10)
-CONFIRM_LABELS = {
-    'new_membership': _('Register'),
-    'renewal': _('Renew Membership'),
-    'certificate': _('Get Your Certificate'),
-    'change_name': _('Change Name'),
-    'change_grade': _('Change Grade'),
-}
 
 
 class CaptchaWidget(deform.widget.Widget):
@@ -140,7 +133,6 @@ def show_request(record, request):
     record.expire_if_stale(request.now)
     service = get_service(record.service)
     values = dict(company_view(request, record), record=record, service=service,
-                  confirm_label=CONFIRM_LABELS[service.name],
                   crumbs=[(service.title, request.route_url('service_start',
                                                             service=service.name))])
     if record.state in ('draft', 'verified') and not step_up_is_fresh(record, request.now):
@@ -150,7 +142,8 @@ def show_request(record, request):
     if record.state == 'verified':
         values['step'] = 'confirm'
         choices = dict(record.choices)
-        choices.update({name: request.GET[name] for name in ('years',) if name in request.GET})
+        choices.update({choice.name: request.GET[choice.name] for choice in service.choices
+                        if choice.name in request.GET})
         try:
             values['choices'] = service.read_choices(choices)
             values['quote'] = service.quote(values['company'], values['listed'], request.today,
