@@ -36,3 +36,16 @@ def test_dashboard_in_arabic(login_app):
     assert page.html.html['dir'] == 'rtl'
     assert 'لوحة الخدمات' in page.text
     assert 'المشاريع الواعدة' in page.text
+
+
+def test_staff_find_their_way_to_the_management_views(login_app):
+    member = login_app('90000001').get('/dashboard')
+    assert member.html.find(class_='staff-links') is None
+    editor = login_app('90000008', roles=('member', 'editor')).get('/dashboard')
+    links = [a['href'] for a in editor.html.find(class_='staff-links').find_all('a')]
+    assert links == ['http://localhost/content/manage']
+    admin = login_app('90000009', roles=('member', 'admin'))
+    links = [a['href'] for a in admin.get('/dashboard').html.find(class_='staff-links').find_all('a')]
+    assert links == ['http://localhost/content/manage', 'http://localhost/manage']
+    for link in links:
+        assert admin.get(link).follow().status_int == 200
