@@ -4,6 +4,9 @@ import webtest
 
 import occi_site
 
+# The PKI tests' fixtures (key pairs made once, the IdP-and-SP world).
+pytest_plugins = ['tests.pki_helpers']
+
 
 def portal_settings(tmp_path, **overrides):
     settings = {
@@ -70,7 +73,6 @@ def add_account(site, civil_id, *, roles=('member',), full_name='Test Person', e
 @pytest.fixture
 def login_app(make_app):
     """``login_app(civil_id, roles=...)``: a TestApp logged in as a new active account."""
-    import transaction
     from occi_site.resources import ROOT_KEY, database
 
     def make(civil_id='90000001', roles=('member',), **account_fields):

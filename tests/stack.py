@@ -3,7 +3,6 @@ development PKI IdP at /idp and the sandbox gateway at /gateway, composed as
 development.ini composes them, served on a real loopback port (the gateway's
 server notifications travel over HTTP) and driven with WebTest like a browser.
 """
-import re
 import subprocess
 from datetime import date
 from urllib.parse import urlsplit

@@ -5,7 +5,6 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-import transaction
 import webtest
 
 from occi_site.integrations.payment import sign_fields

@@ -27,8 +27,6 @@ from .pki_helpers import (
     make_world,
     mobile_login,
     query_of,
-    key_material,  # noqa: F401 (fixture)
-    world,  # noqa: F401 (fixture)
 )
 
 PACKAGE = Path(pki_idp.__file__).parent

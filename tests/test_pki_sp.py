@@ -23,8 +23,6 @@ from .pki_helpers import (
     mobile_login,
     query_of,
     query_values,
-    key_material,  # noqa: F401 (fixture)
-    world,  # noqa: F401 (fixture)
 )
 
 ASSERTION = re.compile(r"<ns1:Assertion .*</ns1:Assertion>", re.S)

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
-import transaction
 
 from occi_site.resources.registration import EMAIL_CODE_ALPHABET, VerificationCode
 

@@ -40,13 +40,13 @@ def _font(size):
 
 class ImageCaptcha:
     def new_answer(self):
-        return ''.join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        return ''.join(secrets.choice(ALPHABET) for _position in range(LENGTH))
 
     def png(self, answer):
         noise = random.Random(secrets.randbits(64))
         image = Image.new('RGB', (220, 70), (246, 244, 238))
         draw = ImageDraw.Draw(image)
-        for _ in range(6):
+        for _line in range(6):
             draw.line([(noise.randint(0, 220), noise.randint(0, 70)),
                        (noise.randint(0, 220), noise.randint(0, 70))],
                       fill=(noise.randint(90, 170),) * 3, width=2)

@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from pyramid.view import view_config
 
-from ..i18n import _
 from ..resources.service_request import STATE_TITLES
 from ..resources.services import SERVICES
 from ..security import member_crs
