@@ -1,0 +1,38 @@
+"""occi-remind: expiry reminders, once per expiry date, from the expiry index."""
+from datetime import date, datetime, timezone
+
+import occi_site
+from occi_site.resources import ROOT_KEY, database
+from occi_site.scripts import remind
+
+from .conftest import portal_settings
+
+
+def write_ini(tmp_path):
+    settings = portal_settings(tmp_path, **{'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs')})
+    lines = ['[app:portal]', 'use = egg:occi_site'] + [
+        '%s = %s' % (key, value) for key, value in settings.items()]
+    ini = tmp_path / 'portal.ini'
+    ini.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    return ini, settings
+
+
+def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, capsys):
+    ini, settings = write_ini(tmp_path)
+    # 1229237 expires on 2027-03-19: due when today is within 30 days of it.
+    monkeypatch.setattr('occi_site.clock.system_clock',
+                        lambda: datetime(2027, 3, 1, 8, 0, tzinfo=timezone.utc))
+    assert remind.main(['%s#portal' % ini]) == 0
+    assert capsys.readouterr().out.strip() == '1 reminders sent'
+    assert remind.main(['%s#portal' % ini, '--days', '60']) == 0
+    assert capsys.readouterr().out.strip() == '0 reminders sent'
+    app = occi_site.main({}, **settings)
+    messages = app.registry.occi_outbox.messages()
+    assert [m['to'] for m in messages] == ['info@promising.om']
+    assert '91868' in messages[0]['body'] and '2027-03-19' in messages[0]['body']
+    assert 'المشاريع الواعدة' in messages[0]['body']
+    conn = database(app.registry).open()
+    membership = conn.root()[ROOT_KEY]['companies']['1229237'].membership
+    assert membership.reminded_for == date(2027, 3, 19)
+    conn.close()
+    database(app.registry).close()
