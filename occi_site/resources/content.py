@@ -122,14 +122,21 @@ def _arabic(widget_class, **options):
     return widget_class(attributes={'dir': 'rtl', 'lang': 'ar'}, **options)
 
 
+def _english(widget_class, **options):
+    # English text keeps its direction on Arabic pages too.
+    return widget_class(attributes={'dir': 'ltr', 'lang': 'en'}, **options)
+
+
 class FolderSchema(colander.Schema):
     title_en = colander.SchemaNode(colander.String(), title=_('Title (English)'),
-                                   missing='', validator=colander.Length(max=200))
+                                   missing='', validator=colander.Length(max=200),
+                                   widget=_english(deform.widget.TextInputWidget))
     title_ar = colander.SchemaNode(colander.String(), title=_('Title (Arabic)'),
                                    missing='', validator=colander.Length(max=200),
                                    widget=_arabic(deform.widget.TextInputWidget))
     summary_en = colander.SchemaNode(colander.String(), title=_('Summary (English)'),
-                                     missing='', widget=deform.widget.TextAreaWidget(rows=3))
+                                     missing='', widget=_english(deform.widget.TextAreaWidget,
+                                                                 rows=3))
     summary_ar = colander.SchemaNode(colander.String(), title=_('Summary (Arabic)'),
                                      missing='', widget=_arabic(deform.widget.TextAreaWidget,
                                                                 rows=3))
@@ -143,7 +150,8 @@ class FolderSchema(colander.Schema):
 
 class DocumentSchema(FolderSchema):
     body_en = colander.SchemaNode(colander.String(), title=_('Text (English)'), missing='',
-                                  widget=deform.widget.RichTextWidget())
+                                  widget=deform.widget.RichTextWidget(
+                                      options={'directionality': 'ltr'}))
     body_ar = colander.SchemaNode(
         colander.String(), title=_('Text (Arabic)'), missing='',
         widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}))
