@@ -51,10 +51,20 @@ def terminate(stack, browser, single_log_out):
     return single_log_out.forms[0].submit(status='*')
 
 
+def card_reader(browser):
+    """/login, then the IdP's chooser, then its card reader."""
+    return browser.get('/login').follow().follow().click(description='Login using card')
+
+
+def signed_answer(single_log_out):
+    """The SAMLResponse (and RelayState) the Single Log Out page would post."""
+    form = single_log_out.forms[0]
+    return {name: form[name].value for name in ('SAMLResponse', 'RelayState')
+            if name in form.fields}
+
+
 def login_with_card(stack, browser, civil_id='90000001', pin='1234'):
-    chooser = browser.get('/login').follow().follow()
-    reader = chooser.click(description='Login using card')
-    return terminate(stack, browser, card_at_idp(reader, civil_id, pin))
+    return terminate(stack, browser, card_at_idp(card_reader(browser), civil_id, pin))
 
 
 def step_up(stack, browser, request_page, method='card', civil_id='90000001', pin='1234',
@@ -116,9 +126,7 @@ def test_unregistered_civil_id_is_sent_to_registration(stack):
 
 def test_wrong_pin_counts_down(stack):
     browser = stack.browser
-    chooser = browser.get('/login').follow().follow()
-    reader = chooser.click(description='Login using card')
-    pad = reader.forms[0].submit('civil_id', value='90000001').follow()
+    pad = card_reader(browser).forms[0].submit('civil_id', value='90000001').follow()
     form = pad.forms[0]
     form['pin'] = '0000'
     page = form.submit(status=422)
@@ -138,10 +146,8 @@ def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
 def test_replayed_answer_is_refused(stack):
     browser = stack.browser
     register(stack, browser)
-    chooser = browser.get('/login').follow().follow()
-    done = card_at_idp(chooser.click(description='Login using card'))
-    answer = {name: done.forms[0][name].value for name in ('SAMLResponse', 'RelayState')
-              if name in done.forms[0].fields}
+    done = card_at_idp(card_reader(browser))
+    answer = signed_answer(done)
     assert terminate(stack, browser, done).status_int == 303
     replay = browser.post('/saml/acs', answer, status=400)
     assert 'Login was not completed' in replay
@@ -150,11 +156,8 @@ def test_replayed_answer_is_refused(stack):
 def test_answer_without_the_session_cookie_is_relayed_first_party(stack):
     browser = stack.browser
     register(stack, browser)
-    chooser = browser.get('/login').follow().follow()
-    done = card_at_idp(chooser.click(description='Login using card'))
-    form = done.forms[0]
-    answer = {name: form[name].value for name in ('SAMLResponse', 'RelayState')
-              if name in form.fields}
+    done = card_at_idp(card_reader(browser))
+    answer = signed_answer(done)
     session_cookie = browser.cookies['occi_session']
     cross_site = stack.new_browser()
     relay = cross_site.post('/saml/acs', answer)
