@@ -67,6 +67,17 @@ def login_with_card(stack, browser, civil_id='90000001', pin='1234'):
     return terminate(stack, browser, card_at_idp(card_reader(browser), civil_id, pin))
 
 
+def choose_company(browser, service, cr, occi=None):
+    """Step 1 of a service: the company (and captcha); returns the request's page."""
+    form = browser.get('/services/%s' % service).forms['deform']
+    form['cr_number'] = cr
+    if occi is not None:
+        form['occi_number'] = occi
+    if 'captcha' in form.fields:
+        form['captcha'] = 'TEST5'
+    return form.submit('next').follow()
+
+
 def step_up(stack, browser, request_page, method='card', civil_id='90000001', pin='1234',
             mobile='99000001'):
     form = next(f for f in request_page.forms.values()
@@ -173,10 +184,7 @@ def test_new_membership_with_step_up_by_mobile(stack):
     browser = stack.browser
     register(stack, browser)
     login_with_card(stack, browser)
-    form = browser.get('/services/new_membership').forms['deform']
-    form['cr_number'] = '1445820'
-    form['captcha'] = 'TEST5'
-    request_page = form.submit('next').follow()
+    request_page = choose_company(browser, 'new_membership', '1445820')
     assert 'Personal verification' in request_page
     step3 = step_up(stack, browser, request_page, method='mobile').follow()
     assert 'Al Noor Trading' in step3 and 'Register' in step3
@@ -193,10 +201,7 @@ def test_step_up_with_someone_elses_card_is_refused(stack):
     browser = stack.browser
     register(stack, browser)
     login_with_card(stack, browser)
-    form = browser.get('/services/renewal').forms['deform']
-    form['cr_number'] = '1229237'
-    form['occi_number'] = '91868'
-    request_page = form.submit('next').follow()
+    request_page = choose_company(browser, 'renewal', '1229237', '91868')
     refused = step_up(stack, browser, request_page, civil_id='90000002', pin='4321')
     assert refused.status_int == 403
     assert 'another civil ID' in refused
@@ -208,10 +213,7 @@ def test_renewal_for_two_years_paid_with_a_card(stack):
     browser = stack.browser
     register(stack, browser)
     login_with_card(stack, browser)
-    form = browser.get('/services/renewal').forms['deform']
-    form['cr_number'] = '1229237'
-    form['occi_number'] = '91868'
-    request_page = form.submit('next').follow()
+    request_page = choose_company(browser, 'renewal', '1229237', '91868')
     step3 = step_up(stack, browser, request_page).follow()
 
     def pay(page, number):
@@ -319,10 +321,7 @@ def test_payable_services_of_an_existing_member(stack, service, cr, occi, shown,
     register(stack, browser, civil_id='90000002', mobile='99000002',
              name='Shamsa Hamed Al Rashdi')
     login_with_card(stack, browser, civil_id='90000002', pin='4321')
-    form = browser.get('/services/%s' % service).forms['deform']
-    form['cr_number'] = cr
-    form['occi_number'] = occi
-    request_page = form.submit('next').follow()
+    request_page = choose_company(browser, service, cr, occi)
     step3 = step_up(stack, browser, request_page, civil_id='90000002', pin='4321').follow()
     assert shown in step3 and 'RO 4' in step3
     confirm = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
