@@ -10,7 +10,6 @@ time.
     python bench/certificate_render.py [--renders N]
 """
 import argparse
-import datetime
 import io
 import pathlib
 import statistics
@@ -24,28 +23,12 @@ from reportlab.pdfgen.canvas import Canvas
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from occi_site.certificates import (  # noqa: E402
-    CertificateData, ReceiptData, render_membership_certificate, render_receipt)
+    render_membership_certificate, render_receipt)
+from occi_site.certificates.specimen import CERTIFICATE, RECEIPT  # noqa: E402
 
 CERTIFICATE_TARGET_MS = 15.0
 WARM_UP_RENDERS = 20
 
-CERTIFICATE = CertificateData(
-    serial='C-2024-000123', occi_number='91868', cr_number='1229237',
-    name_en='promising projects', name_ar='المشاريع الواعدة',
-    grade_en='Fourth', grade_ar='الرابعة',
-    address='Ruwi, Muttrah, Muscat Governorate, 423, 30',
-    issued_on=datetime.date(2024, 3, 19), expires_on=datetime.date(2026, 3, 19),
-    verify_url='https://eservices.chamberoman.om/verify/C-2024-000123')
-
-RECEIPT = ReceiptData(
-    reference='ORD-2024-000045', issued_at=datetime.datetime(2024, 3, 19, 10, 42),
-    payer_name='Shamsa Hamed Said Al-Rashdi',
-    company_name_en='promising projects', company_name_ar='المشاريع الواعدة',
-    cr_number='1229237', service_en='Membership Renewal', service_ar='تجديد العضوية',
-    lines=[('First year fees', 'رسوم السنة الأولى', 25000),
-           ('Second year fees', 'رسوم السنة الثانية', 25000),
-           ('Old debit', 'المديونية السابقة', 0)],
-    total_baisa=50000, card_type='Visa', card_last4='1111', transaction_id='TX-7731904')
 
 
 def empty_page():

@@ -95,7 +95,7 @@ def test_arabic_journey_messages(app, clock):
     assert mail['subject'] == 'رمز التحقق لخدمات الغرفة الإلكترونية'
     page = submit_code(app.__class__(app.app, extra_environ={'HTTP_ACCEPT_LANGUAGE': 'ar'},
                                      cookiejar=app.cookiejar),
-                       '/register/verify-email', 'xxxxxx')
+                       '/register/verify-email', 'wrong1')
     assert page.html.html['dir'] == 'rtl'
     assert 'غير صحيح' in page.text
 
