@@ -337,3 +337,20 @@ def test_payable_services_of_an_existing_member(stack, service, cr, occi, shown,
     conn.close()
     pdf = browser.get(done.html.find('a', string='Download the Membership Certificate')['href'])
     assert pdf.body.startswith(b'%PDF')
+
+
+def test_login_without_a_reachable_idp_says_so(app):
+    """The test portal has no PKI settings: /login answers with a clear page, not a traceback."""
+    page = app.get('/login', status=503)
+    assert 'The PKI login service is not available at the moment' in page
+    assert 'Traceback' not in page
+
+
+def test_login_when_the_idp_metadata_is_missing(tmp_path):
+    stack = Stack(tmp_path)
+    try:
+        (tmp_path / 'idp-metadata.xml').unlink()
+        page = stack.browser.get('/login', status=503)
+        assert 'The PKI login service is not available at the moment' in page
+    finally:
+        stack.close()

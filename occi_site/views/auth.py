@@ -33,6 +33,8 @@ def start_authentication(request, *, purpose, method=None, login_hint=None, came
                          service_request=None):
     """Send the browser to the IdP; the answer comes back to /saml/acs."""
     provider = request.registry.occi_pki
+    if provider is None:
+        raise PkiError('idp_unavailable', 'idp_unavailable', 'PKI login is not configured')
     login = provider.begin_login(method=method, login_hint=login_hint,
                                  force_authn=purpose == 'step_up')
     outstanding = dict(request.session.get(OUTSTANDING, {}))
@@ -171,6 +173,14 @@ def single_logout_service(request):
         request.response.status = 400
         return {'message': error.message, 'logout': True}
     return HTTPBadRequest()
+
+
+@view_config(context=PkiError, renderer='auth/error.jinja2')
+def pki_unavailable(error, request):
+    """The IdP cannot be asked (no metadata, not configured): say so, change nothing."""
+    log.error('PKI login unavailable: %s', error)
+    request.response.status = 503
+    return {'message': error.message}
 
 
 @view_config(route_name='logged_out', renderer='auth/logged_out.jinja2')
