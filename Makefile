@@ -16,13 +16,18 @@ AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install system-packages catalogs update-catalogs bench clean
+.PHONY: run test lint install system-packages catalogs update-catalogs bench clean
 
 run: install var/pki/sp.crt
 	$(BIN)/pserve development.ini
 
-test: install $(AXE)
+test: install $(AXE) lint
 	$(BIN)/python -m pytest
+
+# ruff, configured in pyproject.toml: the linter and the formatter's check.
+lint: $(STAMPS)/venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 install: system-packages $(STAMPS)/venv catalogs
 
@@ -32,13 +37,13 @@ system-packages:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) apt-get update -qq -o DPkg::Lock::Timeout=600 && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing; \
 	fi
 
 $(AXE):
-	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq -o DPkg::Lock::Timeout=600 && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 npm; }
 	npm install --silent --no-audit --no-fund --prefix $(STAMPS)/axe axe-core@4
 
 $(STAMPS)/venv: setup.cfg pyproject.toml

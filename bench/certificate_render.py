@@ -9,6 +9,7 @@ time.
 
     python bench/certificate_render.py [--renders N]
 """
+
 import argparse
 import io
 import pathlib
@@ -22,13 +23,14 @@ from reportlab.pdfgen.canvas import Canvas
 # Run as a script from a checkout, the package is beside this folder.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from occi_site.certificates import (  # noqa: E402
-    render_membership_certificate, render_receipt)
-from occi_site.certificates.specimen import CERTIFICATE, RECEIPT  # noqa: E402
+from occi_site.certificates import (
+    render_membership_certificate,
+    render_receipt,
+)
+from occi_site.certificates.specimen import CERTIFICATE, RECEIPT
 
 CERTIFICATE_TARGET_MS = 15.0
 WARM_UP_RENDERS = 20
-
 
 
 def empty_page():
@@ -59,8 +61,10 @@ def main(argv=None):
     if renders < 1:
         parser.error('--renders must be at least 1')
 
-    documents = (('membership certificate', lambda: render_membership_certificate(CERTIFICATE)),
-                 ('payment receipt', lambda: render_receipt(RECEIPT)))
+    documents = (
+        ('membership certificate', lambda: render_membership_certificate(CERTIFICATE)),
+        ('payment receipt', lambda: render_receipt(RECEIPT)),
+    )
     base_median, base_p95 = timings(empty_page, renders)
     results = {name: timings(render, renders) for name, render in documents}
 
@@ -71,8 +75,11 @@ def main(argv=None):
         print('%-24s %9.2f %9.2f %10.1f' % (name, median, p95, median / base_median))
     certificate_median = results['membership certificate'][0]
     verdict = 'meets' if certificate_median <= CERTIFICATE_TARGET_MS else 'does NOT meet'
-    print('membership certificate %s the %.0f ms target (median %.2f ms)'
-          % (verdict, CERTIFICATE_TARGET_MS, certificate_median))
+    print(
+        'membership certificate %s the %.0f ms target (median %.2f ms)'
+        % (verdict, CERTIFICATE_TARGET_MS, certificate_median)
+    )
+
 
 if __name__ == '__main__':
     main()

@@ -1,4 +1,5 @@
 """occi_site: the e-services portal of the Oman Chamber of Commerce and Industry."""
+
 from pyramid.config import Configurator
 
 
@@ -6,8 +7,10 @@ def main(global_config, **settings):
     """The portal's WSGI application."""
     settings.setdefault('jinja2.directories', 'occi_site:templates')
     settings.setdefault('jinja2.i18n.domain', 'occi_site')
-    settings.setdefault('jinja2.filters', 'rial = occi_site.views.formatting:rial\n'
-                                          'day = occi_site.views.formatting:day')
+    settings.setdefault(
+        'jinja2.filters',
+        'rial = occi_site.views.formatting:rial\nday = occi_site.views.formatting:day',
+    )
     settings.setdefault('tm.manager_hook', 'pyramid_tm.explicit_manager')
     with Configurator(settings=settings) as config:
         config.include('pyramid_jinja2')

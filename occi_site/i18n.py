@@ -1,4 +1,5 @@
 """Languages: English and Arabic, chosen by a cookie, else by Accept-Language."""
+
 from importlib.resources import files
 
 import deform
@@ -38,6 +39,8 @@ def includeme(config):
     config.add_translation_dirs('colander:locale/', 'deform:locale/', 'occi_site:locale/')
     config.add_request_method(text_direction, 'text_direction', reify=True)
     # Our widget templates (the captcha) first, then deform's own.
-    search_path = (str(files('occi_site') / 'templates' / 'deform'),
-                   str(files('deform') / 'templates'))
+    search_path = (
+        str(files('occi_site') / 'templates' / 'deform'),
+        str(files('deform') / 'templates'),
+    )
     deform.Form.set_zpt_renderer(search_path, translator=_deform_translator)

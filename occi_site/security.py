@@ -5,6 +5,7 @@ Principals are the civil ID, ``role:<role>`` for each role of the account,
 and ``cr:<number>`` for each CR the commercial registry lists the person for.
 The CR principals are asked of the registry only when an ACL names one.
 """
+
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
@@ -50,8 +51,9 @@ def member_crs(request):
     cached = getattr(request, '_occi_member_crs', None)
     if cached is None:
         account = request.identity
-        cached = () if account is None else tuple(
-            request.commercial_registry.crs_for(account.civil_id))
+        cached = (
+            () if account is None else tuple(request.commercial_registry.crs_for(account.civil_id))
+        )
         request._occi_member_crs = cached
     return cached
 
@@ -88,14 +90,16 @@ class SecurityPolicy:
 
 def includeme(config):
     settings = config.registry.settings
-    config.set_session_factory(SignedCookieSessionFactory(
-        settings['occi.session.secret'],
-        cookie_name='occi_session',
-        secure=asbool(settings.get('occi.session.secure', False)),
-        httponly=True,
-        samesite='Lax',
-        timeout=int(settings.get('occi.session.timeout', 3600)),
-        reissue_time=int(settings.get('occi.session.reissue_time', 300)),
-    ))
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            settings['occi.session.secret'],
+            cookie_name='occi_session',
+            secure=asbool(settings.get('occi.session.secure', False)),
+            httponly=True,
+            samesite='Lax',
+            timeout=int(settings.get('occi.session.timeout', 3600)),
+            reissue_time=int(settings.get('occi.session.reissue_time', 300)),
+        )
+    )
     config.set_security_policy(SecurityPolicy())
     config.set_default_csrf_options(require_csrf=True)

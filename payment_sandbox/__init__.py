@@ -4,6 +4,7 @@ It speaks the hosted checkout's signed-field protocol: the merchant posts signed
 fields to /pay, the payer goes through Billing, Payment, Review and Receipt, and
 the signed decision goes back to the merchant's server and through the browser.
 """
+
 from pyramid.config import Configurator
 
 

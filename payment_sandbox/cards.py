@@ -1,4 +1,5 @@
 """Cards: brands, the Luhn check, masking, and what the sandbox decides for each card."""
+
 from dataclasses import dataclass
 
 VISA = '001'
@@ -10,14 +11,18 @@ CARD_TYPES = {VISA: 'Visa', MASTERCARD: 'Mastercard'}
 @dataclass(frozen=True)
 class Outcome:
     """A gateway decision with the reason code and message the protocol reports."""
+
     decision: str
     reason_code: str
     message: str
 
 
 APPROVED = Outcome('ACCEPT', '100', 'Request was processed successfully.')
-DECLINED = Outcome('DECLINE', '203', 'General decline of the card. '
-                   'No other information was provided by the issuing bank.')
+DECLINED = Outcome(
+    'DECLINE',
+    '203',
+    'General decline of the card. No other information was provided by the issuing bank.',
+)
 # A cancelled checkout carries no reason code, as with the real gateway.
 CANCELLED = Outcome('CANCEL', '', 'The consumer cancelled the transaction.')
 
@@ -55,5 +60,5 @@ def brand_of(number):
 
 
 def masked(number):
-    """"4111111111111111" -> "xxxxxxxxxxxx1111", as the gateway echoes a card number."""
+    """ "4111111111111111" -> "xxxxxxxxxxxx1111", as the gateway echoes a card number."""
     return 'x' * (len(number) - 4) + number[-4:]

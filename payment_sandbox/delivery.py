@@ -5,6 +5,7 @@ back, so the merchant usually learns the outcome first from its own server.
 The test switches break that on purpose, so the merchant's handling of a lost,
 repeated or late message can be tried.
 """
+
 import enum
 import http.client
 import logging
@@ -27,8 +28,11 @@ class Delivery(enum.Enum):
 
     @property
     def notifications_before_browser(self):
-        return {Delivery.DROP_NOTIFICATION: 0, Delivery.BROWSER_FIRST: 0,
-                Delivery.NOTIFY_TWICE: 2}.get(self, 1)
+        return {
+            Delivery.DROP_NOTIFICATION: 0,
+            Delivery.BROWSER_FIRST: 0,
+            Delivery.NOTIFY_TWICE: 2,
+        }.get(self, 1)
 
     @property
     def returns_browser(self):
@@ -43,19 +47,25 @@ def post_notification(url, fields, timeout=NOTIFICATION_TIMEOUT):
     """POST the fields to the merchant's server; a failure is logged, never raised,
     because the payer's checkout must end the same whether the merchant listens or not."""
     body = urllib.parse.urlencode(fields).encode('utf-8')
-    request = urllib.request.Request(url, data=body, method='POST', headers={
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    request = urllib.request.Request(
+        url, data=body, method='POST', headers={'Content-Type': 'application/x-www-form-urlencoded'}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
     # OSError covers refused connections, timeouts and HTTP error statuses;
     # ValueError an address urllib cannot use.
     except (OSError, http.client.HTTPException, ValueError) as error:
-        log.warning('Notification of %s to %s failed: %s',
-                    fields.get('req_reference_number'), url, error)
+        log.warning(
+            'Notification of %s to %s failed: %s', fields.get('req_reference_number'), url, error
+        )
     else:
-        log.info('Notified %s of %s (%s)', url, fields.get('req_reference_number'),
-                 fields.get('decision'))
+        log.info(
+            'Notified %s of %s (%s)',
+            url,
+            fields.get('req_reference_number'),
+            fields.get('decision'),
+        )
 
 
 class Notifier:
@@ -74,8 +84,9 @@ class Notifier:
         """Notify from a background thread, a little after the browser has its page."""
         url = checkout.request.get('override_backoffice_post_url')
         if url:
-            threading.Thread(target=self._notify_late, args=(url, checkout.response),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._notify_late, args=(url, checkout.response), daemon=True
+            ).start()
 
     def _notify_late(self, url, fields):
         time.sleep(self.late_delay)

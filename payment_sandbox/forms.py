@@ -4,6 +4,7 @@ Each reader takes the posted form and returns ``(values, errors)``: the values
 as typed (trimmed), so a page with errors shows them again, and a message per
 field in error.
 """
+
 import re
 from datetime import date
 
@@ -15,8 +16,12 @@ from .store import Card
 
 # Lengths the card gateway accepts for each billing field.
 BILLING_MAX_LENGTHS = {
-    'forename': 60, 'surname': 60, 'address_line1': 60, 'address_city': 50,
-    'phone': 15, 'email': 255,
+    'forename': 60,
+    'surname': 60,
+    'address_line1': 60,
+    'address_city': 50,
+    'phone': 15,
+    'email': 255,
 }
 BILLING_REQUIRED = {
     'forename': _('Enter the first name.'),
@@ -28,8 +33,23 @@ BILLING_REQUIRED = {
 }
 DEFAULT_COUNTRY = 'OM'
 # Codes CLDR names that are not ISO 3166 countries (regions, groupings, test codes).
-NOT_COUNTRIES = {'AC', 'CP', 'CQ', 'DG', 'EA', 'EU', 'EZ', 'IC', 'QO', 'TA', 'UN',
-                 'XA', 'XB', 'XK', 'ZZ'}
+NOT_COUNTRIES = {
+    'AC',
+    'CP',
+    'CQ',
+    'DG',
+    'EA',
+    'EU',
+    'EZ',
+    'IC',
+    'QO',
+    'TA',
+    'UN',
+    'XA',
+    'XB',
+    'XK',
+    'ZZ',
+}
 EXPIRY_YEARS_AHEAD = 10
 
 _PHONE = re.compile(r'\+?[0-9]{6,15}', re.ASCII)
@@ -41,9 +61,14 @@ _CVN = re.compile(r'[0-9]{3,4}', re.ASCII)
 def countries(language):
     """(ISO code, name) of every country, named and sorted in the page's language."""
     names = Locale.parse(language).territories
-    return sorted(((code, name) for code, name in names.items()
-                   if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
-                  key=lambda country: country[1])
+    return sorted(
+        (
+            (code, name)
+            for code, name in names.items()
+            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+        ),
+        key=lambda country: country[1],
+    )
 
 
 def is_country(code):
@@ -65,8 +90,9 @@ def read_billing(post):
         if not values[name]:
             errors[name] = message
         elif len(values[name]) > BILLING_MAX_LENGTHS[name]:
-            errors[name] = _('Use at most ${count} characters.',
-                             mapping={'count': BILLING_MAX_LENGTHS[name]})
+            errors[name] = _(
+                'Use at most ${count} characters.', mapping={'count': BILLING_MAX_LENGTHS[name]}
+            )
     phone = re.sub(r'[\s-]', '', values['phone'])
     if 'phone' not in errors and not _PHONE.fullmatch(phone):
         errors['phone'] = _('Enter a phone number of 6 to 15 digits, optionally starting with +.')
@@ -84,10 +110,20 @@ def expiry_years(today):
 def card_values(card):
     """The Payment Details page's values for a card already entered (coming Back to it)."""
     if card is None:
-        return {'card_type': '', 'card_number': '', 'card_cvn': '',
-                'card_expiry_month': '', 'card_expiry_year': ''}
-    return {'card_type': card.card_type, 'card_number': card.number, 'card_cvn': card.cvn,
-            'card_expiry_month': card.expiry_month, 'card_expiry_year': card.expiry_year}
+        return {
+            'card_type': '',
+            'card_number': '',
+            'card_cvn': '',
+            'card_expiry_month': '',
+            'card_expiry_year': '',
+        }
+    return {
+        'card_type': card.card_type,
+        'card_number': card.number,
+        'card_cvn': card.cvn,
+        'card_expiry_month': card.expiry_month,
+        'card_expiry_year': card.expiry_year,
+    }
 
 
 def read_card(post, today=None):
@@ -103,8 +139,10 @@ def read_card(post, today=None):
     elif not _CARD_NUMBER.fullmatch(number) or not passes_luhn(number):
         errors['card_number'] = _('This card number is not valid; check it and try again.')
     elif 'card_type' not in errors and brand_of(number) != values['card_type']:
-        errors['card_number'] = _('This number is not a ${card_type} card number.',
-                                  mapping={'card_type': CARD_TYPES[values['card_type']]})
+        errors['card_number'] = _(
+            'This number is not a ${card_type} card number.',
+            mapping={'card_type': CARD_TYPES[values['card_type']]},
+        )
     if not values['card_cvn']:
         errors['card_cvn'] = _('Enter the CVN.')
     elif not _CVN.fullmatch(values['card_cvn']):
@@ -114,13 +152,28 @@ def read_card(post, today=None):
         errors['card_expiry'] = expiry_error
     if errors:
         return values, errors, None
-    return values, errors, Card(values['card_type'], number, values['card_cvn'],
-                                values['card_expiry_month'], values['card_expiry_year'])
+    return (
+        values,
+        errors,
+        Card(
+            values['card_type'],
+            number,
+            values['card_cvn'],
+            values['card_expiry_month'],
+            values['card_expiry_year'],
+        ),
+    )
 
 
 def _expiry_error(month, year, today):
-    if not (month.isascii() and month.isdigit() and 1 <= int(month) <= 12
-            and year.isascii() and year.isdigit() and len(year) == 4):
+    if not (
+        month.isascii()
+        and month.isdigit()
+        and 1 <= int(month) <= 12
+        and year.isascii()
+        and year.isdigit()
+        and len(year) == 4
+    ):
         return _('Choose the expiration month and year.')
     # A card is good until the end of its expiry month.
     if (int(year), int(month)) < (today.year, today.month):

@@ -3,6 +3,7 @@
 A checkout starts in the language the merchant asked for in its ``locale``
 field; from then on the payer's choice is kept in a cookie.
 """
+
 from pyramid.i18n import TranslationStringFactory
 
 _ = TranslationStringFactory('payment_sandbox')
@@ -15,7 +16,7 @@ LANGUAGE_COOKIE = 'gateway_locale'
 
 
 def language_of(locale):
-    """"ar", "ar-xn" or "AR" -> "ar"; None for a language the gateway does not speak."""
+    """ "ar", "ar-xn" or "AR" -> "ar"; None for a language the gateway does not speak."""
     language = (locale or '').split('-')[0].lower()
     return language if language in LANGUAGES else None
 
@@ -30,8 +31,9 @@ def negotiate_locale(request):
 
 
 def remember_language(request, response, language):
-    response.set_cookie(LANGUAGE_COOKIE, language, path=request.script_name or '/',
-                        httponly=True, samesite='Lax')
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, path=request.script_name or '/', httponly=True, samesite='Lax'
+    )
 
 
 def text_direction(request):

@@ -1,5 +1,6 @@
 """The sandbox gateway's state in this process: its merchant profile, the checkouts
 in progress, the delivery test switch and the notifier."""
+
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
 
@@ -13,8 +14,9 @@ DEFAULT_BROWSER_FIRST_DELAY = 4.0
 
 
 class Sandbox:
-    def __init__(self, profile, test_switches=False,
-                 browser_first_delay=DEFAULT_BROWSER_FIRST_DELAY):
+    def __init__(
+        self, profile, test_switches=False, browser_first_delay=DEFAULT_BROWSER_FIRST_DELAY
+    ):
         self.profile = profile
         self.test_switches = test_switches
         self.checkouts = CheckoutStore()
@@ -34,8 +36,9 @@ def sandbox_from_settings(settings):
     return Sandbox(
         profile,
         test_switches=asbool(settings.get('sandbox.test_switches', False)),
-        browser_first_delay=float(settings.get('sandbox.browser_first_delay',
-                                               DEFAULT_BROWSER_FIRST_DELAY)),
+        browser_first_delay=float(
+            settings.get('sandbox.browser_first_delay', DEFAULT_BROWSER_FIRST_DELAY)
+        ),
     )
 
 

@@ -8,6 +8,7 @@ A signature is Base64(HMAC-SHA256(secret key, data)), where data lists the
 fields named in ``signed_field_names``, in that order, as ``name=value`` joined
 by commas.
 """
+
 import base64
 import hashlib
 import hmac
@@ -31,7 +32,9 @@ def is_signed(fields, secret_key):
         expected = signature(fields, secret_key)
     except KeyError:
         return False
-    return hmac.compare_digest(expected.encode('ascii'), fields.get('signature', '').encode('utf-8'))
+    return hmac.compare_digest(
+        expected.encode('ascii'), fields.get('signature', '').encode('utf-8')
+    )
 
 
 def signed(fields, secret_key):
@@ -43,7 +46,7 @@ def signed(fields, secret_key):
 
 
 def amount_in_baisa(text):
-    """"25.000" -> 25000; None for anything that is not a plain amount."""
+    """ "25.000" -> 25000; None for anything that is not a plain amount."""
     match = _AMOUNT.fullmatch(text)
     if match is None:
         return None

@@ -5,11 +5,11 @@ lets a browser continue it, so the id is long and unguessable. The card is held
 only until the decision; afterwards the signed response keeps the masked number
 (last four digits) and the card type, and nothing else of the card.
 """
+
 import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .delivery import Delivery
 
@@ -17,6 +17,7 @@ from .delivery import Delivery
 @dataclass
 class Card:
     """The card as typed, until the decision; left out of repr so no log can show it."""
+
     card_type: str
     number: str = field(repr=False)
     cvn: str = field(repr=False)
@@ -27,12 +28,12 @@ class Card:
 @dataclass
 class Checkout:
     id: str
-    request: dict            # the merchant's signed fields
+    request: dict  # the merchant's signed fields
     amount_baisa: int
-    billing: Optional[dict] = None
-    card: Optional[Card] = None
-    response: Optional[dict] = None     # the signed answer, once decided
-    delivery: Optional[Delivery] = None  # the test switch in force at the decision
+    billing: dict | None = None
+    card: Card | None = None
+    response: dict | None = None  # the signed answer, once decided
+    delivery: Delivery | None = None  # the test switch in force at the decision
     late_notification_claimed: bool = field(default=False, repr=False)
 
     @property

@@ -24,60 +24,72 @@ from .people import People
 from .provider import IdentityProvider
 from .state import IdpState
 
-DEFAULT_BASE_URL = "http://127.0.0.1:6543/idp"
-REQUIRED_SETTINGS = ("pki_idp.key_file", "pki_idp.cert_file", "pki_idp.metadata_file", "pki_idp.sp_metadata_file")
+DEFAULT_BASE_URL = 'http://127.0.0.1:6543/idp'
+REQUIRED_SETTINGS = (
+    'pki_idp.key_file',
+    'pki_idp.cert_file',
+    'pki_idp.metadata_file',
+    'pki_idp.sp_metadata_file',
+)
 
 
 def main(global_config, **settings):
     """The paste app factory."""
     missing = [name for name in REQUIRED_SETTINGS if not settings.get(name)]
     if missing:
-        raise ValueError(f"pki_idp needs the settings {', '.join(missing)}")
-    settings.setdefault("jinja2.directories", "pki_idp:templates")
-    settings.setdefault("jinja2.i18n.domain", "pki_idp")
+        raise ValueError(f'pki_idp needs the settings {", ".join(missing)}')
+    settings.setdefault('jinja2.directories', 'pki_idp:templates')
+    settings.setdefault('jinja2.i18n.domain', 'pki_idp')
     config = Configurator(settings=settings, locale_negotiator=negotiate_locale)
-    config.include("pyramid_jinja2")
-    config.add_translation_dirs("pki_idp:locale/")
-    config.add_static_view("static", "pki_idp:static")
+    config.include('pyramid_jinja2')
+    config.add_translation_dirs('pki_idp:locale/')
+    config.add_static_view('static', 'pki_idp:static')
 
-    keys = ensure_key_pair(settings["pki_idp.key_file"], settings["pki_idp.cert_file"],
-                           "PKI development identity provider")
-    provider = IdentityProvider(
-        base_url=settings.get("pki_idp.base_url") or DEFAULT_BASE_URL,
-        keys=keys,
-        sp_metadata_file=settings["pki_idp.sp_metadata_file"],
-        xmlsec_binary=settings.get("pki_idp.xmlsec_binary") or "/usr/bin/xmlsec1",
+    keys = ensure_key_pair(
+        settings['pki_idp.key_file'],
+        settings['pki_idp.cert_file'],
+        'PKI development identity provider',
     )
-    provider.write_metadata(settings["pki_idp.metadata_file"])
-    config.add_request_method(lambda request: provider, "idp", reify=True)
+    provider = IdentityProvider(
+        base_url=settings.get('pki_idp.base_url') or DEFAULT_BASE_URL,
+        keys=keys,
+        sp_metadata_file=settings['pki_idp.sp_metadata_file'],
+        xmlsec_binary=settings.get('pki_idp.xmlsec_binary') or '/usr/bin/xmlsec1',
+    )
+    provider.write_metadata(settings['pki_idp.metadata_file'])
+    config.add_request_method(lambda request: provider, 'idp', reify=True)
     state = IdpState()
-    config.add_request_method(lambda request: state, "idp_state", reify=True)
+    config.add_request_method(lambda request: state, 'idp_state', reify=True)
     people = People.bundled()
-    config.add_request_method(lambda request: people, "people", reify=True)
+    config.add_request_method(lambda request: people, 'people', reify=True)
 
     add_routes(config)
-    if asbool(settings.get("pki_idp.test_switches", False)):
-        config.add_route("switch", "/_switch")
-        config.add_view("pki_idp.views.site.set_misbehaviour", route_name="switch", request_method="POST",
-                        renderer="json")
-    config.scan(".views")
+    if asbool(settings.get('pki_idp.test_switches', False)):
+        config.add_route('switch', '/_switch')
+        config.add_view(
+            'pki_idp.views.site.set_misbehaviour',
+            route_name='switch',
+            request_method='POST',
+            renderer='json',
+        )
+    config.scan('.views')
     return config.make_wsgi_app()
 
 
 def add_routes(config):
-    config.add_route("home", "/")
-    config.add_route("metadata", "/metadata")
-    config.add_route("language", "/language")
-    config.add_route("sso", "/sso")
-    config.add_route("slo", "/slo")
-    config.add_route("login", "/login/{login}")
-    config.add_route("login_cancel", "/login/{login}/cancel")
-    config.add_route("login_mobile", "/login/{login}/mobile")
-    config.add_route("login_wait", "/login/{login}/wait")
-    config.add_route("login_status", "/login/{login}/status")
-    config.add_route("login_continue", "/login/{login}/continue")
-    config.add_route("login_card", "/login/{login}/card")
-    config.add_route("login_pin", "/login/{login}/pin")
-    config.add_route("login_done", "/login/{login}/done")
-    config.add_route("phone", "/phone/{mobile}")
-    config.add_route("session_logout", "/sessions/{session_index}/logout")
+    config.add_route('home', '/')
+    config.add_route('metadata', '/metadata')
+    config.add_route('language', '/language')
+    config.add_route('sso', '/sso')
+    config.add_route('slo', '/slo')
+    config.add_route('login', '/login/{login}')
+    config.add_route('login_cancel', '/login/{login}/cancel')
+    config.add_route('login_mobile', '/login/{login}/mobile')
+    config.add_route('login_wait', '/login/{login}/wait')
+    config.add_route('login_status', '/login/{login}/status')
+    config.add_route('login_continue', '/login/{login}/continue')
+    config.add_route('login_card', '/login/{login}/card')
+    config.add_route('login_pin', '/login/{login}/pin')
+    config.add_route('login_done', '/login/{login}/done')
+    config.add_route('phone', '/phone/{mobile}')
+    config.add_route('session_logout', '/sessions/{session_index}/logout')

@@ -2,11 +2,11 @@
 
 from pyramid.i18n import TranslationStringFactory
 
-_ = TranslationStringFactory("pki_idp")
+_ = TranslationStringFactory('pki_idp')
 
-LANGUAGES = ("en", "ar")
-RIGHT_TO_LEFT = ("ar",)
-LANGUAGE_COOKIE = "pki_idp_language"
+LANGUAGES = ('en', 'ar')
+RIGHT_TO_LEFT = ('ar',)
+LANGUAGE_COOKIE = 'pki_idp_language'
 
 
 def negotiate_locale(request):
@@ -15,6 +15,11 @@ def negotiate_locale(request):
 
 
 def tries_left(request, tries):
-    """"2 tries left", in the visitor's language and its plural forms."""
-    return request.localizer.pluralize("${tries} try left", "${tries} tries left", tries,
-                                       domain="pki_idp", mapping={"tries": tries})
+    """ "2 tries left", in the visitor's language and its plural forms."""
+    return request.localizer.pluralize(
+        '${tries} try left',
+        '${tries} tries left',
+        tries,
+        domain='pki_idp',
+        mapping={'tries': tries},
+    )

@@ -26,7 +26,7 @@ class KeyPair:
         """The certificate as the bare base64 that XML signatures and metadata carry."""
         with open(self.cert_file) as pem:
             lines = pem.read().strip().splitlines()
-        return "".join(line for line in lines if not line.startswith("-----"))
+        return ''.join(line for line in lines if not line.startswith('-----'))
 
 
 def ensure_key_pair(key_file, cert_file, common_name):
@@ -39,7 +39,7 @@ def ensure_key_pair(key_file, cert_file, common_name):
 def write_key_pair(key_file, cert_file, common_name):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -52,10 +52,11 @@ def write_key_pair(key_file, cert_file, common_name):
     )
     for path in (key_file, cert_file):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
+    with os.fdopen(descriptor, 'wb') as out:
         out.write(key_pem)
-    with open(cert_file, "wb") as out:
+    with open(cert_file, 'wb') as out:
         out.write(certificate.public_bytes(serialization.Encoding.PEM))

@@ -14,7 +14,7 @@ class Person:
     name_ar: str
 
     def name(self, language):
-        return self.name_ar if language == "ar" else self.name_en
+        return self.name_ar if language == 'ar' else self.name_en
 
 
 class People:
@@ -27,7 +27,7 @@ class People:
 
     @classmethod
     def bundled(cls):
-        text = resources.files(__package__).joinpath("people.json").read_text(encoding="utf-8")
+        text = resources.files(__package__).joinpath('people.json').read_text(encoding='utf-8')
         return cls(Person(**entry) for entry in json.loads(text))
 
     def by_civil_id(self, civil_id):
@@ -39,13 +39,13 @@ class People:
 
 def ascii_digits(text):
     """The decimal digits of `text` as ASCII, so Arabic-Indic digits typed in Arabic count too."""
-    return "".join(str(int(character)) for character in text or "" if character.isdecimal())
+    return ''.join(str(int(character)) for character in text or '' if character.isdecimal())
 
 
 def normalise_mobile(number):
     """An Omani mobile number as its 8 local digits, accepting +968 / 00968 and spaces."""
     digits = ascii_digits(number)
-    for prefix in ("00968", "968"):
+    for prefix in ('00968', '968'):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
-            return digits[len(prefix):]
+            return digits[len(prefix) :]
     return digits

@@ -7,7 +7,7 @@ The IdP keeps no login session of its own: every authentication asks for the PIN
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .provider import AuthnRequestInfo
 
@@ -15,13 +15,13 @@ PIN_TRIES = 3
 LOGIN_TIMEOUT = timedelta(minutes=15)
 
 # Login states
-CHOOSING = "choosing"
-CARD_INSERTED = "card_inserted"
-AWAITING_PHONE = "awaiting_phone"
-APPROVED = "approved"
-DECLINED = "declined"
-BLOCKED = "blocked"
-DONE = "done"
+CHOOSING = 'choosing'
+CARD_INSERTED = 'card_inserted'
+AWAITING_PHONE = 'awaiting_phone'
+APPROVED = 'approved'
+DECLINED = 'declined'
+BLOCKED = 'blocked'
+DONE = 'done'
 
 
 @dataclass
@@ -59,13 +59,13 @@ class IssuedSession:
 
 
 def _utc_now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class IdpState:
     def __init__(self, clock=None):
         self.clock = clock or _utc_now
-        self.misbehaviour = "normal"
+        self.misbehaviour = 'normal'
         self._lock = threading.Lock()
         self._logins: dict[str, Login] = {}
         self._pin_failures: dict[tuple[str, str], int] = {}
@@ -102,8 +102,11 @@ class IdpState:
 
     def waiting_on_phone(self, mobile):
         with self._lock:
-            return [login for login in self._logins.values()
-                    if login.state == AWAITING_PHONE and login.mobile == mobile]
+            return [
+                login
+                for login in self._logins.values()
+                if login.state == AWAITING_PHONE and login.mobile == mobile
+            ]
 
     def finish(self, login, answer_xml, session=None, note=None):
         """The login is answered: keep the answer for its page (`note` says why it is not an
@@ -138,7 +141,9 @@ class IdpState:
 
     def sessions(self):
         with self._lock:
-            return sorted(self._sessions.values(), key=lambda session: session.issued_at, reverse=True)
+            return sorted(
+                self._sessions.values(), key=lambda session: session.issued_at, reverse=True
+            )
 
     def session(self, session_index):
         with self._lock:
@@ -148,9 +153,12 @@ class IdpState:
         """Forget the sessions a log-out names: those indexes, or all of the person's there."""
         with self._lock:
             for index, session in list(self._sessions.items()):
-                if session.sp_entity_id == sp_entity_id and session.civil_id == civil_id:
-                    if not session_indexes or index in session_indexes:
-                        del self._sessions[index]
+                if (
+                    session.sp_entity_id == sp_entity_id
+                    and session.civil_id == civil_id
+                    and (not session_indexes or index in session_indexes)
+                ):
+                    del self._sessions[index]
 
     def await_logout(self, request_id, session_index):
         with self._lock:

@@ -1,8 +1,13 @@
 """Fixtures: the portal over a fresh in-memory ZODB for every test."""
+
+from datetime import UTC, datetime
+
 import pytest
+import transaction
 import webtest
 
 import occi_site
+from occi_site.resources import ROOT_KEY, database
 
 # The PKI tests' fixtures (key pairs made once, the IdP-and-SP world).
 pytest_plugins = ['tests.pki_helpers']
@@ -29,6 +34,7 @@ def portal_settings(tmp_path, **overrides):
 def make_app(tmp_path):
     def make(**overrides):
         return occi_site.main({}, **portal_settings(tmp_path, **overrides))
+
     return make
 
 
@@ -51,18 +57,29 @@ def outbox(wsgi_app):
 def site(wsgi_app):
     """A connection to the app's database; the test reads the committed state."""
     from occi_site.resources import ROOT_KEY, database
+
     conn = database(wsgi_app.registry).open()
     yield conn.root()[ROOT_KEY]
     conn.transaction_manager.abort()
     conn.close()
 
 
-def add_account(site, civil_id, *, roles=('member',), full_name='Test Person', email=None,
-                mobile=None, state='active'):
+def add_account(
+    site,
+    civil_id,
+    *,
+    roles=('member',),
+    full_name='Test Person',
+    email=None,
+    mobile=None,
+    state='active',
+):
     """An account straight in the database (registration is tested on its own)."""
     from occi_site.resources.account import Account
-    account = Account(civil_id, full_name, email or '%s@example.om' % civil_id,
-                      mobile or '9%s' % civil_id[-7:])
+
+    account = Account(
+        civil_id, full_name, email or '%s@example.om' % civil_id, mobile or '9%s' % civil_id[-7:]
+    )
     account.state = state
     for role in roles:
         account.grant(role)
@@ -84,4 +101,65 @@ def login_app(make_app):
         app = webtest.TestApp(wsgi, extra_environ={'HTTP_ACCEPT_LANGUAGE': 'en'})
         app.get('/_probe/login/%s' % civil_id)
         return app
+
     return make
+
+
+@pytest.fixture
+def portal(tmp_path):
+    """The portal on a FileStorage with blobs (images, undo), shared by
+    every TestApp a test makes with ``login``."""
+    uri = 'file://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
+    wsgi = occi_site.main(
+        {},
+        **portal_settings(
+            tmp_path, **{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'}
+        ),
+    )
+    yield wsgi
+    database(wsgi.registry).close()
+
+
+def edit(wsgi, change):
+    """Run ``change(site)`` in a transaction of its own, as a script would."""
+    tm = transaction.TransactionManager(explicit=True)
+    conn = database(wsgi.registry).open(transaction_manager=tm)
+    try:
+        with tm:
+            result = change(conn.root()[ROOT_KEY])
+    finally:
+        conn.close()
+    return result
+
+
+def read(wsgi, look):
+    """``look(site)`` on the committed state."""
+    conn = database(wsgi.registry).open()
+    try:
+        return look(conn.root()[ROOT_KEY])
+    finally:
+        conn.close()
+
+
+def visitor(wsgi, lang='en'):
+    return webtest.TestApp(wsgi, extra_environ={'HTTP_ACCEPT_LANGUAGE': lang})
+
+
+def login(wsgi, civil_id, roles=('member',), lang='en'):
+    edit(wsgi, lambda site: add_account(site, civil_id, roles=roles))
+    app = visitor(wsgi, lang)
+    app.get('/_probe/login/%s' % civil_id)
+    return app
+
+
+def add_content(wsgi, container_path, name, factory, state='private', **fields):
+    def change(site):
+        container = site
+        for part in container_path:
+            container = container[part]
+        item = container.add(name, factory(**fields))
+        if state != 'private':
+            item.transition('publish', '90000009', datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+        return item.uid
+
+    return edit(wsgi, change)

@@ -18,34 +18,53 @@ import webtest
 import pki_idp
 from occi_site.integrations.pki import MemoryReplayCache, PkiServiceProvider
 
-SP_BASE = "http://localhost/saml"
-IDP_MOUNT = "/idp"
-IDP_BASE = f"http://localhost{IDP_MOUNT}"
+SP_BASE = 'http://localhost/saml'
+IDP_MOUNT = '/idp'
+IDP_BASE = f'http://localhost{IDP_MOUNT}'
 CONTEXTS = {
-    "card": "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
-    "mobile": "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    'card': 'urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI',
+    'mobile': 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
 }
 
 
 def write_key_pair(directory: Path, name):
     """A fresh RSA 2048 key and self-signed certificate, made the way the Makefile makes them."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    key, cert = directory / f'{name}.key', directory / f'{name}.crt'
+    subprocess.run(
+        [
+            'openssl',
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '2',
+            '-subj',
+            f'/CN={name}',
+            '-keyout',
+            str(key),
+            '-out',
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return str(key), str(cert)
 
 
 def mounted(prefix, app):
     """A composite serving `app` under `prefix`, as the portal's paste composite does."""
+
     def composite(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path != prefix and not path.startswith(prefix + "/"):
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not mounted here"]
-        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-        environ["PATH_INFO"] = path[len(prefix):]
+        path = environ.get('PATH_INFO', '')
+        if path != prefix and not path.startswith(prefix + '/'):
+            start_response('404 Not Found', [('Content-Type', 'text/plain')])
+            return [b'not mounted here']
+        environ['SCRIPT_NAME'] = environ.get('SCRIPT_NAME', '') + prefix
+        environ['PATH_INFO'] = path[len(prefix) :]
         return app(environ, start_response)
+
     return composite
 
 
@@ -58,57 +77,73 @@ class PkiWorld:
 
     def make_sp(self, **changes):
         """Another SP with the same keys and metadata, some arguments changed."""
-        arguments = dict(entity_id=self.sp.entity_id, acs_url=self.sp.acs_url, sls_url=self.sp.sls_url,
-                         key_file=self.sp.key_file, cert_file=self.sp.cert_file,
-                         idp_metadata_file=self.sp.idp_metadata_file,
-                         civil_id_attribute=self.sp.civil_id_attribute,
-                         accepted_contexts=self.sp.accepted_contexts)
+        arguments = {
+            'entity_id': self.sp.entity_id,
+            'acs_url': self.sp.acs_url,
+            'sls_url': self.sp.sls_url,
+            'key_file': self.sp.key_file,
+            'cert_file': self.sp.cert_file,
+            'idp_metadata_file': self.sp.idp_metadata_file,
+            'civil_id_attribute': self.sp.civil_id_attribute,
+            'accepted_contexts': self.sp.accepted_contexts,
+        }
         arguments.update(changes)
         return PkiServiceProvider(**arguments)
 
     def misbehave(self, how):
-        self.idp.post(f"{IDP_MOUNT}/_switch", {"respond_with": how})
+        self.idp.post(f'{IDP_MOUNT}/_switch', {'respond_with': how})
 
     def complete(self, login, answer, **overrides):
         """Hand the IdP's answer to the SP as the portal's ACS would."""
-        arguments = {"expected_request_ids": {login.request_id: login.method},
-                     "replay_cache": self.replay_cache}
+        arguments = {
+            'expected_request_ids': {login.request_id: login.method},
+            'replay_cache': self.replay_cache,
+        }
         arguments.update(overrides)
-        return self.sp.complete_login(answer["SAMLResponse"], **arguments)
+        return self.sp.complete_login(answer['SAMLResponse'], **arguments)
 
 
 def make_world(directory: Path, key_material=None, test_switches=True):
     """SP and IdP in `directory`; with `key_material` (from the fixture) their keys are copies
     of keys made once per test session, otherwise fresh ones (the IdP then makes its own)."""
-    (directory / "idp").mkdir()
+    (directory / 'idp').mkdir()
     if key_material is None:
-        sp_key, sp_cert = write_key_pair(directory, "sp")
+        sp_key, sp_cert = write_key_pair(directory, 'sp')
     else:
-        sp_key, sp_cert = (shutil.copy(path, directory) for path in key_material["sp"])
-        for path, name in zip(key_material["idp"], ("idp.key", "idp.crt")):
-            shutil.copy(path, directory / "idp" / name)
+        sp_key, sp_cert = (shutil.copy(path, directory) for path in key_material['sp'])
+        for path, name in zip(key_material['idp'], ('idp.key', 'idp.crt'), strict=True):
+            shutil.copy(path, directory / 'idp' / name)
     sp = PkiServiceProvider(
-        entity_id=f"{SP_BASE}/metadata", acs_url=f"{SP_BASE}/acs", sls_url=f"{SP_BASE}/sls",
-        key_file=sp_key, cert_file=sp_cert, idp_metadata_file=str(directory / "idp-metadata.xml"),
-        civil_id_attribute="CivilNumber", accepted_contexts=CONTEXTS)
-    (directory / "sp-metadata.xml").write_text(sp.metadata_xml(), encoding="utf-8")
-    app = pki_idp.main({}, **{
-        "pki_idp.base_url": IDP_BASE,
-        "pki_idp.key_file": str(directory / "idp" / "idp.key"),
-        "pki_idp.cert_file": str(directory / "idp" / "idp.crt"),
-        "pki_idp.metadata_file": str(directory / "idp-metadata.xml"),
-        "pki_idp.sp_metadata_file": str(directory / "sp-metadata.xml"),
-        "pki_idp.test_switches": "true" if test_switches else "false",
-    })
-    idp = webtest.TestApp(mounted(IDP_MOUNT, app), extra_environ={"HTTP_HOST": "localhost"})
+        entity_id=f'{SP_BASE}/metadata',
+        acs_url=f'{SP_BASE}/acs',
+        sls_url=f'{SP_BASE}/sls',
+        key_file=sp_key,
+        cert_file=sp_cert,
+        idp_metadata_file=str(directory / 'idp-metadata.xml'),
+        civil_id_attribute='CivilNumber',
+        accepted_contexts=CONTEXTS,
+    )
+    (directory / 'sp-metadata.xml').write_text(sp.metadata_xml(), encoding='utf-8')
+    app = pki_idp.main(
+        {},
+        **{
+            'pki_idp.base_url': IDP_BASE,
+            'pki_idp.key_file': str(directory / 'idp' / 'idp.key'),
+            'pki_idp.cert_file': str(directory / 'idp' / 'idp.crt'),
+            'pki_idp.metadata_file': str(directory / 'idp-metadata.xml'),
+            'pki_idp.sp_metadata_file': str(directory / 'sp-metadata.xml'),
+            'pki_idp.test_switches': 'true' if test_switches else 'false',
+        },
+    )
+    idp = webtest.TestApp(mounted(IDP_MOUNT, app), extra_environ={'HTTP_HOST': 'localhost'})
     return PkiWorld(directory, sp, idp, MemoryReplayCache())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def key_material(tmp_path_factory):
     """Key pairs for the SP and the IdP, made once: RSA key generation is the slow part."""
-    directory = tmp_path_factory.mktemp("pki-keys")
-    return {"sp": write_key_pair(directory, "sp"), "idp": write_key_pair(directory, "idp")}
+    directory = tmp_path_factory.mktemp('pki-keys')
+    return {'sp': write_key_pair(directory, 'sp'), 'idp': write_key_pair(directory, 'idp')}
 
 
 @pytest.fixture
@@ -119,49 +154,51 @@ def world(tmp_path, key_material):
 def answer_fields(page):
     """The hidden fields of the IdP's final page (SAMLResponse and RelayState)."""
     form = page.forms[0]
-    assert form.action == f"{SP_BASE}/acs"
-    return {name: form[name].value for name in ("SAMLResponse", "RelayState") if name in form.fields}
+    assert form.action == f'{SP_BASE}/acs'
+    return {
+        name: form[name].value for name in ('SAMLResponse', 'RelayState') if name in form.fields
+    }
 
 
 def answer_xml(answer):
-    return base64.b64decode(answer["SAMLResponse"]).decode("utf-8")
+    return base64.b64decode(answer['SAMLResponse']).decode('utf-8')
 
 
 def encode_answer(xml):
-    return {"SAMLResponse": base64.b64encode(xml.encode("utf-8")).decode("ascii")}
+    return {'SAMLResponse': base64.b64encode(xml.encode('utf-8')).decode('ascii')}
 
 
 def insert_card(page, civil_id):
     """From the card reader page: insert a test card, landing on the PIN pad."""
-    return page.forms[0].submit("civil_id", value=civil_id).follow()
+    return page.forms[0].submit('civil_id', value=civil_id).follow()
 
 
 def enter_pin(pad, pin, status=303):
     form = pad.forms[0]
-    form["pin"] = pin
+    form['pin'] = pin
     return form.submit(status=status)
 
 
-def card_login(world, civil_id="90000001", pin="1234", **login_options):
+def card_login(world, civil_id='90000001', pin='1234', **login_options):
     """A whole smart card login; (LoginRequest, answer fields)."""
     login = world.sp.begin_login(**login_options)
     page = world.idp.get(login.redirect_url).follow()
     if login.method is None:
-        page = page.click(description="Login using card")
+        page = page.click(description='Login using card')
     done = enter_pin(insert_card(page, civil_id), pin).follow()
     return login, answer_fields(done)
 
 
 def confirm_on_phone(world, mobile, pin, status=200):
-    phone = world.idp.get(f"{IDP_MOUNT}/phone/{mobile}")
+    phone = world.idp.get(f'{IDP_MOUNT}/phone/{mobile}')
     form = phone.forms[0]
-    form["pin"] = pin
-    return form.submit("confirm", status=status)
+    form['pin'] = pin
+    return form.submit('confirm', status=status)
 
 
-def mobile_login(world, mobile="99000001", pin="1234", **login_options):
+def mobile_login(world, mobile='99000001', pin='1234', **login_options):
     """A whole Mobile ID login with the number as login hint; (LoginRequest, answer fields)."""
-    login = world.sp.begin_login(method="mobile", login_hint=mobile, **login_options)
+    login = world.sp.begin_login(method='mobile', login_hint=mobile, **login_options)
     wait = world.idp.get(login.redirect_url).follow()
     confirm_on_phone(world, mobile, pin)
     done = wait.forms[0].submit().follow()

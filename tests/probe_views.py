@@ -1,5 +1,6 @@
 """Views that exist only in tests, included through ``pyramid.includes``,
 to exercise the foundation's transaction and form machinery."""
+
 import colander
 import deform
 from pyramid.csrf import get_csrf_token

@@ -1,4 +1,5 @@
 """occi-admin and the initial editors and admins named in the settings."""
+
 import io
 
 import pytest
@@ -12,8 +13,9 @@ from tests.conftest import add_account, portal_settings
 
 
 def settings_for(tmp_path, **extra):
-    return portal_settings(tmp_path, **{
-        'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs'), **extra})
+    return portal_settings(
+        tmp_path, **{'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs'), **extra}
+    )
 
 
 def with_site(tmp_path, change=None, **extra):
@@ -34,7 +36,8 @@ def with_site(tmp_path, change=None, **extra):
 def config_uri(tmp_path):
     with_site(tmp_path, lambda site: add_account(site, '90000042', full_name='Aisha Al Said'))
     lines = ['[app:portal]', 'use = egg:occi_site'] + [
-        '%s = %s' % item for item in settings_for(tmp_path).items()]
+        '%s = %s' % item for item in settings_for(tmp_path).items()
+    ]
     ini = tmp_path / 'portal.ini'
     ini.write_text('\n'.join(lines) + '\n')
     return '%s#portal' % ini
@@ -55,10 +58,15 @@ def test_grant_list_and_revoke(tmp_path, config_uri):
     assert run(config_uri, 'list') == (0, '')
 
     def audited(site):
-        return [(entry['action'], entry['user'], entry['details']['role'])
-                for _key, entry in site['audit'].latest(5, path='/accounts/90000042')]
+        return [
+            (entry['action'], entry['user'], entry['details']['role'])
+            for _key, entry in site['audit'].latest(5, path='/accounts/90000042')
+        ]
+
     assert with_site(tmp_path, audited) == [
-        ('account.revoke', 'occi-admin', 'admin'), ('account.grant', 'occi-admin', 'admin')]
+        ('account.revoke', 'occi-admin', 'admin'),
+        ('account.grant', 'occi-admin', 'admin'),
+    ]
 
 
 def test_unknown_civil_id_changes_nothing(config_uri, capsys):

@@ -5,6 +5,7 @@ The occi_site messages are extracted afresh from the sources with the project's
 babel.cfg (as ``make update-catalogs`` does), so a new string that never reached the
 catalog fails here too; deform's and colander's are those of the installed packages.
 """
+
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -52,14 +53,16 @@ def portal_messages():
     """The occi_site messages in the sources now, extracted as babel.cfg says."""
     with open(ROOT / 'babel.cfg') as config:
         method_map, options_map = parse_mapping_cfg(config)
-    return msgids(message for _path, _line, message, _comments, _context
-                  in (extracted[:5] for extracted in extract_from_dir(
-                      str(ROOT), method_map, options_map)))
+    return msgids(
+        message
+        for _path, _line, message, _comments, _context in (
+            extracted[:5] for extracted in extract_from_dir(str(ROOT), method_map, options_map)
+        )
+    )
 
 
 def package_messages(domain):
-    return msgids(message.id for message in read_catalog(PACKAGE_TEMPLATES[domain])
-                  if message.id)
+    return msgids(message.id for message in read_catalog(PACKAGE_TEMPLATES[domain]) if message.id)
 
 
 def untranslated(domain, wanted):
@@ -67,8 +70,11 @@ def untranslated(domain, wanted):
     missing = []
     for msgid in sorted(wanted):
         message = catalog.get(msgid)
-        strings = [] if message is None else (
-            message.string if isinstance(message.string, (list, tuple)) else [message.string])
+        strings = (
+            []
+            if message is None
+            else (message.string if isinstance(message.string, (list, tuple)) else [message.string])
+        )
         if message is None or message.fuzzy or not strings or not all(strings):
             missing.append(msgid)
     return missing
@@ -127,7 +133,7 @@ class VisibleText(HTMLParser):
         text = ' '.join(NOT_PROSE.sub(' ', data).split())
         words = [word for word in WORD.findall(text) if word not in ALLOWED_WORDS]
         if words and not self.hidden:
-            leading = data[:len(data) - len(data.lstrip())]
+            leading = data[: len(data) - len(data.lstrip())]
             self.found.append((self.getpos()[0] + leading.count('\n'), text))
 
 
@@ -140,9 +146,11 @@ def untranslated_text(path):
 
 
 def test_templates_show_no_text_outside_gettext():
-    found = ['%s:%d: %s' % (path.relative_to(TEMPLATES), line, text)
-             for path in sorted(TEMPLATES.rglob('*.jinja2'))
-             for line, text in untranslated_text(path)]
+    found = [
+        '%s:%d: %s' % (path.relative_to(TEMPLATES), line, text)
+        for path in sorted(TEMPLATES.rglob('*.jinja2'))
+        for line, text in untranslated_text(path)
+    ]
     assert not found, 'Text outside gettext:\n' + '\n'.join(found)
 
 
@@ -153,6 +161,10 @@ def test_the_template_check_finds_literal_text_and_attributes(tmp_path):
         '<img alt="{{ _(\'Logo\') }}"><span>OCCI · {{ name }}</span>\n'
         '{% trans %}Owned by gettext{% endtrans %}<script>var words = 1;</script>\n'
         '<input placeholder="Type here">&amp; &nbsp; info@chamberoman.om {{ url }}/verify/\n',
-        encoding='utf-8')
+        encoding='utf-8',
+    )
     assert untranslated_text(template) == [
-        (1, 'title="Help"'), (1, 'Not fine'), (4, 'placeholder="Type here"')]
+        (1, 'title="Help"'),
+        (1, 'Not fine'),
+        (4, 'placeholder="Type here"'),
+    ]

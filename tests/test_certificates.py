@@ -1,4 +1,5 @@
 """Membership certificates and payment receipts, read back from the PDF bytes."""
+
 import collections
 import dataclasses
 import io
@@ -16,10 +17,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 
 from occi_site.certificates import (
-    ArabicFontMissing, format_omr,
-    render_membership_certificate, render_receipt, shape_arabic)
+    ArabicFontMissing,
+    fonts,
+    format_omr,
+    render_membership_certificate,
+    render_receipt,
+    shape_arabic,
+)
 from occi_site.certificates.specimen import CERTIFICATE, RECEIPT
-from occi_site.certificates import fonts
 
 
 def only_page(pdf):
@@ -56,8 +61,11 @@ def assert_shaped_in_amiri(pdf, logical):
     Drawn unshaped, the run would hold base letters; drawn letter by letter,
     isolated forms; in a font without Arabic, or with a missing glyph, boxes.
     """
-    runs = [(text, font) for text, font in runs_with_fonts(pdf)
-            if unicodedata.normalize('NFKC', text) == logical]
+    runs = [
+        (text, font)
+        for text, font in runs_with_fonts(pdf)
+        if unicodedata.normalize('NFKC', text) == logical
+    ]
     assert runs, 'no run of text reads %r' % logical
     text, font = runs[0]
     assert font.endswith('+Amiri-Regular')
@@ -73,10 +81,19 @@ def test_certificate_is_one_a4_page():
 
 def test_certificate_states_the_membership():
     text = text_of(render_membership_certificate(CERTIFICATE))
-    for fact in ('Oman Chamber of Commerce and Industry', 'Membership Certificate',
-                 'C-2024-000123', '91868', '1229237', 'promising projects', 'Fourth',
-                 'Ruwi, Muttrah, Muscat Governorate, 423, 30', '2024-03-19', '2025-03-19',
-                 CERTIFICATE.verify_url):
+    for fact in (
+        'Oman Chamber of Commerce and Industry',
+        'Membership Certificate',
+        'C-2024-000123',
+        '91868',
+        '1229237',
+        'promising projects',
+        'Fourth',
+        'Ruwi, Muttrah, Muscat Governorate, 423, 30',
+        '2024-03-19',
+        '2025-03-19',
+        CERTIFICATE.verify_url,
+    ):
         assert fact in text
 
 
@@ -89,8 +106,11 @@ def test_certificate_arabic_is_shaped():
 def test_certificate_embeds_only_a_subset_of_amiri():
     _reader, page = only_page(render_membership_certificate(CERTIFICATE))
     fonts_used = page['/Resources']['/Font']
-    amiri = [font.get_object() for font in fonts_used.values()
-             if font.get_object()['/BaseFont'].endswith('Amiri-Regular')]
+    amiri = [
+        font.get_object()
+        for font in fonts_used.values()
+        if font.get_object()['/BaseFont'].endswith('Amiri-Regular')
+    ]
     assert amiri
     embedded = amiri[0]['/FontDescriptor']['/FontFile2'].get_object().get_data()
     assert 0 < len(embedded) < 100_000
@@ -99,21 +119,30 @@ def test_certificate_embeds_only_a_subset_of_amiri():
 def test_certificate_qr_code_is_one_filled_path():
     reader, page = only_page(render_membership_certificate(CERTIFICATE))
     operators = collections.Counter(
-        operator for _operands, operator in ContentStream(page.get_contents(), reader).operations)
+        operator for _operands, operator in ContentStream(page.get_contents(), reader).operations
+    )
     fills = operators[b'f'] + operators[b'f*'] + operators[b'F']
     assert fills == 1
     assert operators[b're'] > 50
 
 
-@pytest.mark.skipif(not (shutil.which('pdftoppm') and shutil.which('zbarimg')),
-                    reason='needs pdftoppm (poppler-utils) and zbarimg (zbar-tools)')
+@pytest.mark.skipif(
+    not (shutil.which('pdftoppm') and shutil.which('zbarimg')),
+    reason='needs pdftoppm (poppler-utils) and zbarimg (zbar-tools)',
+)
 def test_certificate_qr_code_opens_the_verify_page(tmp_path):
     pdf = tmp_path / 'certificate.pdf'
     pdf.write_bytes(render_membership_certificate(CERTIFICATE))
-    subprocess.run(['pdftoppm', '-r', '150', '-png', '-singlefile', str(pdf),
-                    str(tmp_path / 'certificate')], check=True)
-    decoded = subprocess.run(['zbarimg', '--raw', '-q', str(tmp_path / 'certificate.png')],
-                             capture_output=True, text=True, check=True)
+    subprocess.run(
+        ['pdftoppm', '-r', '150', '-png', '-singlefile', str(pdf), str(tmp_path / 'certificate')],
+        check=True,
+    )
+    decoded = subprocess.run(
+        ['zbarimg', '--raw', '-q', str(tmp_path / 'certificate.png')],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert decoded.stdout.strip() == CERTIFICATE.verify_url
 
 
@@ -130,10 +159,24 @@ def test_receipt_is_one_a4_page():
 
 def test_receipt_itemises_the_payment():
     text = text_of(render_receipt(RECEIPT))
-    for fact in ('Payment Receipt', 'ORD-2024-000045', '2024-03-19 10:42',
-                 'Shamsa Hamed Said Al-Rashdi', 'promising projects', '1229237',
-                 'Membership Renewal', 'First year fees', 'Second year fees', 'Old debit',
-                 '25.000 OMR', '0.000 OMR', '50.000', 'Visa', '1111', 'TX-7731904'):
+    for fact in (
+        'Payment Receipt',
+        'ORD-2024-000045',
+        '2024-03-19 10:42',
+        'Shamsa Hamed Said Al-Rashdi',
+        'promising projects',
+        '1229237',
+        'Membership Renewal',
+        'First year fees',
+        'Second year fees',
+        'Old debit',
+        '25.000 OMR',
+        '0.000 OMR',
+        '50.000',
+        'Visa',
+        '1111',
+        'TX-7731904',
+    ):
         assert fact in text
     assert text.count('25.000 OMR') == 2
 
@@ -155,9 +198,17 @@ def test_receipt_fits_its_lines_on_one_page():
         dataclasses.replace(RECEIPT, lines=lines, total_baisa=175000)
 
 
-@pytest.mark.parametrize('baisa, shown', [
-    (25000, '25.000 OMR'), (4000, '4.000 OMR'), (0, '0.000 OMR'), (5, '0.005 OMR'),
-    (1234567, '1,234.567 OMR'), (-4000, '-4.000 OMR')])
+@pytest.mark.parametrize(
+    'baisa, shown',
+    [
+        (25000, '25.000 OMR'),
+        (4000, '4.000 OMR'),
+        (0, '0.000 OMR'),
+        (5, '0.005 OMR'),
+        (1234567, '1,234.567 OMR'),
+        (-4000, '-4.000 OMR'),
+    ],
+)
 def test_amounts_show_as_the_gateway_shows_them(baisa, shown):
     assert format_omr(baisa) == shown
 

@@ -1,87 +1,42 @@
 """The chamber's content: sanitising, the workflow and who may move it, what
 visitors see in which language, the news on the home page, the menu."""
+
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-import transaction
 import webtest
 
-import occi_site
-from occi_site.resources import ROOT_KEY, database
 from occi_site.resources.content import NewsItem, Page, sanitise_html
 from occi_site.resources.publication import WorkflowError
-from tests.conftest import add_account, portal_settings
+from tests.conftest import add_content, edit, login, read, visitor
 
-PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00'
-       b'\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N'
-       b'\x00\x00\x00\x00IEND\xaeB`\x82')
-WHEN = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def portal(tmp_path):
-    """The portal on a FileStorage with blobs (images, undo), shared by
-    every TestApp a test makes with ``login``."""
-    uri = 'file://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
-    wsgi = occi_site.main({}, **portal_settings(
-        tmp_path, **{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'}))
-    yield wsgi
-    database(wsgi.registry).close()
-
-
-def edit(wsgi, change):
-    """Run ``change(site)`` in a transaction of its own, as a script would."""
-    tm = transaction.TransactionManager(explicit=True)
-    conn = database(wsgi.registry).open(transaction_manager=tm)
-    try:
-        with tm:
-            result = change(conn.root()[ROOT_KEY])
-    finally:
-        conn.close()
-    return result
-
-
-def read(wsgi, look):
-    """``look(site)`` on the committed state."""
-    conn = database(wsgi.registry).open()
-    try:
-        return look(conn.root()[ROOT_KEY])
-    finally:
-        conn.close()
-
-
-def visitor(wsgi, lang='en'):
-    return webtest.TestApp(wsgi, extra_environ={'HTTP_ACCEPT_LANGUAGE': lang})
-
-
-def login(wsgi, civil_id, roles=('member',), lang='en'):
-    edit(wsgi, lambda site: add_account(site, civil_id, roles=roles))
-    app = visitor(wsgi, lang)
-    app.get('/_probe/login/%s' % civil_id)
-    return app
-
-
-def add_content(wsgi, container_path, name, factory, state='private', **fields):
-    def change(site):
-        container = site
-        for part in container_path:
-            container = container[part]
-        item = container.add(name, factory(**fields))
-        if state != 'private':
-            item.transition('publish', '90000009', WHEN)
-        return item.uid
-    return edit(wsgi, change)
+PNG = (
+    b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00'
+    b'\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N'
+    b'\x00\x00\x00\x00IEND\xaeB`\x82'
+)
+WHEN = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def test_sanitiser_strips_scripts_handlers_and_javascript_links():
-    dirty = ('<p onclick="steal()">Hi <b onmouseover=x()>there</b></p>'
-             '<script>alert(1)</script><style>p{}</style>'
-             '<a href="javascript:alert(2)">x</a><a href="https://occi.om/">ok</a>'
-             '<img src=x onerror=alert(3)><iframe src="https://evil"></iframe>')
+    dirty = (
+        '<p onclick="steal()">Hi <b onmouseover=x()>there</b></p>'
+        '<script>alert(1)</script><style>p{}</style>'
+        '<a href="javascript:alert(2)">x</a><a href="https://occi.om/">ok</a>'
+        '<img src=x onerror=alert(3)><iframe src="https://evil"></iframe>'
+    )
     clean = sanitise_html(dirty)
-    for bad in ('onclick', 'onmouseover', 'onerror', '<script', 'alert(1)', '<style',
-                'javascript:', '<iframe'):
+    for bad in (
+        'onclick',
+        'onmouseover',
+        'onerror',
+        '<script',
+        'alert(1)',
+        '<style',
+        'javascript:',
+        '<iframe',
+    ):
         assert bad not in clean
     assert '<p>Hi <b>there</b></p>' in clean
     assert 'href="https://occi.om/"' in clean
@@ -104,8 +59,10 @@ def test_workflow_transitions_and_history():
     page.transition('reject', '90000009', WHEN, 'not yet')
     page.transition('publish', '90000009', WHEN)
     assert page.is_published
-    assert [(h['transition'], h['from'], h['to'], h['user'], h['comment'])
-            for h in page.workflow_history] == [
+    assert [
+        (h['transition'], h['from'], h['to'], h['user'], h['comment'])
+        for h in page.workflow_history
+    ] == [
         ('submit', 'private', 'pending', '90000008', 'please review'),
         ('reject', 'pending', 'private', '90000009', 'not yet'),
         ('publish', 'private', 'published', '90000009', ''),
@@ -125,6 +82,7 @@ def test_anonymous_sees_only_published_items(portal):
 
 def test_published_item_in_a_private_folder_stays_hidden(portal):
     from occi_site.resources.content import ContentFolder
+
     add_content(portal, ['content'], 'internal', ContentFolder, title_en='Internal')
     add_content(portal, ['content', 'internal'], 'memo', Page, state='published', title_en='Memo')
     visitor(portal).get('/content/internal/memo', status=403)
@@ -138,8 +96,10 @@ def test_editor_previews_drafts_but_cannot_publish(portal):
     form = editor.get('/content/draft/@@manage-workflow').forms['deform']
     assert 'submit' in form.fields and 'publish' not in form.fields
     # Forcing the button is refused and changes nothing.
-    editor.post('/content/draft/@@manage-workflow', {
-        'csrf_token': form['csrf_token'].value, 'comment': '', 'publish': 'publish'})
+    editor.post(
+        '/content/draft/@@manage-workflow',
+        {'csrf_token': form['csrf_token'].value, 'comment': '', 'publish': 'publish'},
+    )
     assert read(portal, lambda site: site['content']['draft'].state) == 'private'
     submitted = form.submit('submit').follow()
     assert 'Pending review' in submitted
@@ -167,8 +127,16 @@ def test_member_cannot_preview_or_manage_content(portal):
 
 
 def test_visitor_language_with_fallback_note(portal):
-    add_content(portal, ['content'], 'about', Page, state='published',
-                title_en='About us', title_ar='من نحن', body_en='<p>English only</p>')
+    add_content(
+        portal,
+        ['content'],
+        'about',
+        Page,
+        state='published',
+        title_en='About us',
+        title_ar='من نحن',
+        body_en='<p>English only</p>',
+    )
     english = visitor(portal, 'en').get('/content/about')
     assert 'About us' in english and 'not yet available' not in english
     arabic = visitor(portal, 'ar').get('/content/about')
@@ -179,26 +147,63 @@ def test_visitor_language_with_fallback_note(portal):
 
 
 def test_home_page_shows_latest_published_news_in_both_languages(portal):
-    add_content(portal, ['content'], 'old', NewsItem, state='published',
-                title_en='Old news', title_ar='خبر قديم', publication_date=date(2026, 1, 1))
-    add_content(portal, ['content'], 'new', NewsItem, state='published',
-                title_en='New office in Sohar', title_ar='مكتب جديد في صحار',
-                publication_date=date(2026, 3, 1))
-    add_content(portal, ['content'], 'secret', NewsItem, title_en='Unpublished news',
-                publication_date=date(2026, 4, 1))
+    add_content(
+        portal,
+        ['content'],
+        'old',
+        NewsItem,
+        state='published',
+        title_en='Old news',
+        title_ar='خبر قديم',
+        publication_date=date(2026, 1, 1),
+    )
+    add_content(
+        portal,
+        ['content'],
+        'new',
+        NewsItem,
+        state='published',
+        title_en='New office in Sohar',
+        title_ar='مكتب جديد في صحار',
+        publication_date=date(2026, 3, 1),
+    )
+    add_content(
+        portal,
+        ['content'],
+        'secret',
+        NewsItem,
+        title_en='Unpublished news',
+        publication_date=date(2026, 4, 1),
+    )
     english = visitor(portal, 'en').get('/')
     titles = [h.text.strip() for h in english.html.select('.news-item h3')]
     assert titles == ['New office in Sohar', 'Old news']
     arabic = visitor(portal, 'ar').get('/')
     assert [h.text.strip() for h in arabic.html.select('.news-item h3')] == [
-        'مكتب جديد في صحار', 'خبر قديم']
+        'مكتب جديد في صحار',
+        'خبر قديم',
+    ]
 
 
 def test_news_index_follows_retract_rename_and_delete(portal):
-    add_content(portal, ['content'], 'one', NewsItem, state='published', title_en='One',
-                publication_date=date(2026, 1, 1))
-    add_content(portal, ['content'], 'two', NewsItem, state='published', title_en='Two',
-                publication_date=date(2026, 2, 1))
+    add_content(
+        portal,
+        ['content'],
+        'one',
+        NewsItem,
+        state='published',
+        title_en='One',
+        publication_date=date(2026, 1, 1),
+    )
+    add_content(
+        portal,
+        ['content'],
+        'two',
+        NewsItem,
+        state='published',
+        title_en='Two',
+        publication_date=date(2026, 2, 1),
+    )
 
     def latest(site):
         return [item.title for item in site['content'].latest_news()]
@@ -215,8 +220,15 @@ def test_news_index_follows_retract_rename_and_delete(portal):
 def test_menu_lists_published_top_level_pages(portal):
     add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
     add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
-    add_content(portal, ['content'], 'news', NewsItem, state='published', title_en='A news item',
-                publication_date=date(2026, 1, 1))
+    add_content(
+        portal,
+        ['content'],
+        'news',
+        NewsItem,
+        state='published',
+        title_en='A news item',
+        publication_date=date(2026, 1, 1),
+    )
     menu = visitor(portal).get('/').html.find('nav', class_='content-menu')
     assert [a.text for a in menu.find_all('a')] == ['About us']
 
@@ -227,8 +239,13 @@ def test_image_is_kept_as_a_blob_and_served(portal):
     form['title_en'] = 'With a picture'
     form['upload'] = webtest.Upload('logo.png', PNG, 'image/png')
     form.submit('add').follow()
-    stored = read(portal, lambda site: (site['content']['with-a-picture'].image_type,
-                                        type(site['content']['with-a-picture'].image).__name__))
+    stored = read(
+        portal,
+        lambda site: (
+            site['content']['with-a-picture'].image_type,
+            type(site['content']['with-a-picture'].image).__name__,
+        ),
+    )
     assert stored == ('image/png', 'Blob')
     image = admin.get('/content/with-a-picture/@@image')
     assert image.content_type == 'image/png' and image.body == PNG
@@ -247,6 +264,7 @@ def test_upload_that_is_not_an_image_is_refused_next_to_the_field(portal):
 
 def test_sniffing_does_not_trust_the_name():
     from occi_site.resources.content import sniff_image
+
     assert sniff_image(io.BytesIO(PNG)) == 'image/png'
     assert sniff_image(io.BytesIO(b'GIF89a....')) == 'image/gif'
     assert sniff_image(io.BytesIO(b'<svg onload=x>')) is None

@@ -1,5 +1,6 @@
 """The member's dashboard."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 
 def test_dashboard_needs_a_login(app):
@@ -9,11 +10,16 @@ def test_dashboard_needs_a_login(app):
 
 def test_dashboard_lists_services_and_the_members_companies(login_app):
     app = login_app('90000001', full_name='Ali Said Al Jahdhami')
-    app.app.registry.occi_clock = lambda: datetime(2027, 3, 1, 8, 0, tzinfo=timezone.utc)
+    app.app.registry.occi_clock = lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
     page = app.get('/dashboard')
     assert 'Welcome, Ali Said Al Jahdhami' in page
-    for title in ('New Membership Registration', 'Membership Renewal', 'Get your Certificate',
-                  'Change Name', 'Change Grade'):
+    for title in (
+        'New Membership Registration',
+        'Membership Renewal',
+        'Get your Certificate',
+        'Change Name',
+        'Change Grade',
+    ):
         assert title in page
     rows = {row.find('td').text: row for row in page.html.find('tbody').find_all('tr')}
     assert set(rows) == {'1229237', '1445820'}
@@ -45,7 +51,9 @@ def test_staff_find_their_way_to_the_management_views(login_app):
     links = [a['href'] for a in editor.html.find(class_='staff-links').find_all('a')]
     assert links == ['http://localhost/content/manage']
     admin = login_app('90000009', roles=('member', 'admin'))
-    links = [a['href'] for a in admin.get('/dashboard').html.find(class_='staff-links').find_all('a')]
+    links = [
+        a['href'] for a in admin.get('/dashboard').html.find(class_='staff-links').find_all('a')
+    ]
     assert links == ['http://localhost/content/manage', 'http://localhost/manage']
     for link in links:
         assert admin.get(link).follow().status_int == 200

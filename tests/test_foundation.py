@@ -1,4 +1,5 @@
 """The foundation: pages, languages, the tree, evolve steps, outbox and mail."""
+
 import email
 
 import pytest
@@ -16,8 +17,13 @@ def test_home_in_english(app):
     assert page.html.html['lang'] == 'en'
     assert page.html.html['dir'] == 'ltr'
     assert 'Chamber of Commerce and Industry' in page
-    for service in ('New Membership Registration', 'Membership Renewal', 'Get your Certificate',
-                    'Change Name', 'Change Grade'):
+    for service in (
+        'New Membership Registration',
+        'Membership Renewal',
+        'Get your Certificate',
+        'Change Name',
+        'Change Grade',
+    ):
         assert service in page
     assert '© Chamber of Commerce &amp; Industry, Sultanate of Oman' in page.text
     assert 'Privacy Policy' in page and 'Terms of use' in page and 'Contact Us' in page
@@ -70,8 +76,16 @@ def test_not_found_in_both_languages(app):
 
 
 def test_tree_is_created_on_first_start(site):
-    for name in ('content', 'companies', 'accounts', 'requests', 'orders', 'certificates',
-                 'audit', 'settings'):
+    for name in (
+        'content',
+        'companies',
+        'accounts',
+        'requests',
+        'orders',
+        'certificates',
+        'audit',
+        'settings',
+    ):
         assert name in site
     assert site.generation == evolve_module.GENERATION
     company = site['companies']['1229237']
@@ -87,8 +101,9 @@ def test_bootstrap_and_evolve_run_once(monkeypatch):
     assert ran == [1]
     marker = site['companies']
     calls = []
-    monkeypatch.setattr(evolve_module, 'STEPS', evolve_module.STEPS + (
-        (2, lambda site: calls.append(site)),))
+    monkeypatch.setattr(
+        evolve_module, 'STEPS', (*evolve_module.STEPS, (2, lambda site: calls.append(site)))
+    )
     site, ran = bootstrap(conn.root())
     assert ran == [2] and calls == [site]
     assert site['companies'] is marker
@@ -103,6 +118,7 @@ def test_restart_keeps_the_data(tmp_path, make_app):
     uri = 'file://%s' % (tmp_path / 'Data.fs')
     first = make_app(**{'zodbconn.uri': uri})
     from occi_site.resources import database
+
     conn = database(first.registry).open()
     conn.root()[ROOT_KEY]['audit'].record('probe', user='tester')
     transaction.commit()
@@ -126,7 +142,9 @@ def test_committed_request_delivers_mail_and_sms_to_the_outbox(make_app):
     assert app.get('/_probe/mail').text == 'sent'
     messages = app.get('/_dev/outbox.json').json['messages']
     assert [(m['channel'], m['to']) for m in messages] == [
-        ('email', 'someone@example.om'), ('sms', '99000001')]
+        ('email', 'someone@example.om'),
+        ('sms', '99000001'),
+    ]
     assert messages[0]['subject'] == 'Probe'
     assert messages[0]['body'].strip() == 'Committed mail.'
     page = app.get('/_dev/outbox')
@@ -171,12 +189,16 @@ def test_real_smtp_delivery_through_aiosmtpd(tmp_path, make_app, unused_port):
     controller = Controller(Handler(), hostname='127.0.0.1', port=unused_port)
     controller.start()
     try:
-        app = webtest.TestApp(make_app(**{
-            'pyramid.includes': 'tests.probe_views',
-            'occi.mail': 'smtp',
-            'mail.host': '127.0.0.1',
-            'mail.port': str(unused_port),
-        }))
+        app = webtest.TestApp(
+            make_app(
+                **{
+                    'pyramid.includes': 'tests.probe_views',
+                    'occi.mail': 'smtp',
+                    'mail.host': '127.0.0.1',
+                    'mail.port': str(unused_port),
+                }
+            )
+        )
         app.get('/_probe/mail')
         app.get('/_probe/mail-then-fail', status=500)
     finally:
@@ -190,6 +212,7 @@ def test_real_smtp_delivery_through_aiosmtpd(tmp_path, make_app, unused_port):
 @pytest.fixture
 def unused_port():
     import socket
+
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]

@@ -1,6 +1,7 @@
 """Member journeys through the whole stack: registration, PKI login with the
 development IdP (real signed SAML through xmlsec1), step-up, payment at the
 sandbox gateway and Single Log-Out."""
+
 import re
 from datetime import date
 
@@ -59,8 +60,9 @@ def card_reader(browser):
 def signed_answer(single_log_out):
     """The SAMLResponse (and RelayState) the Single Log Out page would post."""
     form = single_log_out.forms[0]
-    return {name: form[name].value for name in ('SAMLResponse', 'RelayState')
-            if name in form.fields}
+    return {
+        name: form[name].value for name in ('SAMLResponse', 'RelayState') if name in form.fields
+    }
 
 
 def login_with_card(stack, browser, civil_id='90000001', pin='1234'):
@@ -78,10 +80,14 @@ def choose_company(browser, service, cr, occi=None):
     return form.submit('next').follow()
 
 
-def step_up(stack, browser, request_page, method='card', civil_id='90000001', pin='1234',
-            mobile='99000001'):
-    form = next(f for f in request_page.forms.values()
-                if f.action.endswith('/verify') and f['method'].value == method)
+def step_up(
+    stack, browser, request_page, method='card', civil_id='90000001', pin='1234', mobile='99000001'
+):
+    form = next(
+        f
+        for f in request_page.forms.values()
+        if f.action.endswith('/verify') and f['method'].value == method
+    )
     if method == 'mobile':
         form['mobile'] = mobile
         waiting = form.submit().follow().follow()
@@ -285,12 +291,15 @@ def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path):
     stack = Stack(tmp_path, **{'occi.initial_admins': '90000009'})
     try:
         browser = stack.browser
-        register(stack, browser, civil_id='90000009', mobile='99000009',
-                 name='Khalid Nasser Al Busaidi')
+        register(
+            stack, browser, civil_id='90000009', mobile='99000009', name='Khalid Nasser Al Busaidi'
+        )
         browser.get('/manage', status=403)
         login_with_card(stack, browser, civil_id='90000009', pin='9999')
         assert browser.get('/manage').follow().status_int == 200
-        found = browser.get('/companies/@@manage-search', {'text': 'المشاريع الواعدة', 'search': 'search'})
+        found = browser.get(
+            '/companies/@@manage-search', {'text': 'المشاريع الواعدة', 'search': 'search'}
+        )
         assert '1229237' in found
     finally:
         stack.close()
@@ -308,18 +317,35 @@ def pay_at_gateway(order_page, number='4111111111111111'):
     return receipt.forms['return-to-merchant'].submit().follow()
 
 
-@pytest.mark.parametrize('service, cr, occi, shown, check', [
-    ('certificate', '1304464', '88231', 'Get Your Certificate',
-     lambda company: company.membership.expires_on == date(2027, 8, 30)),
-    ('change_name', '1304464', '88231', 'Nizwa Date Company',
-     lambda company: company.name_en == 'Nizwa Date Company'),
-    ('change_grade', '1020446', '77105', 'Change Grade',
-     lambda company: company.membership.grade == 'Second'),
-])
+@pytest.mark.parametrize(
+    'service, cr, occi, shown, check',
+    [
+        (
+            'certificate',
+            '1304464',
+            '88231',
+            'Get Your Certificate',
+            lambda company: company.membership.expires_on == date(2027, 8, 30),
+        ),
+        (
+            'change_name',
+            '1304464',
+            '88231',
+            'Nizwa Date Company',
+            lambda company: company.name_en == 'Nizwa Date Company',
+        ),
+        (
+            'change_grade',
+            '1020446',
+            '77105',
+            'Change Grade',
+            lambda company: company.membership.grade == 'Second',
+        ),
+    ],
+)
 def test_payable_services_of_an_existing_member(stack, service, cr, occi, shown, check):
     browser = stack.browser
-    register(stack, browser, civil_id='90000002', mobile='99000002',
-             name='Shamsa Hamed Al Rashdi')
+    register(stack, browser, civil_id='90000002', mobile='99000002', name='Shamsa Hamed Al Rashdi')
     login_with_card(stack, browser, civil_id='90000002', pin='4321')
     request_page = choose_company(browser, service, cr, occi)
     step3 = step_up(stack, browser, request_page, civil_id='90000002', pin='4321').follow()

@@ -1,7 +1,8 @@
 """The management view: who may use it where, the tabs, Contents on a huge
 container, Properties with Undo, Security, Audit, Database, and the
 chamber's accounts, companies, requests and fee schedule."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 import transaction
@@ -13,8 +14,7 @@ from occi_site.resources.content import Page
 from occi_site.resources.folder import Folder
 from occi_site.resources.search import index_account
 from occi_site.views.manage.listing import key_below, name_page
-from tests.conftest import add_account
-from tests.test_content import add_content, edit, login, portal, read, visitor  # noqa: F401
+from tests.conftest import add_account, add_content, edit, login, read, visitor
 
 ADMIN = '90000009'
 EDITOR = '90000008'
@@ -32,8 +32,16 @@ def tab_titles(page):
     return [a.text for a in page.html.select('nav.manage-tabs a')]
 
 
-@pytest.mark.parametrize('path', ['/manage', '/companies/@@manage-contents',
-                                  '/accounts/manage', '/@@manage-undo', '/settings/fees/manage'])
+@pytest.mark.parametrize(
+    'path',
+    [
+        '/manage',
+        '/companies/@@manage-contents',
+        '/accounts/manage',
+        '/@@manage-undo',
+        '/settings/fees/manage',
+    ],
+)
 def test_only_admins_manage_outside_content(portal, path):
     visitor(portal).get(path, status=403)
     login(portal, '90000001').get(path, status=403)
@@ -47,15 +55,17 @@ def test_editors_manage_within_content(portal):
     assert tabs == ['Contents', 'Audit']
     add_content(portal, ['content'], 'about', Page, title_en='About us')
     assert tab_titles(editor.get('/content/about/manage').follow()) == [
-        'Properties', 'Workflow', 'Audit']
+        'Properties',
+        'Workflow',
+        'Audit',
+    ]
 
 
 def test_tab_bar_comes_from_the_registrations(portal):
     admin = admin_app(portal)
     root = admin.get('/manage').follow()
     assert tab_titles(root) == ['Chamber', 'Contents', 'Audit', 'Undo', 'Database']
-    assert tab_titles(admin.get('/content/@@manage-contents')) == [
-        'Contents', 'Security', 'Audit']
+    assert tab_titles(admin.get('/content/@@manage-contents')) == ['Contents', 'Security', 'Audit']
     assert tab_titles(admin.get('/companies/manage').follow())[:2] == ['Find', 'Contents']
 
 
@@ -105,6 +115,7 @@ def test_contents_listing_pages_and_sorts(portal):
     def fill(site):
         for number in range(120):
             site['content'].add('page-%03d' % number, Page(title_en='Page %03d' % number))
+
     edit(portal, fill)
     admin = admin_app(portal)
     first = admin.get('/content/@@manage-contents')
@@ -159,17 +170,21 @@ def test_properties_edit_is_audited_described_and_undone(portal):
     form['title_en'] = 'About the chamber'
     saved = form.submit('save').follow()
     assert saved.html.find('p', class_='flash').text == (
-        'Changed the properties of "About the chamber"')
+        'Changed the properties of "About the chamber"'
+    )
     assert read(portal, lambda site: site['content']['about'].title_en) == 'About the chamber'
     entry = audit_of(portal, path='/content/about')[0]
     assert (entry['action'], entry['user'], entry['details']['fields']) == (
-        'properties', ADMIN, 'title_en')
+        'properties',
+        ADMIN,
+        'title_en',
+    )
 
     undo_list = admin.get('/@@manage-undo')
     first_row = undo_list.html.select('table.manage-table tbody tr')[0]
     assert ADMIN in first_row.text and 'Changed the properties' in first_row.text
     # The page after the edit offered "Undo" of that very transaction.
-    offer = [form for form in saved.forms.values() if 'token' in form.fields][0]
+    offer = next(form for form in saved.forms.values() if 'token' in form.fields)
     done = offer.submit().follow()
     assert 'Undone' in done
     assert read(portal, lambda site: site['content']['about'].title_en) == 'About us'
@@ -195,8 +210,7 @@ def test_undo_that_zodb_refuses_says_so(portal):
 def test_every_management_post_needs_the_csrf_token(portal):
     add_content(portal, ['content'], 'about', Page, title_en='About us')
     admin = admin_app(portal)
-    admin.post('/content/about/@@manage-properties', {'title_en': 'x', 'save': 'save'},
-               status=400)
+    admin.post('/content/about/@@manage-properties', {'title_en': 'x', 'save': 'save'}, status=400)
     admin.post('/@@manage-undo', {'id': 'x'}, status=400)
 
 
@@ -209,33 +223,54 @@ def test_security_tab_grants_and_revokes_local_roles(portal):
     assert 'No account has the civil ID' in form.submit('grant')
     form['principal'] = '90000123'
     page = form.submit('grant').follow()
-    assert read(portal, lambda site: site['content'].__local_roles__) == {
-        '90000123': {'publisher'}}
-    revoke = [f for f in page.forms.values() if 'principal' in f.fields and 'role' in f.fields
-              and f.action.endswith('manage-security-revoke')][0]
+    assert read(portal, lambda site: site['content'].__local_roles__) == {'90000123': {'publisher'}}
+    revoke = next(
+        f
+        for f in page.forms.values()
+        if 'principal' in f.fields
+        and 'role' in f.fields
+        and f.action.endswith('manage-security-revoke')
+    )
     revoke.submit().follow()
     assert read(portal, lambda site: site['content'].__local_roles__) == {}
     assert [entry['action'] for entry in audit_of(portal, path='/content')][:2] == [
-        'security.revoke', 'security.grant']
+        'security.revoke',
+        'security.grant',
+    ]
 
 
 def test_audit_tab_filters_by_user_action_and_date(portal):
     def fill(site):
         add_account(site, '90000002')
         log = site['audit']
-        log.record('login', user='90000001', path='/accounts/90000001',
-                   when=datetime(2026, 1, 10, 8, tzinfo=timezone.utc))
-        log.record('login', user='90000002', path='/accounts/90000002',
-                   when=datetime(2026, 2, 10, 8, tzinfo=timezone.utc))
-        log.record('register', user='90000002', path='/accounts/90000002',
-                   when=datetime(2026, 2, 1, 8, tzinfo=timezone.utc))
+        log.record(
+            'login',
+            user='90000001',
+            path='/accounts/90000001',
+            when=datetime(2026, 1, 10, 8, tzinfo=UTC),
+        )
+        log.record(
+            'login',
+            user='90000002',
+            path='/accounts/90000002',
+            when=datetime(2026, 2, 10, 8, tzinfo=UTC),
+        )
+        log.record(
+            'register',
+            user='90000002',
+            path='/accounts/90000002',
+            when=datetime(2026, 2, 1, 8, tzinfo=UTC),
+        )
+
     edit(portal, fill)
     admin = admin_app(portal)
 
     def shown(**query):
         page = admin.get('/@@manage-audit', dict(query, search='search'))
-        return [(row.select('td')[1].text, row.select('td')[2].text)
-                for row in page.html.select('table.manage-table tbody tr')]
+        return [
+            (row.select('td')[1].text, row.select('td')[2].text)
+            for row in page.html.select('table.manage-table tbody tr')
+        ]
 
     assert shown(user='90000002') == [('90000002', 'login'), ('90000002', 'register')]
     assert shown(action='login') == [('90000002', 'login'), ('90000001', 'login')]
@@ -256,24 +291,31 @@ def test_database_tab_shows_size_and_packs(portal):
 
 def test_find_accounts_lock_unlock_and_roles(portal):
     def register(site):
-        account = add_account(site, '90000123', full_name='Salim Al Harthy',
-                              email='salim@example.om', mobile='99123456')
+        account = add_account(
+            site,
+            '90000123',
+            full_name='Salim Al Harthy',
+            email='salim@example.om',
+            mobile='99123456',
+        )
         # What every path that adds an account calls (see resources/search.py).
         index_account(site['accounts'], account)
+
     edit(portal, register)
     admin = admin_app(portal)
     for text in ('90000123', 'salim@example.om', '99123456', 'harthy', 'Salim Al'):
         page = admin.get('/accounts/@@manage-search', {'text': text, 'search': 'search'})
         assert '90000123' in page.html.find('table', class_='manage-table').text, text
     account = admin.get('/accounts/90000123/manage').follow()
-    lock = [f for f in account.forms.values() if 'lock' in f.fields][0]
+    lock = next(f for f in account.forms.values() if 'lock' in f.fields)
     account = lock.submit('lock').follow()
     assert read(portal, lambda site: site['accounts']['90000123'].state) == 'locked'
-    unlock = [f for f in account.forms.values() if 'unlock' in f.fields][0]
+    unlock = next(f for f in account.forms.values() if 'unlock' in f.fields)
     account = unlock.submit('unlock').follow()
     assert read(portal, lambda site: site['accounts']['90000123'].state) == 'active'
-    grant = [f for f in account.forms.values()
-             if f.fields.get('role') and f['role'].value == 'editor'][0]
+    grant = next(
+        f for f in account.forms.values() if f.fields.get('role') and f['role'].value == 'editor'
+    )
     grant.submit('change_role').follow()
     assert 'editor' in read(portal, lambda site: site['accounts']['90000123'].roles)
     actions = [entry['action'] for entry in audit_of(portal, path='/accounts/90000123')]
@@ -283,8 +325,10 @@ def test_find_accounts_lock_unlock_and_roles(portal):
 def test_admin_cannot_lock_out_or_demote_themselves(portal):
     admin = admin_app(portal)
     token = admin.get('/accounts/%s/@@manage-account' % ADMIN).forms[0]['csrf_token'].value
-    admin.post('/accounts/%s/@@manage-account' % ADMIN,
-               {'csrf_token': token, 'role': 'admin', 'change_role': '1'}).follow()
+    admin.post(
+        '/accounts/%s/@@manage-account' % ADMIN,
+        {'csrf_token': token, 'role': 'admin', 'change_role': '1'},
+    ).follow()
     admin.post('/accounts/%s/@@manage-account' % ADMIN, {'csrf_token': token, 'lock': '1'})
     account = read(portal, lambda site: site['accounts'][ADMIN])
     assert 'admin' in account.roles and account.state == 'active'
@@ -293,8 +337,7 @@ def test_admin_cannot_lock_out_or_demote_themselves(portal):
 def test_find_company_by_arabic_name_and_record_a_debit(portal):
     admin = admin_app(portal)
     search = admin.get('/companies/manage').follow().forms['search']
-    for text in ('المشاريع الواعدة', 'الواعدة', 'واعده', 'مشاريع', 'promising', '1229237',
-                 '91868'):
+    for text in ('المشاريع الواعدة', 'الواعدة', 'واعده', 'مشاريع', 'promising', '1229237', '91868'):
         search['text'] = text
         found = search.submit('search')
         rows = found.html.select('table.manage-table tbody tr')
@@ -328,8 +371,13 @@ def test_fee_schedule_in_rials_kept_in_baisa(portal):
     form['Fourth'] = '27.250'
     form['certificate'] = '5'
     form.submit('save').follow()
-    fees = read(portal, lambda site: (site['settings']['fees'].annual_fee('Fourth'),
-                                      site['settings']['fees'].service_fee('certificate')))
+    fees = read(
+        portal,
+        lambda site: (
+            site['settings']['fees'].annual_fee('Fourth'),
+            site['settings']['fees'].service_fee('certificate'),
+        ),
+    )
     assert fees == (27_250, 5_000)
     assert 'Fourth: 25000 -> 27250' in audit_of(portal)[0]['details']['changes']
 
@@ -339,10 +387,22 @@ def test_requests_filtered_by_service_state_and_date(portal):
 
     def fill(site):
         requests = site['requests']
-        for name, service, day in (('a', 'renewal', 1), ('b', 'certificate', 2),
-                                   ('c', 'renewal', 20)):
-            requests.add(name, ServiceRequest(name, service, '90000001', '1229237',
-                                              datetime(2026, 3, day, 9, tzinfo=timezone.utc)))
+        for name, service, day in (
+            ('a', 'renewal', 1),
+            ('b', 'certificate', 2),
+            ('c', 'renewal', 20),
+        ):
+            requests.add(
+                name,
+                ServiceRequest(
+                    name,
+                    service,
+                    '90000001',
+                    '1229237',
+                    datetime(2026, 3, day, 9, tzinfo=UTC),
+                ),
+            )
+
     edit(portal, fill)
     admin = admin_app(portal)
 
@@ -373,12 +433,25 @@ def test_admin_publishes_bilingual_news_to_the_home_page(portal):
     assert 'are served nearby' in item and 'x()' not in item
 
 
-@pytest.mark.parametrize('path', ['/manage', '/@@manage-contents', '/@@manage-audit',
-                                  '/@@manage-undo', '/@@manage-database', '/content/@@manage-contents',
-                                  '/content/@@manage-add?type=news', '/content/@@manage-security',
-                                  '/companies/manage', '/companies/1229237/manage',
-                                  '/accounts/manage', '/requests/manage', '/orders/manage',
-                                  '/settings/fees/manage'])
+@pytest.mark.parametrize(
+    'path',
+    [
+        '/manage',
+        '/@@manage-contents',
+        '/@@manage-audit',
+        '/@@manage-undo',
+        '/@@manage-database',
+        '/content/@@manage-contents',
+        '/content/@@manage-add?type=news',
+        '/content/@@manage-security',
+        '/companies/manage',
+        '/companies/1229237/manage',
+        '/accounts/manage',
+        '/requests/manage',
+        '/orders/manage',
+        '/settings/fees/manage',
+    ],
+)
 def test_management_pages_in_arabic(portal, path):
     admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
     page = admin.get(path)

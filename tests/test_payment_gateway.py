@@ -3,11 +3,12 @@
 Expected signatures are computed here with hmac over data strings written out
 by hand, so the adapter is held against the protocol and not against itself.
 """
+
 import base64
 import hashlib
 import hmac
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from webob.multidict import MultiDict
@@ -25,7 +26,7 @@ from occi_site.integrations.payment import (
 )
 
 SECRET = 'c2VjcmV0LWtleS1mb3ItdGVzdHM'
-NOW = datetime(2026, 3, 19, 8, 30, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 19, 8, 30, 5, tzinfo=UTC)
 
 
 def reference_signature(data, secret=SECRET):
@@ -35,10 +36,21 @@ def reference_signature(data, secret=SECRET):
 
 # -- amounts ------------------------------------------------------------------
 
-@pytest.mark.parametrize('baisa, text', [
-    (25000, '25.000'), (50000, '50.000'), (4000, '4.000'), (0, '0.000'), (1, '0.001'),
-    (999, '0.999'), (1000, '1.000'), (1234567, '1234.567'), (10 ** 12, '1000000000.000'),
-])
+
+@pytest.mark.parametrize(
+    'baisa, text',
+    [
+        (25000, '25.000'),
+        (50000, '50.000'),
+        (4000, '4.000'),
+        (0, '0.000'),
+        (1, '0.001'),
+        (999, '0.999'),
+        (1000, '1.000'),
+        (1234567, '1234.567'),
+        (10**12, '1000000000.000'),
+    ],
+)
 def test_format_amount(baisa, text):
     assert format_amount(baisa) == text
 
@@ -54,19 +66,49 @@ def test_format_amount_refuses_non_integers(value):
         format_amount(value)
 
 
-@pytest.mark.parametrize('text, baisa', [
-    ('25.000', 25000), ('25', 25000), ('25.5', 25500), ('25.50', 25500), ('0.001', 1),
-    ('0.000', 0), ('0', 0), ('1234.567', 1234567),
-])
+@pytest.mark.parametrize(
+    'text, baisa',
+    [
+        ('25.000', 25000),
+        ('25', 25000),
+        ('25.5', 25500),
+        ('25.50', 25500),
+        ('0.001', 1),
+        ('0.000', 0),
+        ('0', 0),
+        ('1234.567', 1234567),
+    ],
+)
 def test_parse_amount(text, baisa):
     assert parse_amount(text) == baisa
 
 
-@pytest.mark.parametrize('text', [
-    '', ' 25.000', '25.000 ', '-1.000', '+1.000', '1e3', '25.0001', '25.', '.5', '025.000',
-    '1,000.000', '25,000', '٢٥.٠٠٠', '25.٠٠٠', 'nan', 'inf', '1_000', '0x10', 'RO 25',
-    '25.000 OMR', '25.000\n',
-])
+@pytest.mark.parametrize(
+    'text',
+    [
+        '',
+        ' 25.000',
+        '25.000 ',
+        '-1.000',
+        '+1.000',
+        '1e3',
+        '25.0001',
+        '25.',
+        '.5',
+        '025.000',
+        '1,000.000',
+        '25,000',
+        '٢٥.٠٠٠',
+        '25.٠٠٠',
+        'nan',
+        'inf',
+        '1_000',
+        '0x10',
+        'RO 25',
+        '25.000 OMR',
+        '25.000\n',
+    ],
+)
 def test_parse_amount_refuses_garbage(text):
     with pytest.raises(ValueError):
         parse_amount(text)
@@ -85,13 +127,19 @@ def test_amounts_round_trip():
 
 # -- signatures ---------------------------------------------------------------
 
+
 def signed_example():
     fields = {
-        'access_key': 'AK1', 'profile_id': 'PROFILE', 'amount': '25.000', 'currency': 'OMR',
+        'access_key': 'AK1',
+        'profile_id': 'PROFILE',
+        'amount': '25.000',
+        'currency': 'OMR',
         'signed_field_names': 'access_key,profile_id,amount,currency,signed_field_names',
     }
-    data = ('access_key=AK1,profile_id=PROFILE,amount=25.000,currency=OMR,'
-            'signed_field_names=access_key,profile_id,amount,currency,signed_field_names')
+    data = (
+        'access_key=AK1,profile_id=PROFILE,amount=25.000,currency=OMR,'
+        'signed_field_names=access_key,profile_id,amount,currency,signed_field_names'
+    )
     return fields, reference_signature(data)
 
 
@@ -103,7 +151,8 @@ def test_sign_fields_matches_reference_vector():
 def test_sign_fields_known_base64_value():
     fields = {'a': '1', 'signed_field_names': 'a,signed_field_names'}
     assert sign_fields(fields, 'key') == reference_signature(
-        'a=1,signed_field_names=a,signed_field_names', 'key')
+        'a=1,signed_field_names=a,signed_field_names', 'key'
+    )
     assert sign_fields(fields, 'key') == '4KZMF95TlOiouH1pQ8JgJD1sx83zX+jxN1t/MnDfgk8='
 
 
@@ -167,21 +216,34 @@ def test_verify_refuses_fields_without_signed_field_names():
 
 # -- checkout -----------------------------------------------------------------
 
+
 def make_gateway(secret=SECRET):
     return SecureAcceptanceGateway(
-        endpoint_url='https://gateway.example/pay', profile_id='PROFILE',
-        access_key='AK1', secret_key=secret, clock=lambda: NOW)
+        endpoint_url='https://gateway.example/pay',
+        profile_id='PROFILE',
+        access_key='AK1',
+        secret_key=secret,
+        clock=lambda: NOW,
+    )
 
 
 def checkout(gateway=None, **overrides):
-    arguments = dict(
-        reference_number='OCCI-2026-000123', transaction_uuid='6f1d2a8e-uuid',
-        amount_baisa=50000, locale='en',
-        bill_to={'forename': 'Ali', 'surname': 'Said', 'email': 'ali@chamberoman.com',
-                 'phone': '99416689', 'address_line1': 'Ruwi, Muttrah', 'address_city': 'Muscat'},
-        return_url='https://portal.example/payment/return',
-        notify_url='https://portal.example/payment/notify',
-    )
+    arguments = {
+        'reference_number': 'OCCI-2026-000123',
+        'transaction_uuid': '6f1d2a8e-uuid',
+        'amount_baisa': 50000,
+        'locale': 'en',
+        'bill_to': {
+            'forename': 'Ali',
+            'surname': 'Said',
+            'email': 'ali@chamberoman.com',
+            'phone': '99416689',
+            'address_line1': 'Ruwi, Muttrah',
+            'address_city': 'Muscat',
+        },
+        'return_url': 'https://portal.example/payment/return',
+        'notify_url': 'https://portal.example/payment/notify',
+    }
     arguments.update(overrides)
     return (gateway or make_gateway()).checkout(**arguments)
 
@@ -225,8 +287,12 @@ def test_checkout_signs_every_field_it_sends():
 def test_checkout_signed_date_time_is_utc():
     gulf = timezone(timedelta(hours=4))
     gateway = SecureAcceptanceGateway(
-        endpoint_url='https://gateway.example/pay', profile_id='PROFILE', access_key='AK1',
-        secret_key=SECRET, clock=lambda: datetime(2026, 3, 19, 12, 30, 5, tzinfo=gulf))
+        endpoint_url='https://gateway.example/pay',
+        profile_id='PROFILE',
+        access_key='AK1',
+        secret_key=SECRET,
+        clock=lambda: datetime(2026, 3, 19, 12, 30, 5, tzinfo=gulf),
+    )
     _, fields = checkout(gateway)
     assert fields['signed_date_time'] == '2026-03-19T08:30:05Z'
 
@@ -255,25 +321,39 @@ def test_checkout_refuses_a_negative_amount():
 
 
 def test_gateway_from_settings():
-    gateway = gateway_from_settings({
-        'occi.payment.endpoint_url': 'http://127.0.0.1:6543/gateway/pay',
-        'occi.payment.profile_id': 'P', 'occi.payment.access_key': 'A',
-        'occi.payment.secret_key': 'S'})
-    assert (gateway.endpoint_url, gateway.profile_id, gateway.access_key,
-            gateway.secret_key) == ('http://127.0.0.1:6543/gateway/pay', 'P', 'A', 'S')
+    gateway = gateway_from_settings(
+        {
+            'occi.payment.endpoint_url': 'http://127.0.0.1:6543/gateway/pay',
+            'occi.payment.profile_id': 'P',
+            'occi.payment.access_key': 'A',
+            'occi.payment.secret_key': 'S',
+        }
+    )
+    assert (gateway.endpoint_url, gateway.profile_id, gateway.access_key, gateway.secret_key) == (
+        'http://127.0.0.1:6543/gateway/pay',
+        'P',
+        'A',
+        'S',
+    )
 
 
 # -- reading results ----------------------------------------------------------
 
+
 def gateway_response(**overrides):
     """A response as the gateway signs it, with the signature computed here."""
     fields = {
-        'decision': 'ACCEPT', 'reason_code': '100',
+        'decision': 'ACCEPT',
+        'reason_code': '100',
         'message': 'Request was processed successfully.',
-        'transaction_id': '6187436410656473204105', 'auth_amount': '50.000',
-        'req_reference_number': 'OCCI-2026-000123', 'req_transaction_uuid': '6f1d2a8e-uuid',
-        'req_amount': '50.000', 'req_currency': 'OMR',
-        'req_card_number': 'xxxxxxxxxxxx1111', 'req_card_type': '001',
+        'transaction_id': '6187436410656473204105',
+        'auth_amount': '50.000',
+        'req_reference_number': 'OCCI-2026-000123',
+        'req_transaction_uuid': '6f1d2a8e-uuid',
+        'req_amount': '50.000',
+        'req_currency': 'OMR',
+        'req_card_number': 'xxxxxxxxxxxx1111',
+        'req_card_type': '001',
         'signed_date_time': '2026-03-19T08:31:40Z',
     }
     fields.update(overrides)
@@ -288,29 +368,57 @@ def test_read_result_accept():
     fields = gateway_response()
     result = make_gateway().read_result(fields)
     assert result == GatewayResult(
-        decision='ACCEPT', reason_code='100', message='Request was processed successfully.',
-        transaction_id='6187436410656473204105', reference_number='OCCI-2026-000123',
-        transaction_uuid='6f1d2a8e-uuid', amount_baisa=50000, currency='OMR',
-        card_type='Visa', card_last4='1111', signed_date_time='2026-03-19T08:31:40Z',
-        fields=fields)
+        decision='ACCEPT',
+        reason_code='100',
+        message='Request was processed successfully.',
+        transaction_id='6187436410656473204105',
+        reference_number='OCCI-2026-000123',
+        transaction_uuid='6f1d2a8e-uuid',
+        amount_baisa=50000,
+        currency='OMR',
+        card_type='Visa',
+        card_last4='1111',
+        signed_date_time='2026-03-19T08:31:40Z',
+        fields=fields,
+    )
     assert result.accepted
 
 
 def test_read_result_decline_with_mastercard():
-    result = make_gateway().read_result(gateway_response(
-        decision='DECLINE', reason_code='203', auth_amount=None,
-        req_card_number='xxxxxxxxxxxx4444', req_card_type='002'))
+    result = make_gateway().read_result(
+        gateway_response(
+            decision='DECLINE',
+            reason_code='203',
+            auth_amount=None,
+            req_card_number='xxxxxxxxxxxx4444',
+            req_card_type='002',
+        )
+    )
     assert (result.decision, result.reason_code, result.card_type, result.card_last4) == (
-        'DECLINE', '203', 'Mastercard', '4444')
+        'DECLINE',
+        '203',
+        'Mastercard',
+        '4444',
+    )
     assert not result.accepted
 
 
 def test_read_result_cancel_has_no_card():
-    result = make_gateway().read_result(gateway_response(
-        decision='CANCEL', reason_code=None, auth_amount=None, req_card_number=None,
-        req_card_type=None))
+    result = make_gateway().read_result(
+        gateway_response(
+            decision='CANCEL',
+            reason_code=None,
+            auth_amount=None,
+            req_card_number=None,
+            req_card_type=None,
+        )
+    )
     assert (result.decision, result.reason_code, result.card_type, result.card_last4) == (
-        'CANCEL', None, None, None)
+        'CANCEL',
+        None,
+        None,
+        None,
+    )
 
 
 def test_read_result_unknown_card_type_is_none():
@@ -320,9 +428,11 @@ def test_read_result_unknown_card_type_is_none():
 def test_read_result_refuses_a_bad_signature_and_logs_it(caplog):
     fields = gateway_response()
     fields['req_amount'] = '0.001'
-    with caplog.at_level(logging.WARNING, logger='occi_site.integrations.payment'):
-        with pytest.raises(PaymentSignatureError):
-            make_gateway().read_result(fields)
+    with (
+        caplog.at_level(logging.WARNING, logger='occi_site.integrations.payment'),
+        pytest.raises(PaymentSignatureError),
+    ):
+        make_gateway().read_result(fields)
     assert 'OCCI-2026-000123' in caplog.text
 
 

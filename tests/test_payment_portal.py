@@ -1,8 +1,9 @@
 """The payment path end to end: the portal, the sandbox gateway over real
 HTTP for its server notifications, and exactly-once fulfilment."""
+
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import webtest
@@ -43,9 +44,13 @@ def renewal_order(stack, years='2'):
     form['occi_number'] = '91868'
     url = form.submit('next').location
     request_id = url.rstrip('/').rsplit('/', 1)[1]
-    now = datetime.now(timezone.utc)
-    in_db(stack, lambda site: site['requests'][request_id].record_step_up('a-' + request_id,
-                                                                          now, 'card', now))
+    now = datetime.now(UTC)
+    in_db(
+        stack,
+        lambda site: site['requests'][request_id].record_step_up(
+            'a-' + request_id, now, 'card', now
+        ),
+    )
     page = browser.get(url, {'years': years})
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
     form['years'] = years
@@ -79,8 +84,13 @@ def back_to_portal(receipt):
 
 
 def membership(stack):
-    return in_db(stack, lambda site: (site['companies']['1229237'].membership.expires_on,
-                                      site['companies']['1229237'].membership.debit_baisa))
+    return in_db(
+        stack,
+        lambda site: (
+            site['companies']['1229237'].membership.expires_on,
+            site['companies']['1229237'].membership.debit_baisa,
+        ),
+    )
 
 
 def switch(stack, delivery):
@@ -88,7 +98,7 @@ def switch(stack, delivery):
 
 
 def test_two_year_renewal_paid_once(stack):
-    request_id, order_page = renewal_order(stack)
+    _request_id, order_page = renewal_order(stack)
     assert 'RO 50' in order_page
     receipt = pay(stack, order_page)
     assert '50.000 OMR' in receipt
@@ -103,8 +113,11 @@ def test_two_year_renewal_paid_once(stack):
     pdf = stack.browser.get(receipt_link + '.pdf')
     assert pdf.body.startswith(b'%PDF')
     dashboard = stack.browser.get('/dashboard')
-    [row] = [link.find_parent('tr') for link in dashboard.html.find_all('a', string='Membership Renewal')
-             if link.find_parent('tr')]
+    [row] = [
+        link.find_parent('tr')
+        for link in dashboard.html.find_all('a', string='Membership Renewal')
+        if link.find_parent('tr')
+    ]
     assert 'Completed' in row.text
     documents = dashboard.html.find('ul', class_='documents').text
     assert 'Membership certificate OCCI-' in documents and 'Receipt OCCI-ORD-' in documents
@@ -138,11 +151,12 @@ def test_cancel_at_the_gateway(stack):
     assert membership(stack)[0] == date(2027, 3, 19)
 
 
-@pytest.mark.parametrize('delivery', ['browser_first', 'notify_twice', 'drop_browser_return',
-                                      'drop_notification'])
+@pytest.mark.parametrize(
+    'delivery', ['browser_first', 'notify_twice', 'drop_browser_return', 'drop_notification']
+)
 def test_fulfilled_exactly_once_however_the_answers_arrive(stack, delivery):
     switch(stack, delivery)
-    request_id, order_page = renewal_order(stack)
+    _request_id, order_page = renewal_order(stack)
     receipt = pay(stack, order_page)
     if delivery != 'drop_browser_return':
         back_to_portal(receipt)
@@ -151,8 +165,9 @@ def test_fulfilled_exactly_once_however_the_answers_arrive(stack, delivery):
         time.sleep(0.1)
     time.sleep(0.5)
     assert membership(stack)[0] == date(2029, 3, 19)
-    fulfilled = [m for m in stack.outbox()
-                 if m['subject'] == 'Your OCCI e-service request is complete']
+    fulfilled = [
+        m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
+    ]
     assert len(fulfilled) == 1
     certificates = in_db(stack, lambda site: list(site['certificates'].issued_for('1229237')))
     assert len(certificates) == 1
@@ -172,16 +187,20 @@ def test_tampered_amount_is_refused_and_flagged(stack):
     fields = {name: field.value for name, (field,) in form.fields.items() if name}
     forged = signed_answer(fields, req_amount='5.000', auth_amount='5.000')
     webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host}).post(
-        '/payment/notify', forged)
+        '/payment/notify', forged
+    )
     assert membership(stack)[0] == date(2027, 3, 19)
     assert in_db(stack, lambda site: site['orders'].for_request(request_id)[0].flagged)
 
 
 def test_bad_signature_is_refused(stack):
-    request_id, order_page = renewal_order(stack)
+    _request_id, _order_page = renewal_order(stack)
     stranger = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
-    stranger.post('/payment/notify', {'decision': 'ACCEPT', 'signature': 'forged',
-                                      'signed_field_names': 'decision'}, status=400)
+    stranger.post(
+        '/payment/notify',
+        {'decision': 'ACCEPT', 'signature': 'forged', 'signed_field_names': 'decision'},
+        status=400,
+    )
     assert membership(stack)[0] == date(2027, 3, 19)
 
 
@@ -204,7 +223,7 @@ def test_replayed_old_answer_changes_nothing(stack):
 
 def test_order_expires_unpaid(stack):
     request_id, order_page = renewal_order(stack)
-    later = datetime.now(timezone.utc) + timedelta(minutes=91)
+    later = datetime.now(UTC) + timedelta(minutes=91)
     stack.portal.registry.occi_clock = lambda: later
     page = stack.browser.get(order_page.request.url)
     assert 'expired unpaid' in page
@@ -215,8 +234,13 @@ def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
     import urllib.parse
     import urllib.request
 
-    stack = Stack(tmp_path, **{'pyramid.includes': 'tests.probe_views',
-                               'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs')})
+    stack = Stack(
+        tmp_path,
+        **{
+            'pyramid.includes': 'tests.probe_views',
+            'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs'),
+        },
+    )
     try:
         in_db(stack, lambda site: add_account(site, '90000001'))
         stack.browser.get('/_probe/login/90000001')
@@ -225,14 +249,16 @@ def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
         receipt = pay(stack, order_page)
         form = receipt.forms['return-to-merchant']
         answer = urllib.parse.urlencode(
-            {name: field.value for name, (field,) in form.fields.items() if name}).encode()
+            {name: field.value for name, (field,) in form.fields.items() if name}
+        ).encode()
         statuses = []
         start = threading.Barrier(20)
 
         def notify():
             start.wait()
-            with urllib.request.urlopen(stack.base + '/payment/notify', data=answer,
-                                        timeout=30) as response:
+            with urllib.request.urlopen(
+                stack.base + '/payment/notify', data=answer, timeout=30
+            ) as response:
                 statuses.append(response.status)
 
         threads = [threading.Thread(target=notify) for _ in range(20)]
@@ -242,11 +268,13 @@ def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
             thread.join()
         assert statuses == [200] * 20
         assert membership(stack)[0] == date(2029, 3, 19)
-        fulfilled = [m for m in stack.outbox()
-                     if m['subject'] == 'Your OCCI e-service request is complete']
+        fulfilled = [
+            m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
+        ]
         assert len(fulfilled) == 1
-        messages = in_db(stack, lambda site: len(
-            site['orders'].for_request(request_id)[0].gateway_messages))
+        messages = in_db(
+            stack, lambda site: len(site['orders'].for_request(request_id)[0].gateway_messages)
+        )
         assert messages == 21  # the checkout and twenty answers, each kept once
     finally:
         stack.close()
@@ -265,12 +293,15 @@ def test_admin_filters_orders_and_exports_them_as_csv(stack):
     page = admin.get('/orders/@@manage-search', query)
     assert 'OCCI-ORD-' in page
     assert not admin.get('/orders/@@manage-search', dict(query, state='declined')).html.find(
-        'table', class_='manage-table')
+        'table', class_='manage-table'
+    )
     export = admin.get('/orders/export.csv', query)
     assert export.content_type == 'text/csv'
     rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert [(row['state'], row['amount'], row['service'], row['cr_number'], row['card_last4'])
-            for row in rows] == [('paid', '50.000', 'renewal', '1229237', '1111')]
+    assert [
+        (row['state'], row['amount'], row['service'], row['cr_number'], row['card_last4'])
+        for row in rows
+    ] == [('paid', '50.000', 'renewal', '1229237', '1111')]
     stack.browser.get('/orders/export.csv', status=403)
     requests = admin.get('/requests/@@manage-search', {'state': 'fulfilled', 'search': 'search'})
     assert request_id in requests

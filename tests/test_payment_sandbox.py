@@ -4,6 +4,7 @@ The checkout fields come from the portal's own adapter; the signed responses,
 from the browser's return form and from the server notification (really posted
 to a small HTTP server started here), are read back with the adapter too.
 """
+
 import logging
 import re
 import threading
@@ -20,8 +21,11 @@ from webtest.http import StopableWSGIServer
 import payment_sandbox
 from occi_site.integrations.payment import SecureAcceptanceGateway, sign_fields
 
-PROFILE = {'sandbox.profile_id': 'OCCI-PORTAL', 'sandbox.access_key': 'ak-0123',
-           'sandbox.secret_key': 'sk-for-the-sandbox-tests'}
+PROFILE = {
+    'sandbox.profile_id': 'OCCI-PORTAL',
+    'sandbox.access_key': 'ak-0123',
+    'sandbox.secret_key': 'sk-for-the-sandbox-tests',
+}
 NEXT_YEAR = str(date.today().year + 1)
 PACKAGE = Path(payment_sandbox.__file__).parent
 
@@ -63,28 +67,40 @@ def make_sandbox(**settings):
 
 @pytest.fixture
 def sandbox():
-    return make_sandbox(**{'sandbox.test_switches': 'true',
-                           'sandbox.browser_first_delay': '0.5'})
+    return make_sandbox(**{'sandbox.test_switches': 'true', 'sandbox.browser_first_delay': '0.5'})
 
 
 @pytest.fixture
 def portal_gateway():
     return SecureAcceptanceGateway(
-        endpoint_url='http://localhost/gateway/pay', profile_id='OCCI-PORTAL',
-        access_key='ak-0123', secret_key='sk-for-the-sandbox-tests')
+        endpoint_url='http://localhost/gateway/pay',
+        profile_id='OCCI-PORTAL',
+        access_key='ak-0123',
+        secret_key='sk-for-the-sandbox-tests',
+    )
 
 
-_counter = iter(range(1, 10 ** 6))
+_counter = iter(range(1, 10**6))
 
 
 def checkout_fields(portal_gateway, notify_url='http://127.0.0.1:9/unused', **overrides):
     number = next(_counter)
-    arguments = dict(
-        reference_number=f'OCCI-{number:06d}', transaction_uuid=f'uuid-{number}',
-        amount_baisa=50000, locale='en',
-        bill_to={'forename': 'Ali', 'surname': 'Said', 'email': 'ali@chamberoman.com',
-                 'phone': '99416689', 'address_line1': 'Ruwi', 'address_city': 'Muscat'},
-        return_url='http://localhost/payment/return', notify_url=notify_url)
+    arguments = {
+        'reference_number': f'OCCI-{number:06d}',
+        'transaction_uuid': f'uuid-{number}',
+        'amount_baisa': 50000,
+        'locale': 'en',
+        'bill_to': {
+            'forename': 'Ali',
+            'surname': 'Said',
+            'email': 'ali@chamberoman.com',
+            'phone': '99416689',
+            'address_line1': 'Ruwi',
+            'address_city': 'Muscat',
+        },
+        'return_url': 'http://localhost/payment/return',
+        'notify_url': notify_url,
+    }
     arguments.update(overrides)
     url, fields = portal_gateway.checkout(**arguments)
     assert url == 'http://localhost/gateway/pay'
@@ -103,10 +119,18 @@ def submit(page, button, **values):
     return form.submit(button)
 
 
-def pay_details(page, number='4111111111111111', card_type='001', cvn='123',
-                month='12', year=NEXT_YEAR):
-    return submit(page, 'next', card_type=card_type, card_number=number, card_cvn=cvn,
-                  card_expiry_month=month, card_expiry_year=year)
+def pay_details(
+    page, number='4111111111111111', card_type='001', cvn='123', month='12', year=NEXT_YEAR
+):
+    return submit(
+        page,
+        'next',
+        card_type=card_type,
+        card_number=number,
+        card_cvn=cvn,
+        card_expiry_month=month,
+        card_expiry_year=year,
+    )
 
 
 def through_to_review(sandbox, fields, **card):
@@ -123,12 +147,17 @@ def return_form_fields(receipt):
 
 # -- the journey ----------------------------------------------------------------
 
-@pytest.mark.parametrize('number, card_type, name, last4', [
-    ('4111111111111111', '001', 'Visa', '1111'),
-    ('5555 5555 5555 4444', '002', 'Mastercard', '4444'),
-])
-def test_approved_payment_end_to_end(sandbox, portal_gateway, merchant, number, card_type,
-                                     name, last4):
+
+@pytest.mark.parametrize(
+    'number, card_type, name, last4',
+    [
+        ('4111111111111111', '001', 'Visa', '1111'),
+        ('5555 5555 5555 4444', '002', 'Mastercard', '4444'),
+    ],
+)
+def test_approved_payment_end_to_end(
+    sandbox, portal_gateway, merchant, number, card_type, name, last4
+):
     fields = checkout_fields(portal_gateway, notify_url=merchant.url)
     billing = start(sandbox, fields)
     assert 'Billing Information' in billing
@@ -137,8 +166,9 @@ def test_approved_payment_end_to_end(sandbox, portal_gateway, merchant, number, 
 
     payment = submit(billing, 'next').follow()
     assert 'Payment Details' in payment
-    assert ('This code is a three or four digit number printed on the back or front of '
-            'credit cards.') in payment
+    assert (
+        'This code is a three or four digit number printed on the back or front of credit cards.'
+    ) in payment
     review = pay_details(payment, number=number, card_type=card_type).follow()
     assert 'x' * 12 + last4 in review
     assert number.replace(' ', '') not in review
@@ -155,9 +185,15 @@ def test_approved_payment_end_to_end(sandbox, portal_gateway, merchant, number, 
     server = portal_gateway.read_result(merchant.posts[0])
     for result in (browser, server):
         assert (result.decision, result.reason_code, result.amount_baisa, result.currency) == (
-            'ACCEPT', '100', 50000, 'OMR')
+            'ACCEPT',
+            '100',
+            50000,
+            'OMR',
+        )
         assert (result.reference_number, result.transaction_uuid) == (
-            fields['reference_number'], fields['transaction_uuid'])
+            fields['reference_number'],
+            fields['transaction_uuid'],
+        )
         assert (result.card_type, result.card_last4) == (name, last4)
     assert browser.fields == server.fields
     assert browser.transaction_id in receipt
@@ -215,22 +251,38 @@ def test_back_keeps_what_was_entered(sandbox, portal_gateway):
 
 # -- validation -------------------------------------------------------------------
 
-@pytest.mark.parametrize('card, field, message', [
-    ({'number': '4111111111111112'}, 'card_number', 'This card number is not valid'),
-    ({'number': '4111 1111 abcd 1111'}, 'card_number', 'This card number is not valid'),
-    ({'number': '4111111111111111', 'card_type': '002'}, 'card_number',
-     'This number is not a Mastercard card number.'),
-    ({'number': '5555555555554444', 'card_type': '001'}, 'card_number',
-     'This number is not a Visa card number.'),
-    ({'cvn': '12'}, 'card_cvn', 'The CVN is the three or four digit number on the card.'),
-    ({'cvn': ''}, 'card_cvn', 'Enter the CVN.'),
-    ({'year': str(date.today().year - 1)}, 'card_expiry', 'This card has expired.'),
-    ({'month': ''}, 'card_expiry', 'Choose the expiration month and year.'),
-])
+
+@pytest.mark.parametrize(
+    'card, field, message',
+    [
+        ({'number': '4111111111111112'}, 'card_number', 'This card number is not valid'),
+        ({'number': '4111 1111 abcd 1111'}, 'card_number', 'This card number is not valid'),
+        (
+            {'number': '4111111111111111', 'card_type': '002'},
+            'card_number',
+            'This number is not a Mastercard card number.',
+        ),
+        (
+            {'number': '5555555555554444', 'card_type': '001'},
+            'card_number',
+            'This number is not a Visa card number.',
+        ),
+        ({'cvn': '12'}, 'card_cvn', 'The CVN is the three or four digit number on the card.'),
+        ({'cvn': ''}, 'card_cvn', 'Enter the CVN.'),
+        ({'year': str(date.today().year - 1)}, 'card_expiry', 'This card has expired.'),
+        ({'month': ''}, 'card_expiry', 'Choose the expiration month and year.'),
+    ],
+)
 def test_card_errors_keep_typed_values(sandbox, portal_gateway, card, field, message):
     payment = submit(start(sandbox, checkout_fields(portal_gateway)), 'next').follow()
-    typed = {'number': '4111111111111111', 'card_type': '001', 'cvn': '123', 'month': '12',
-             'year': NEXT_YEAR, **card}
+    typed = {
+        'number': '4111111111111111',
+        'card_type': '001',
+        'cvn': '123',
+        'month': '12',
+        'year': NEXT_YEAR,
+        **card,
+    }
     form = payment.forms[0]
     form['card_type'] = typed['card_type']
     form['card_number'] = typed['number']
@@ -248,8 +300,14 @@ def test_card_errors_keep_typed_values(sandbox, portal_gateway, card, field, mes
 
 def test_billing_errors_keep_typed_values(sandbox, portal_gateway):
     billing = start(sandbox, checkout_fields(portal_gateway, bill_to={}))
-    again = submit(billing, 'next', forename='  ', surname='Al Balushi', email='not-an-email',
-                   phone='99 41 66 89')
+    again = submit(
+        billing,
+        'next',
+        forename='  ',
+        surname='Al Balushi',
+        email='not-an-email',
+        phone='99 41 66 89',
+    )
     assert 'Enter the first name.' in again.html.find(id='forename-error').text
     assert 'Enter a valid email address' in again.html.find(id='email-error').text
     assert again.html.find(id='phone-error') is None
@@ -267,8 +325,10 @@ def test_a_decided_checkout_shows_only_its_receipt(sandbox, portal_gateway, merc
     review = through_to_review(sandbox, checkout_fields(portal_gateway, notify_url=merchant.url))
     receipt_url = submit(review, 'pay').location
     assert sandbox.post(review.request.url, {'pay': ''}, status=303).location == receipt_url
-    assert sandbox.get(review.request.url.replace('/review', '/billing'),
-                       status=303).location == receipt_url
+    assert (
+        sandbox.get(review.request.url.replace('/review', '/billing'), status=303).location
+        == receipt_url
+    )
     assert len(merchant.wait_for(1)) == 1
 
 
@@ -285,25 +345,37 @@ def test_no_full_card_number_is_kept_after_the_decision(sandbox, portal_gateway)
 
 # -- refused checkout requests --------------------------------------------------------
 
+
 def resigned(fields, **changes):
     changed = {**fields, **changes}
     changed['signature'] = sign_fields(changed, PROFILE['sandbox.secret_key'])
     return changed
 
 
-@pytest.mark.parametrize('tamper, message', [
-    (lambda f: {**f, 'amount': '0.050'}, 'The signature of the payment request is not valid.'),
-    (lambda f: {**f, 'access_key': 'someone-else'}, 'not known to this gateway'),
-    (lambda f: {k: v for k, v in f.items() if k != 'reference_number'},
-     'The payment request has no reference_number field.'),
-    (lambda f: resigned(f, amount='50.0000'), 'The amount 50.0000 is not valid.'),
-    (lambda f: resigned(f, amount='0.000'), 'The amount 0.000 is not valid.'),
-    (lambda f: resigned(f, currency='USD'), 'The currency USD is not accepted'),
-    (lambda f: resigned(f, override_custom_receipt_page='javascript:alert(1)'),
-     'must be an http or https address'),
-    (lambda f: resigned(f, signed_field_names=f['signed_field_names'].replace('amount,', '')),
-     'The field amount must be signed.'),
-])
+@pytest.mark.parametrize(
+    'tamper, message',
+    [
+        (lambda f: {**f, 'amount': '0.050'}, 'The signature of the payment request is not valid.'),
+        (lambda f: {**f, 'access_key': 'someone-else'}, 'not known to this gateway'),
+        (
+            lambda f: {k: v for k, v in f.items() if k != 'reference_number'},
+            'The payment request has no reference_number field.',
+        ),
+        (lambda f: resigned(f, amount='50.0000'), 'The amount 50.0000 is not valid.'),
+        (lambda f: resigned(f, amount='0.000'), 'The amount 0.000 is not valid.'),
+        (lambda f: resigned(f, currency='USD'), 'The currency USD is not accepted'),
+        (
+            lambda f: resigned(f, override_custom_receipt_page='javascript:alert(1)'),
+            'must be an http or https address',
+        ),
+        (
+            lambda f: resigned(
+                f, signed_field_names=f['signed_field_names'].replace('amount,', '')
+            ),
+            'The field amount must be signed.',
+        ),
+    ],
+)
 def test_refused_checkout_requests(sandbox, portal_gateway, tamper, message):
     page = sandbox.post('/pay', tamper(checkout_fields(portal_gateway)), status=400)
     assert 'The payment cannot be started' in page
@@ -312,7 +384,7 @@ def test_refused_checkout_requests(sandbox, portal_gateway, tamper, message):
 
 
 def test_a_field_sent_twice_is_refused(sandbox, portal_gateway):
-    fields = list(checkout_fields(portal_gateway).items()) + [('amount', '0.001')]
+    fields = [*list(checkout_fields(portal_gateway).items()), ('amount', '0.001')]
     assert 'The field amount was sent more than once.' in sandbox.post('/pay', fields, status=400)
 
 
@@ -333,6 +405,7 @@ def test_unknown_checkout_is_not_found(sandbox):
 
 
 # -- server notification and test switches ----------------------------------------------
+
 
 def pay_with_switch(sandbox, portal_gateway, merchant, delivery):
     sandbox.post('/_switch', {'delivery': delivery}, status=303)
@@ -411,11 +484,16 @@ def test_a_failed_notification_is_logged_not_raised(sandbox, portal_gateway, cap
 
 # -- the Arabic catalog ---------------------------------------------------------------------
 
+
 def source_messages():
     method_map = [('**.py', 'python'), ('templates/**.jinja2', 'jinja2.ext:babel_extract')]
     options = {'templates/**.jinja2': {'extensions': 'jinja2.ext.i18n'}}
-    return {message for _, _, message, _, _ in extract_from_dir(
-        str(PACKAGE), method_map=method_map, options_map=options)}
+    return {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            str(PACKAGE), method_map=method_map, options_map=options
+        )
+    }
 
 
 def test_the_arabic_catalog_is_complete():
@@ -425,5 +503,8 @@ def test_the_arabic_catalog_is_complete():
     translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
     assert source_messages() - set(translated) == set()
     placeholder = re.compile(r'\$\{[^}]*\}')
-    assert [msgid for msgid, text in translated.items()
-            if set(placeholder.findall(msgid)) != set(placeholder.findall(text))] == []
+    assert [
+        msgid
+        for msgid, text in translated.items()
+        if set(placeholder.findall(msgid)) != set(placeholder.findall(text))
+    ] == []

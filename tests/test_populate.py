@@ -1,5 +1,6 @@
 """occi-populate: synthetic companies, members and memberships whose indexes
 agree with the records, on a real FileStorage."""
+
 import io
 from datetime import date, timedelta
 
@@ -65,8 +66,7 @@ def test_expiry_index_agrees(populated):
     _added, _output, site = populated
     companies = site['companies']
     first, last = TODAY - timedelta(days=60), TODAY + timedelta(days=60)
-    expected = {c.cr_number for c in companies.values()
-                if first <= c.membership.expires_on <= last}
+    expected = {c.cr_number for c in companies.values() if first <= c.membership.expires_on <= last}
     found = [c.cr_number for c in companies.expiring_between(first, last)]
     assert expected and len(found) == len(set(found))
     assert set(found) == expected
@@ -111,17 +111,22 @@ def test_running_again_adds_only_what_is_missing(populated, data_fs):
 
 def test_the_console_script(tmp_path, data_fs, capsys):
     ini = tmp_path / 'populate.ini'
-    ini.write_text('\n'.join([
-        '[app:main]',
-        'use = egg:occi_site',
-        'zodbconn.uri = file://%s' % data_fs,
-        'occi.sample_data = true',
-        'occi.outbox_path = %s' % (tmp_path / 'outbox.jsonl'),
-        'occi.mail = outbox',
-        'occi.sms = outbox',
-        'occi.session.secret = test-secret',
-        'occi.public_url = http://localhost',
-    ]) + '\n')
+    ini.write_text(
+        '\n'.join(
+            [
+                '[app:main]',
+                'use = egg:occi_site',
+                'zodbconn.uri = file://%s' % data_fs,
+                'occi.sample_data = true',
+                'occi.outbox_path = %s' % (tmp_path / 'outbox.jsonl'),
+                'occi.mail = outbox',
+                'occi.sms = outbox',
+                'occi.session.secret = test-secret',
+                'occi.public_url = http://localhost',
+            ]
+        )
+        + '\n'
+    )
     populate_script.main([str(ini), '--companies', '30', '--seed', '3'])
     output = capsys.readouterr().out
     assert '30 of 30 companies added' in output

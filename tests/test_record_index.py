@@ -1,22 +1,26 @@
 """The filter index of requests and orders: facets, dates, newest first, no scan."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from occi_site.resources.record_index import RecordIndex
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def test_find_by_facets_and_dates_newest_first():
     index = RecordIndex()
     for day in range(10):
-        index.add(('renewal', 'paid' if day % 2 else 'declined'), T0 + timedelta(days=day),
-                  'r%d' % day)
+        index.add(
+            ('renewal', 'paid' if day % 2 else 'declined'), T0 + timedelta(days=day), 'r%d' % day
+        )
         index.add(('certificate', 'paid'), T0 + timedelta(days=day, hours=1), 'c%d' % day)
     assert index.find((['renewal'], ['paid'])) == ['r9', 'r7', 'r5', 'r3', 'r1']
     assert index.find((['renewal', 'certificate'], ['paid']), limit=3) == ['c9', 'r9', 'c8']
-    assert index.find((['renewal'], ['paid', 'declined']),
-                      first=T0 + timedelta(days=2), last=T0 + timedelta(days=4)) == [
-        'r4', 'r3', 'r2']
+    assert index.find(
+        (['renewal'], ['paid', 'declined']),
+        first=T0 + timedelta(days=2),
+        last=T0 + timedelta(days=4),
+    ) == ['r4', 'r3', 'r2']
     index.remove(('renewal', 'paid'), T0 + timedelta(days=9), 'r9')
     index.add(('renewal', 'refunded'), T0 + timedelta(days=9), 'r9')
     assert index.find((['renewal'], ['paid']), limit=1) == ['r7']

@@ -1,13 +1,14 @@
 """Registration: form, e-mail code or link, SMS code, every error path."""
+
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
 from occi_site.resources.registration import EMAIL_CODE_ALPHABET, VerificationCode
 
-T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -34,8 +35,13 @@ def messages(app):
 def fill(app, language='en', **overrides):
     page = app.get('/register', headers={'Accept-Language': language})
     form = page.forms['deform']
-    values = {'full_name': 'Ali Said Al Jahdhami', 'civil_id': '90000001',
-              'email': 'ali@example.om', 'mobile': '+968 9900 0001', 'accept_terms': True}
+    values = {
+        'full_name': 'Ali Said Al Jahdhami',
+        'civil_id': '90000001',
+        'email': 'ali@example.om',
+        'mobile': '+968 9900 0001',
+        'accept_terms': True,
+    }
     values.update(overrides)
     for name, value in values.items():
         form[name] = value
@@ -93,23 +99,31 @@ def test_arabic_journey_messages(app, clock):
     fill(app, language='ar')
     mail = messages(app)[-1]
     assert mail['subject'] == 'رمز التحقق لخدمات الغرفة الإلكترونية'
-    page = submit_code(app.__class__(app.app, extra_environ={'HTTP_ACCEPT_LANGUAGE': 'ar'},
-                                     cookiejar=app.cookiejar),
-                       '/register/verify-email', 'wrong1')
+    page = submit_code(
+        app.__class__(
+            app.app, extra_environ={'HTTP_ACCEPT_LANGUAGE': 'ar'}, cookiejar=app.cookiejar
+        ),
+        '/register/verify-email',
+        'wrong1',
+    )
     assert page.html.html['dir'] == 'rtl'
     assert 'غير صحيح' in page.text
 
 
-@pytest.mark.parametrize('field, value, message', [
-    ('email', 'not-an-email', 'Enter a valid e-mail address.'),
-    ('mobile', '12345', 'Enter an Omani mobile number'),
-    ('mobile', '+968 1234 5678', 'Enter an Omani mobile number'),
-    ('civil_id', '12ab', 'civil ID number of your card'),
-    ('full_name', 'علي', 'English letters'),
-    ('accept_terms', False, 'accept the terms'),
-])
-def test_bad_input_is_answered_next_to_the_field_keeping_the_rest(app, clock, field, value,
-                                                                   message):
+@pytest.mark.parametrize(
+    'field, value, message',
+    [
+        ('email', 'not-an-email', 'Enter a valid e-mail address.'),
+        ('mobile', '12345', 'Enter an Omani mobile number'),
+        ('mobile', '+968 1234 5678', 'Enter an Omani mobile number'),
+        ('civil_id', '12ab', 'civil ID number of your card'),
+        ('full_name', 'علي', 'English letters'),
+        ('accept_terms', False, 'accept the terms'),
+    ],
+)
+def test_bad_input_is_answered_next_to_the_field_keeping_the_rest(
+    app, clock, field, value, message
+):
     page = fill(app, **{field: value})
     assert page.status_int == 200
     error = page.html.find('p', class_='invalid-feedback')
@@ -140,11 +154,14 @@ def register_completely(app, **overrides):
     submit_code(app, '/register/verify-mobile', sms_code(app))
 
 
-@pytest.mark.parametrize('field, value, message', [
-    ('civil_id', '90000001', 'This civil ID number is already registered.'),
-    ('email', 'ALI@example.om', 'This e-mail address is already registered.'),
-    ('mobile', '99000001', 'This mobile number is already registered.'),
-])
+@pytest.mark.parametrize(
+    'field, value, message',
+    [
+        ('civil_id', '90000001', 'This civil ID number is already registered.'),
+        ('email', 'ALI@example.om', 'This e-mail address is already registered.'),
+        ('mobile', '99000001', 'This mobile number is already registered.'),
+    ],
+)
 def test_duplicates_are_refused_without_revealing_the_holder(app, clock, field, value, message):
     register_completely(app)
     other = {'civil_id': '90000002', 'email': 'other@example.om', 'mobile': '99000002'}
@@ -232,8 +249,12 @@ def test_stale_pending_registration_can_be_replaced(app, clock, site):
 
 def test_registrations_are_throttled_per_address(app, clock):
     for number in range(10):
-        fill(app, civil_id='9100000%d' % number, email='p%d@example.om' % number,
-             mobile='9910000%d' % number)
+        fill(
+            app,
+            civil_id='9100000%d' % number,
+            email='p%d@example.om' % number,
+            mobile='9910000%d' % number,
+        )
     page = fill(app, civil_id='91000099', email='p99@example.om', mobile='99100099')
     assert 'Too many attempts. Please try again in' in page
 

@@ -1,4 +1,5 @@
 """The commercial registry: the embedded sample and the HTTP JSON adapter."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -7,7 +8,11 @@ import pytest
 import webtest
 
 from occi_site.integrations.registry import (
-    HttpRegistry, RegistryError, SampleRegistry, registry_from_settings)
+    HttpRegistry,
+    RegistryError,
+    SampleRegistry,
+    registry_from_settings,
+)
 
 
 def test_sample_registry_holds_the_design_companies():
@@ -41,9 +46,19 @@ class FakeRegistryHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def registry_server():
     FakeRegistryHandler.routes = {
-        '/api/companies/1229237': (200, json.dumps({
-            'cr_number': '1229237', 'name_en': 'promising projects', 'name_ar': 'المشاريع الواعدة',
-            'address': 'Ruwi', 'grade': 'Fourth', 'status': 'active'}).encode()),
+        '/api/companies/1229237': (
+            200,
+            json.dumps(
+                {
+                    'cr_number': '1229237',
+                    'name_en': 'promising projects',
+                    'name_ar': 'المشاريع الواعدة',
+                    'address': 'Ruwi',
+                    'grade': 'Fourth',
+                    'status': 'active',
+                }
+            ).encode(),
+        ),
         '/api/companies/666': (200, b'{"cr_number": "666"}'),
         '/api/companies/777': (200, b'not json'),
         '/api/companies/500': (500, b'{}'),
@@ -89,25 +104,33 @@ def test_settings_choose_the_adapter():
 
 
 def test_portal_answers_through_the_http_registry(make_app, registry_server):
-    app = webtest.TestApp(make_app(**{'pyramid.includes': 'tests.probe_views',
-                                      'occi.registry.url': registry_server}))
+    app = webtest.TestApp(
+        make_app(**{'pyramid.includes': 'tests.probe_views', 'occi.registry.url': registry_server})
+    )
     assert app.get('/_probe/company/1229237').json == {'name_en': 'promising projects'}
 
 
-@pytest.mark.parametrize('language, text', [
-    ('en', 'Commercial registry unavailable'), ('ar', 'السجل التجاري غير متاح')])
+@pytest.mark.parametrize(
+    'language, text', [('en', 'Commercial registry unavailable'), ('ar', 'السجل التجاري غير متاح')]
+)
 def test_unreachable_registry_gives_a_clear_page(make_app, language, text):
-    app = webtest.TestApp(make_app(**{'pyramid.includes': 'tests.probe_views',
-                                      'occi.registry.url': 'http://127.0.0.1:9/api',
-                                      'occi.registry.timeout': '1'}))
-    page = app.get('/_probe/company/1229237', status=503,
-                   headers={'Accept-Language': language})
+    app = webtest.TestApp(
+        make_app(
+            **{
+                'pyramid.includes': 'tests.probe_views',
+                'occi.registry.url': 'http://127.0.0.1:9/api',
+                'occi.registry.timeout': '1',
+            }
+        )
+    )
+    page = app.get('/_probe/company/1229237', status=503, headers={'Accept-Language': language})
     assert text in page.text
     assert 'Traceback' not in page.text
 
 
 def test_malformed_registry_gives_a_clear_page(make_app, registry_server):
-    app = webtest.TestApp(make_app(**{'pyramid.includes': 'tests.probe_views',
-                                      'occi.registry.url': registry_server}))
+    app = webtest.TestApp(
+        make_app(**{'pyramid.includes': 'tests.probe_views', 'occi.registry.url': registry_server})
+    )
     page = app.get('/_probe/company/777', status=503)
     assert 'Commercial registry unavailable' in page

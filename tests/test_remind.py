@@ -1,5 +1,6 @@
 """occi-remind: expiry reminders, once per expiry date, from the expiry index."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import occi_site
 from occi_site.resources import ROOT_KEY, database
@@ -11,7 +12,8 @@ from .conftest import portal_settings
 def write_ini(tmp_path):
     settings = portal_settings(tmp_path, **{'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs')})
     lines = ['[app:portal]', 'use = egg:occi_site'] + [
-        '%s = %s' % (key, value) for key, value in settings.items()]
+        '%s = %s' % (key, value) for key, value in settings.items()
+    ]
     ini = tmp_path / 'portal.ini'
     ini.write_text('\n'.join(lines) + '\n', encoding='utf-8')
     return ini, settings
@@ -20,8 +22,9 @@ def write_ini(tmp_path):
 def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, capsys):
     ini, settings = write_ini(tmp_path)
     # 1229237 expires on 2027-03-19: due when today is within 30 days of it.
-    monkeypatch.setattr('occi_site.clock.system_clock',
-                        lambda: datetime(2027, 3, 1, 8, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(
+        'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+    )
     assert remind.main(['%s#portal' % ini]) == 0
     assert capsys.readouterr().out.strip() == '1 reminders sent'
     assert remind.main(['%s#portal' % ini, '--days', '60']) == 0

@@ -1,8 +1,9 @@
 """The one wizard of the five services, with the personal verification
 recorded straight on the request (the PKI round trip has its own tests and
 the journeys in test_journeys.py)."""
+
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import webtest
@@ -11,12 +12,13 @@ from occi_site.resources import ROOT_KEY, database
 
 from .conftest import add_account
 
-NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def member(login_app):
     """A logged-in member at a fixed time; ``member.verify(request_url)`` stands in for step-up."""
+
     def make(civil_id='90000001', now=NOW):
         app = login_app(civil_id, full_name='Ali Said Al Jahdhami')
         app.app.registry.occi_clock = lambda: app.now
@@ -29,8 +31,10 @@ def member(login_app):
                 record = conn.root()[ROOT_KEY]['requests'][url.rstrip('/').rsplit('/', 1)[1]]
                 record.record_step_up('assertion-%s' % record.id, at or app.now, 'card', app.now)
             conn.close()
+
         app.verify = verify
         return app
+
     return make
 
 
@@ -155,13 +159,16 @@ def test_new_membership_end_to_end_issues_a_certificate(member):
     assert choose(app, 'new_membership', '1445820').status_int == 200
 
 
-@pytest.mark.parametrize('civil_id, service, cr, occi, message, renew_link', [
-    ('90000002', 'certificate', '1279531', '90412', 'renew', True),
-    ('90000002', 'change_name', '1279531', '90412', 'renew', True),
-    ('90000001', 'change_name', '1229237', '91868', 'same names', False),
-    ('90000001', 'change_grade', '1229237', '91868', 'grade', False),
-    ('90000001', 'new_membership', '1229237', None, 'already', False),
-])
+@pytest.mark.parametrize(
+    'civil_id, service, cr, occi, message, renew_link',
+    [
+        ('90000002', 'certificate', '1279531', '90412', 'renew', True),
+        ('90000002', 'change_name', '1279531', '90412', 'renew', True),
+        ('90000001', 'change_name', '1229237', '91868', 'same names', False),
+        ('90000001', 'change_grade', '1229237', '91868', 'grade', False),
+        ('90000001', 'new_membership', '1229237', None, 'already', False),
+    ],
+)
 def test_refusals_of_the_rules(member, civil_id, service, cr, occi, message, renew_link):
     app = member(civil_id)
     page = choose(app, service, cr, occi)

@@ -3,6 +3,7 @@
 Both are one bilingual A4 page rendered with reportlab; Arabic is shaped with
 arabic-reshaper and python-bidi and set in the Amiri font.
 """
+
 from occi_site.certificates.fonts import ArabicFontMissing, shape_arabic
 from occi_site.certificates.membership import CertificateData, render_membership_certificate
 from occi_site.certificates.money import format_omr

@@ -5,6 +5,7 @@ nor right-to-left order, so Arabic text is first turned into its contextual
 presentation forms (arabic-reshaper) and then into visual order (python-bidi).
 Amiri carries every presentation form and ligature the reshaper produces.
 """
+
 import functools
 import os
 import threading
@@ -40,7 +41,8 @@ def find_arabic_font(candidates=AMIRI_PATHS):
     raise ArabicFontMissing(
         'The Arabic font Amiri-Regular.ttf was not found in any of: %s. '
         'Install the Debian package fonts-hosny-amiri '
-        '(apt-get install fonts-hosny-amiri).' % ', '.join(candidates))
+        '(apt-get install fonts-hosny-amiri).' % ', '.join(candidates)
+    )
 
 
 def _register_arabic_font():

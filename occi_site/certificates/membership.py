@@ -1,8 +1,8 @@
 """The membership certificate: one A4 page, English and Arabic, with a QR code
 that opens the certificate's page on the portal's public verify view."""
+
 import datetime
 from dataclasses import dataclass
-from typing import Optional
 
 from occi_site.certificates import page
 from occi_site.certificates.page import CENTRE, LEFT, RIGHT, Row
@@ -19,8 +19,7 @@ CERTIFY_EN = _('This is to certify that')
 CERTIFY_AR = 'تشهد الغرفة بأن'
 MEMBER_EN = _('is a member of the Chamber.')
 MEMBER_AR = 'عضو في الغرفة.'
-VERIFY_EN = _('To verify this certificate, scan the code or visit the address '
-              'printed beneath it.')
+VERIFY_EN = _('To verify this certificate, scan the code or visit the address printed beneath it.')
 VERIFY_AR = 'للتحقق من صحة هذه الشهادة امسح الرمز أو زر العنوان المطبوع أسفله.'
 VALIDITY_EN = _('Issued electronically; valid without signature.')
 VALIDITY_AR = 'صدرت إلكترونيا وهي نافذة دون توقيع.'
@@ -33,6 +32,7 @@ class CertificateData:
     status_note (e.g. that a newer certificate superseded this one) is for
     the portal's verify page; the PDF shows the certificate as it was issued.
     """
+
     serial: str
     occi_number: str
     cr_number: str
@@ -44,13 +44,14 @@ class CertificateData:
     issued_on: datetime.date
     expires_on: datetime.date
     verify_url: str
-    status_note: Optional[str] = None
+    status_note: str | None = None
 
 
 def render_membership_certificate(data):
     """The certificate as the bytes of a one-page A4 PDF."""
-    return page.render(TITLE_EN, '%s %s' % (TITLE_EN, data.serial),
-                       lambda canvas: _draw(canvas, data))
+    return page.render(
+        TITLE_EN, '%s %s' % (TITLE_EN, data.serial), lambda canvas: _draw(canvas, data)
+    )
 
 
 def _draw(canvas, data):
@@ -65,15 +66,30 @@ def _draw(canvas, data):
 def _draw_member(canvas, data, top):
     """The certifying sentence around the company's names; returns the y below."""
     width = RIGHT - LEFT
-    page.draw_text(canvas, CERTIFY_EN, CENTRE, top, 12, font=page.SERIF_ITALIC,
-                   align='centre')
+    page.draw_text(canvas, CERTIFY_EN, CENTRE, top, 12, font=page.SERIF_ITALIC, align='centre')
     page.draw_text(canvas, CERTIFY_AR, CENTRE, top - 20, 12, align='centre')
-    page.draw_text(canvas, data.name_en, CENTRE, top - 58, 22, font=page.SERIF_BOLD,
-                   align='centre', max_width=width, colour=page.NAVY)
-    page.draw_text(canvas, data.name_ar, CENTRE, top - 94, 22, align='centre',
-                   max_width=width, colour=page.NAVY)
-    page.draw_text(canvas, MEMBER_EN, CENTRE, top - 126, 12, font=page.SERIF_ITALIC,
-                   align='centre')
+    page.draw_text(
+        canvas,
+        data.name_en,
+        CENTRE,
+        top - 58,
+        22,
+        font=page.SERIF_BOLD,
+        align='centre',
+        max_width=width,
+        colour=page.NAVY,
+    )
+    page.draw_text(
+        canvas,
+        data.name_ar,
+        CENTRE,
+        top - 94,
+        22,
+        align='centre',
+        max_width=width,
+        colour=page.NAVY,
+    )
+    page.draw_text(canvas, MEMBER_EN, CENTRE, top - 126, 12, font=page.SERIF_ITALIC, align='centre')
     page.draw_text(canvas, MEMBER_AR, CENTRE, top - 146, 12, align='centre')
     return top - 146
 
@@ -94,12 +110,28 @@ def _draw_verification(canvas, url):
     """The QR code in the middle, the address under it, how to use it either side."""
     canvas.setFillColor(page.INK)
     draw_qr(canvas, url, CENTRE - QR_SIZE / 2, QR_BOTTOM, QR_SIZE)
-    page.draw_text(canvas, url, CENTRE, QR_BOTTOM - 6, 8, font=page.SANS,
-                   align='centre', max_width=RIGHT - LEFT)
+    page.draw_text(
+        canvas,
+        url,
+        CENTRE,
+        QR_BOTTOM - 6,
+        8,
+        font=page.SANS,
+        align='centre',
+        max_width=RIGHT - LEFT,
+    )
     caption_top = QR_BOTTOM + QR_SIZE - 24
     for index, line in enumerate(page.wrap(VERIFY_EN, 9, CAPTION_WIDTH, page.SERIF_ITALIC)):
-        page.draw_text(canvas, line, LEFT, caption_top - index * 13, 9,
-                       font=page.SERIF_ITALIC, colour=page.MUTED)
+        page.draw_text(
+            canvas,
+            line,
+            LEFT,
+            caption_top - index * 13,
+            9,
+            font=page.SERIF_ITALIC,
+            colour=page.MUTED,
+        )
     for index, line in enumerate(page.wrap(VERIFY_AR, 9, CAPTION_WIDTH)):
-        page.draw_text(canvas, line, RIGHT, caption_top - index * 15, 9, align='right',
-                       colour=page.MUTED)
+        page.draw_text(
+            canvas, line, RIGHT, caption_top - index * 15, 9, align='right', colour=page.MUTED
+        )

@@ -10,6 +10,7 @@ The documents are bilingual by design, so nothing on them is translated at
 render time: the English wording is marked for the occi_site catalog like all
 of the portal's text, and the Arabic beside it is the chamber's fixed wording.
 """
+
 import functools
 import io
 import unicodedata
@@ -79,8 +80,7 @@ def _font_for(text, latin_font, size):
     return text, latin_font, size
 
 
-def draw_text(canvas, text, x, y, size, font=SERIF, align='left', max_width=None,
-              colour=INK):
+def draw_text(canvas, text, x, y, size, font=SERIF, align='left', max_width=None, colour=INK):
     """Draw text with its baseline at y, shrinking it to fit max_width if given.
 
     align is 'left', 'centre' or 'right' of x. Text with Arabic letters is
@@ -141,8 +141,9 @@ def draw_heading(canvas, title_en, title_ar, top=PAGE_HEIGHT - 78):
     Returns the y below the heading where the body may start.
     """
     draw_text(canvas, CHAMBER_AR, CENTRE, top, 18, align='centre', colour=NAVY)
-    draw_text(canvas, CHAMBER_EN, CENTRE, top - 26, 16, font=SERIF_BOLD,
-              align='centre', colour=NAVY)
+    draw_text(
+        canvas, CHAMBER_EN, CENTRE, top - 26, 16, font=SERIF_BOLD, align='centre', colour=NAVY
+    )
     rule(canvas, top - 40, left=CENTRE - 150, right=CENTRE + 150)
     draw_text(canvas, title_en, CENTRE, top - 82, 28, align='centre', colour=NAVY)
     draw_text(canvas, title_ar, CENTRE, top - 116, 22, align='centre', colour=NAVY)
@@ -153,13 +154,13 @@ def draw_footer(canvas, note_en, note_ar):
     """The document's closing note in both languages and the chamber's website."""
     draw_text(canvas, note_en, LEFT, 58, 8, font=SANS, colour=MUTED)
     draw_text(canvas, note_ar, RIGHT, 58, 8, align='right', colour=MUTED)
-    draw_text(canvas, CHAMBER_WEBSITE, CENTRE, 45, 7.5, font=SANS, align='centre',
-              colour=MUTED)
+    draw_text(canvas, CHAMBER_WEBSITE, CENTRE, 45, 7.5, font=SANS, align='centre', colour=MUTED)
 
 
 @dataclass(frozen=True)
 class Row:
     """One bilingual row: the values are stacked lines between the two labels."""
+
     label_en: str
     label_ar: str
     values: tuple  # of str
@@ -178,15 +179,25 @@ def draw_rows(canvas, rows, top):
     for row in rows:
         baseline = y - Row.LINE + 3
         draw_text(canvas, row.label_en, LEFT, baseline, LABEL_SIZE, font=SANS, colour=MUTED)
-        draw_text(canvas, row.label_ar, RIGHT, baseline, LABEL_SIZE, align='right',
-                  colour=MUTED)
+        draw_text(canvas, row.label_ar, RIGHT, baseline, LABEL_SIZE, align='right', colour=MUTED)
         # Values are centred, so they may widen evenly up to the longer label.
-        room = 2 * (min(CENTRE - LEFT - text_width(row.label_en, LABEL_SIZE, SANS),
-                        RIGHT - CENTRE - text_width(row.label_ar, LABEL_SIZE))
-                    - LABEL_GAP)
+        room = 2 * (
+            min(
+                CENTRE - LEFT - text_width(row.label_en, LABEL_SIZE, SANS),
+                RIGHT - CENTRE - text_width(row.label_ar, LABEL_SIZE),
+            )
+            - LABEL_GAP
+        )
         for index, value in enumerate(row.values):
-            draw_text(canvas, value, CENTRE, baseline - index * Row.LINE, 12,
-                      align='centre', max_width=room)
+            draw_text(
+                canvas,
+                value,
+                CENTRE,
+                baseline - index * Row.LINE,
+                12,
+                align='centre',
+                max_width=room,
+            )
         y -= row.height
         rule(canvas, y + 2, colour=HAIRLINE, width=0.4)
     return y

@@ -4,6 +4,7 @@ reportlab's QR widget adds one rectangle object per run of dark modules; a
 single path is several times cheaper to build and leaves no hairline seams
 between modules when a viewer anti-aliases.
 """
+
 import itertools
 
 from reportlab.graphics.barcode import qrencoder

@@ -1,4 +1,5 @@
 """The payment receipt: one A4 page, English and Arabic, itemised in OMR."""
+
 import datetime
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ VALIDITY_AR = 'صدر إلكترونيا وهو نافذ دون توقيع.'
 @dataclass
 class ReceiptData:
     """What a receipt states; the lines must add up to the total."""
+
     reference: str
     issued_at: datetime.datetime
     payer_name: str
@@ -40,18 +42,20 @@ class ReceiptData:
 
     def __post_init__(self):
         if not 1 <= len(self.lines) <= MAX_LINES:
-            raise ValueError('a receipt has 1 to %d lines, not %d'
-                             % (MAX_LINES, len(self.lines)))
+            raise ValueError('a receipt has 1 to %d lines, not %d' % (MAX_LINES, len(self.lines)))
         added = sum(amount for _label_en, _label_ar, amount in self.lines)
         if added != self.total_baisa:
-            raise ValueError('receipt %s: lines add up to %d baisa, total says %d'
-                             % (self.reference, added, self.total_baisa))
+            raise ValueError(
+                'receipt %s: lines add up to %d baisa, total says %d'
+                % (self.reference, added, self.total_baisa)
+            )
 
 
 def render_receipt(data):
     """The receipt as the bytes of a one-page A4 PDF."""
-    return page.render(TITLE_EN, '%s %s' % (TITLE_EN, data.reference),
-                       lambda canvas: _draw(canvas, data))
+    return page.render(
+        TITLE_EN, '%s %s' % (TITLE_EN, data.reference), lambda canvas: _draw(canvas, data)
+    )
 
 
 def _draw(canvas, data):
@@ -84,15 +88,21 @@ def _payment_rows(data):
 
 def _draw_line(canvas, y, label_en, label_ar, amount, font=page.SERIF, size=11):
     page.draw_text(canvas, label_en, LEFT, y, size, font=font, max_width=DESCRIPTION_WIDTH)
-    page.draw_text(canvas, label_ar, ARABIC_DESCRIPTION_RIGHT, y, size, align='right',
-                   max_width=DESCRIPTION_WIDTH)
+    page.draw_text(
+        canvas,
+        label_ar,
+        ARABIC_DESCRIPTION_RIGHT,
+        y,
+        size,
+        align='right',
+        max_width=DESCRIPTION_WIDTH,
+    )
     page.draw_text(canvas, amount, RIGHT, y, size, font=font, align='right')
 
 
 def _draw_lines(canvas, data, top):
     """The itemised amounts under a bilingual header, then the total; returns the y below."""
-    _draw_line(canvas, top, _('Description'), 'البيان', AMOUNT_EN, font=page.SANS_BOLD,
-               size=9)
+    _draw_line(canvas, top, _('Description'), 'البيان', AMOUNT_EN, font=page.SANS_BOLD, size=9)
     # The Arabic heading of the amounts stands just left of the English one.
     beside = RIGHT - page.text_width(AMOUNT_EN, 9, page.SANS_BOLD) - 8
     page.draw_text(canvas, 'المبلغ', beside, top, 9, align='right')
@@ -103,7 +113,14 @@ def _draw_lines(canvas, data, top):
         _draw_line(canvas, y, label_en, label_ar, format_omr(amount))
         page.rule(canvas, y - 7, colour=page.HAIRLINE, width=0.4)
     y -= LINE_HEIGHT + 4
-    _draw_line(canvas, y, _('Total'), 'الإجمالي', format_omr(data.total_baisa),
-               font=page.SERIF_BOLD, size=12)
+    _draw_line(
+        canvas,
+        y,
+        _('Total'),
+        'الإجمالي',
+        format_omr(data.total_baisa),
+        font=page.SERIF_BOLD,
+        size=12,
+    )
     page.rule(canvas, y - 8, colour=page.NAVY, width=0.8)
     return y - 8

@@ -8,6 +8,7 @@ keeps only keyed hashes of the answers, and a challenge is used once.
 ``ImageCaptcha`` is the default; ``FixedCaptcha`` always asks for the same
 characters, for tests.
 """
+
 import base64
 import hashlib
 import hmac
@@ -47,15 +48,22 @@ class ImageCaptcha:
         image = Image.new('RGB', (220, 70), (246, 244, 238))
         draw = ImageDraw.Draw(image)
         for _line in range(6):
-            draw.line([(noise.randint(0, 220), noise.randint(0, 70)),
-                       (noise.randint(0, 220), noise.randint(0, 70))],
-                      fill=(noise.randint(90, 170),) * 3, width=2)
+            draw.line(
+                [
+                    (noise.randint(0, 220), noise.randint(0, 70)),
+                    (noise.randint(0, 220), noise.randint(0, 70)),
+                ],
+                fill=(noise.randint(90, 170),) * 3,
+                width=2,
+            )
         font = _font(38)
         for index, char in enumerate(answer):
             glyph = Image.new('RGBA', (48, 56), (0, 0, 0, 0))
             ImageDraw.Draw(glyph).text((6, 4), char, font=font, fill=(40, 40, 60, 255))
             glyph = glyph.rotate(noise.uniform(-28, 28), resample=Image.BICUBIC, expand=False)
-            image.paste(glyph, (10 + index * 40 + noise.randint(-4, 4), noise.randint(2, 12)), glyph)
+            image.paste(
+                glyph, (10 + index * 40 + noise.randint(-4, 4), noise.randint(2, 12)), glyph
+            )
         image = image.filter(ImageFilter.SMOOTH)
         buffer = io.BytesIO()
         image.save(buffer, format='PNG', optimize=False)
@@ -72,12 +80,16 @@ class FixedCaptcha(ImageCaptcha):
 
 def _digest(request, answer):
     key = request.registry.settings['occi.session.secret'].encode('utf-8')
-    return hmac.new(key, b'captcha:' + answer.strip().upper().encode('utf-8'),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, b'captcha:' + answer.strip().upper().encode('utf-8'), hashlib.sha256
+    ).hexdigest()
 
 
 def new_challenge(request):
-    """A fresh challenge for this session: ``{'image': data URI, 'question': TranslationString}``."""
+    """A fresh challenge for this session.
+
+    Returns ``{'image': data URI, 'question': TranslationString}``.
+    """
     backend = request.registry.occi_captcha
     answer = backend.new_answer()
     first, second = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
@@ -87,8 +99,10 @@ def new_challenge(request):
     image = base64.b64encode(backend.png(answer)).decode('ascii')
     return {
         'image': 'data:image/png;base64,' + image,
-        'question': _('Or, if you cannot read the image: what is ${first} plus ${second}? '
-                      'Answer in digits.', mapping={'first': first, 'second': second}),
+        'question': _(
+            'Or, if you cannot read the image: what is ${first} plus ${second}? Answer in digits.',
+            mapping={'first': first, 'second': second},
+        ),
     }
 
 

@@ -5,6 +5,7 @@ they leave only when the transaction commits.  In development the transport
 writes to the dev outbox instead of an SMTP server; everything else is the
 same code path.
 """
+
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
@@ -12,7 +13,6 @@ from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
-
 
 
 class OutboxTransport:
@@ -42,9 +42,7 @@ def includeme(config):
     settings.setdefault('mail.default_sender', 'OCCI <noreply@chamberoman.com>')
     if settings.get('occi.mail', 'outbox') == 'outbox':
         transport = OutboxTransport(config.registry.occi_outbox)
-        mailer = Mailer(smtp_mailer=transport,
-                        default_sender=settings['mail.default_sender'])
+        mailer = Mailer(smtp_mailer=transport, default_sender=settings['mail.default_sender'])
         config.registry.registerUtility(mailer, IMailer)
     else:
         config.include('pyramid_mailer')
-

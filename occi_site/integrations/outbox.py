@@ -3,11 +3,12 @@
 A JSON-lines file, so the portal, the console scripts and the test suite see
 the same messages; appends are serialised with a lock file.
 """
+
 import fcntl
 import json
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _lock = threading.Lock()
 
@@ -22,7 +23,7 @@ class DevOutbox:
             'to': to,
             'subject': subject,
             'body': body,
-            'sent_at': datetime.now(timezone.utc).isoformat(),
+            'sent_at': datetime.now(UTC).isoformat(),
         }
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         line = json.dumps(record, ensure_ascii=False) + '\n'

@@ -11,14 +11,15 @@ listed by the ``signed_field_names`` field, Base64-encoded.
 Which gateway is spoken to (the development sandbox or the bank's production
 endpoint) is purely a matter of ``endpoint_url`` and keys in the settings.
 """
+
 import base64
 import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Mapping, Optional
+from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,13 @@ CARD_TYPES = {'001': 'Visa', '002': 'Mastercard'}
 
 # What the caller's ``bill_to`` may hold, each sent as ``bill_to_<key>``.
 BILL_TO_KEYS = (
-    'forename', 'surname', 'email', 'phone',
-    'address_line1', 'address_city', 'address_country',
+    'forename',
+    'surname',
+    'email',
+    'phone',
+    'address_line1',
+    'address_city',
+    'address_country',
 )
 
 # The Omani rial has three decimals: baisa are thousandths of a rial. Digits
@@ -82,7 +88,9 @@ def _data_to_sign(fields: Mapping[str, str]) -> str:
 def sign_fields(fields: Mapping[str, str], secret_key: str) -> str:
     """The Base64 HMAC-SHA256 signature of the fields named in ``signed_field_names``."""
     digest = hmac.new(
-        secret_key.encode('utf-8'), _data_to_sign(fields).encode('utf-8'), hashlib.sha256,
+        secret_key.encode('utf-8'),
+        _data_to_sign(fields).encode('utf-8'),
+        hashlib.sha256,
     ).digest()
     return base64.b64encode(digest).decode('ascii')
 
@@ -116,17 +124,18 @@ def _single_values(fields: Mapping[str, str]) -> dict:
 @dataclass
 class GatewayResult:
     """What the gateway decided about one payment, from its verified response."""
+
     decision: str
-    reason_code: Optional[str]
+    reason_code: str | None
     message: str
-    transaction_id: Optional[str]
-    reference_number: Optional[str]
-    transaction_uuid: Optional[str]
-    amount_baisa: Optional[int]
-    currency: Optional[str]
-    card_type: Optional[str]
-    card_last4: Optional[str]
-    signed_date_time: Optional[str]
+    transaction_id: str | None
+    reference_number: str | None
+    transaction_uuid: str | None
+    amount_baisa: int | None
+    currency: str | None
+    card_type: str | None
+    card_last4: str | None
+    signed_date_time: str | None
     fields: dict = field(repr=False)
 
     @property
@@ -134,30 +143,46 @@ class GatewayResult:
         return self.decision == 'ACCEPT'
 
 
-def _card_last4(masked: Optional[str]) -> Optional[str]:
+def _card_last4(masked: str | None) -> str | None:
     if masked and len(masked) >= 4 and masked[-4:].isascii() and masked[-4:].isdigit():
         return masked[-4:]
     return None
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SecureAcceptanceGateway:
     """One merchant profile on a Secure Acceptance hosted checkout."""
 
-    def __init__(self, *, endpoint_url: str, profile_id: str, access_key: str,
-                 secret_key: str, clock: Optional[Callable[[], datetime]] = None):
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        profile_id: str,
+        access_key: str,
+        secret_key: str,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.endpoint_url = endpoint_url
         self.profile_id = profile_id
         self.access_key = access_key
         self.secret_key = secret_key
         self.clock = clock or _utc_now
 
-    def checkout(self, *, reference_number: str, transaction_uuid: str, amount_baisa: int,
-                 locale: str, bill_to: dict, return_url: str, notify_url: str,
-                 currency: str = 'OMR') -> tuple:
+    def checkout(
+        self,
+        *,
+        reference_number: str,
+        transaction_uuid: str,
+        amount_baisa: int,
+        locale: str,
+        bill_to: dict,
+        return_url: str,
+        notify_url: str,
+        currency: str = 'OMR',
+    ) -> tuple:
         """The URL and signed fields of the form that sends the browser to pay.
 
         ``bill_to`` holds any of BILL_TO_KEYS; those left out are for the payer
@@ -173,8 +198,7 @@ class SecureAcceptanceGateway:
             'access_key': self.access_key,
             'profile_id': self.profile_id,
             'transaction_uuid': transaction_uuid,
-            'signed_date_time': self.clock().astimezone(timezone.utc).strftime(
-                SIGNED_DATE_TIME_FORMAT),
+            'signed_date_time': self.clock().astimezone(UTC).strftime(SIGNED_DATE_TIME_FORMAT),
             'locale': locale,
             'transaction_type': 'sale',
             'reference_number': reference_number,
@@ -195,9 +219,12 @@ class SecureAcceptanceGateway:
         """The verified result in a response posted by the gateway (browser or server)."""
         received = _single_values(fields)
         if not verify_signature(received, self.secret_key):
-            log.warning('Refused a payment response with a bad or missing signature '
-                        '(reference %r, transaction %r)',
-                        received.get('req_reference_number'), received.get('transaction_id'))
+            log.warning(
+                'Refused a payment response with a bad or missing signature '
+                '(reference %r, transaction %r)',
+                received.get('req_reference_number'),
+                received.get('transaction_id'),
+            )
             raise PaymentSignatureError('the payment response is not signed by the gateway')
         # Only signed values are read: an unsigned one could have been added on the way.
         signed = {name: received[name] for name in received['signed_field_names'].split(',')}

@@ -3,6 +3,7 @@
 Every URL derives from ``occi.public_url``; the IdP is only its metadata
 file, the attribute carrying the civil ID and the accepted contexts.
 """
+
 import logging
 import os
 
@@ -14,7 +15,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXTS = (
     'card urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI\n'
-    'mobile urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract')
+    'mobile urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract'
+)
 
 
 def service_provider_from_settings(settings):
@@ -28,7 +30,7 @@ def service_provider_from_settings(settings):
         cert_file=settings['occi.pki.cert_file'],
         idp_metadata_file=settings['occi.pki.idp_metadata'],
         civil_id_attribute=settings.get('occi.pki.civil_id_attribute', 'CivilNumber'),
-        accepted_contexts=dict(zip(words[::2], words[1::2])),
+        accepted_contexts=dict(zip(words[::2], words[1::2], strict=True)),
         xmlsec_binary=settings.get('occi.pki.xmlsec1', '/usr/bin/xmlsec1'),
     )
 

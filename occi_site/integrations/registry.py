@@ -8,6 +8,7 @@ Two adapters with one interface:
 Both answer ``company(cr_number)`` with a ``RegistryCompany`` or ``None`` and
 ``crs_for(civil_id)`` with the CR numbers that person is authorised for.
 """
+
 import json
 import logging
 import urllib.error
@@ -59,8 +60,7 @@ def load_sample_data():
 class SampleRegistry:
     def __init__(self, data=None):
         data = load_sample_data() if data is None else data
-        self._companies = {
-            c['cr_number']: RegistryCompany.from_json(c) for c in data['companies']}
+        self._companies = {c['cr_number']: RegistryCompany.from_json(c) for c in data['companies']}
         self._people = {p['civil_id']: tuple(p['crs']) for p in data['people']}
 
     def company(self, cr_number):

@@ -3,6 +3,7 @@
 Two gateways with one method, ``deliver(to, body)``: the dev outbox, and an
 HTTP gateway that POSTs JSON to a URL with a bearer token.
 """
+
 import json
 import logging
 import urllib.request
@@ -27,10 +28,15 @@ class HttpSmsGateway:
 
     def deliver(self, to, body):
         payload = json.dumps({'to': to, 'from': self.sender, 'text': body}).encode('utf-8')
-        request = urllib.request.Request(self.url, data=payload, method='POST', headers={
-            'Content-Type': 'application/json',
-            'Authorization': 'Bearer ' + self.token,
-        })
+        request = urllib.request.Request(
+            self.url,
+            data=payload,
+            method='POST',
+            headers={
+                'Content-Type': 'application/json',
+                'Authorization': 'Bearer ' + self.token,
+            },
+        )
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             response.read()
 
@@ -49,7 +55,8 @@ def _deliver_after_commit(committed, gateway, to, body):
 def send_sms(request, to, body):
     """Queue an SMS on the current transaction."""
     request.tm.get().addAfterCommitHook(
-        _deliver_after_commit, args=(request.registry.occi_sms, to, body))
+        _deliver_after_commit, args=(request.registry.occi_sms, to, body)
+    )
 
 
 def gateway_from_settings(settings, outbox):

@@ -1,4 +1,5 @@
 """The persistent object tree: its root, its creation and its evolution."""
+
 import transaction
 from pyramid.events import ApplicationCreated
 from pyramid.settings import asbool

@@ -1,5 +1,6 @@
 """Member accounts, keyed by civil ID, with unique e-mail and mobile indexes."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
@@ -29,7 +30,7 @@ class Account(Persistent):
         self.language = language
         self.state = 'pending'
         self.roles = ('member',)
-        self.created = datetime.now(timezone.utc)
+        self.created = datetime.now(UTC)
         self.registration = None
 
     @property
@@ -44,7 +45,7 @@ class Account(Persistent):
         if role not in ROLES:
             raise ValueError('unknown role %r' % role)
         if role not in self.roles:
-            self.roles = tuple(self.roles) + (role,)
+            self.roles = (*tuple(self.roles), role)
 
     def revoke(self, role):
         self.roles = tuple(r for r in self.roles if r != role)
@@ -71,8 +72,10 @@ class Accounts(Folder):
     def remove(self, name):
         account = super().remove(name)
         unindex_account(self, account)
-        for index, value in ((self.by_email, account.email.lower()),
-                             (self.by_mobile, account.mobile)):
+        for index, value in (
+            (self.by_email, account.email.lower()),
+            (self.by_mobile, account.mobile),
+        ):
             if index.get(value) == name:
                 del index[value]
         return account

@@ -1,5 +1,6 @@
 """SAML assertion IDs already accepted, kept until they expire, so none is
 accepted twice (replay), whichever app server it reaches."""
+
 from itertools import islice
 
 from BTrees.OOBTree import OOBTree

@@ -4,8 +4,9 @@ Entries are keyed by a time-ordered integer with random low digits, so
 concurrent writers add different keys and BTree conflict resolution merges
 them instead of raising ConflictError.
 """
+
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from BTrees.LOBTree import LOBTree, LOTreeSet
 from BTrees.OOBTree import OOBTree
@@ -13,7 +14,7 @@ from persistent import Persistent
 
 
 def _utcnow():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def time_ordered_key(when, taken=()):
@@ -41,8 +42,14 @@ class AuditLog(Persistent):
         key = time_ordered_key(when, self.entries)
         # Stored as a tuple: BTree conflict resolution merges concurrent
         # insertions of tuples, but not of dicts.
-        self.entries[key] = (when.isoformat(), user or '', action, path, outcome,
-                             tuple(sorted((details or {}).items())))
+        self.entries[key] = (
+            when.isoformat(),
+            user or '',
+            action,
+            path,
+            outcome,
+            tuple(sorted((details or {}).items())),
+        )
         for index, value in ((self.by_path, path), (self.by_user, user or '')):
             keys = index.get(value)
             if keys is None:
@@ -52,8 +59,14 @@ class AuditLog(Persistent):
 
     def entry(self, key):
         when, user, action, path, outcome, details = self.entries[key]
-        return {'when': when, 'user': user, 'action': action, 'path': path,
-                'outcome': outcome, 'details': dict(details)}
+        return {
+            'when': when,
+            'user': user,
+            'action': action,
+            'path': path,
+            'outcome': outcome,
+            'details': dict(details),
+        }
 
     def latest(self, limit=50, *, path=None, user=None, action=None, before=None):
         """The newest entries first, filtered by path, user or action.
@@ -78,7 +91,8 @@ class AuditLog(Persistent):
                 break
             entry = self.entry(key)
             if (action is None or entry['action'] == action) and (
-                    user is None or entry['user'] == user):
+                user is None or entry['user'] == user
+            ):
                 found.append((key, entry))
             key -= 1
         return found

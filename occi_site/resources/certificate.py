@@ -4,6 +4,7 @@ A certificate states the membership as it was on the day it was issued.  A
 new certificate for the same company supersedes the previous one; the public
 verify page tells which is which.
 """
+
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
@@ -20,11 +21,32 @@ class Certificate(Persistent):
     __name__ = None
     __parent__ = None
 
-    RECORD = ('serial', 'cr_number', 'occi_number', 'name_en', 'name_ar', 'grade', 'address',
-              'issued_on', 'expires_on', 'request_id')
+    RECORD = (
+        'serial',
+        'cr_number',
+        'occi_number',
+        'name_en',
+        'name_ar',
+        'grade',
+        'address',
+        'issued_on',
+        'expires_on',
+        'request_id',
+    )
 
-    def __init__(self, serial, cr_number, occi_number, name_en, name_ar, grade, address,
-                 issued_on, expires_on, request_id=''):
+    def __init__(
+        self,
+        serial,
+        cr_number,
+        occi_number,
+        name_en,
+        name_ar,
+        grade,
+        address,
+        issued_on,
+        expires_on,
+        request_id='',
+    ):
         self.serial = serial
         self.cr_number = cr_number
         self.occi_number = occi_number
@@ -43,16 +65,20 @@ class Certificate(Persistent):
             # Load a ghost first, or its empty __dict__ would let a field be rewritten.
             self._p_activate()
             if name in self.__dict__:
-                raise AttributeError('certificate %s is a record: %s never changes'
-                                     % (self.serial, name))
+                raise AttributeError(
+                    'certificate %s is a record: %s never changes' % (self.serial, name)
+                )
         super().__setattr__(name, value)
 
     @property
     def __acl__(self):
         # The company's authorised persons may download it; the public sees
         # only what /verify shows.
-        return [(Allow, 'cr:%s' % self.cr_number, 'view'), (Allow, 'role:admin', ALL_PERMISSIONS),
-                DENY_ALL]
+        return [
+            (Allow, 'cr:%s' % self.cr_number, 'view'),
+            (Allow, 'role:admin', ALL_PERMISSIONS),
+            DENY_ALL,
+        ]
 
     @property
     def title(self):
@@ -107,9 +133,11 @@ class Certificates(Folder):
 
     def issued_for(self, cr_number):
         """Every certificate of a CR, newest first."""
-        return sorted((self[serial] for serial in self.by_cr.get(cr_number, ())),
-                      key=lambda certificate: (certificate.issued_on, certificate.serial),
-                      reverse=True)
+        return sorted(
+            (self[serial] for serial in self.by_cr.get(cr_number, ())),
+            key=lambda certificate: (certificate.issued_on, certificate.serial),
+            reverse=True,
+        )
 
 
 def issue_certificate(site, company, today, request_id=''):

@@ -7,6 +7,7 @@ caller, so it can be tried on any day.  Money is integer baisa.
 A membership "expiring on" a date covers that whole day: it is expired from
 the next day on (``expires_on < today``).
 """
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -58,12 +59,17 @@ class ServiceRefused(Exception):
 def require_active(registry_company):
     """Refuse a CR the commercial registry does not know or lists as not active."""
     if registry_company is None:
-        raise ServiceRefused('cr_unknown', _(
-            'The commercial registry does not know this CR number.'))
+        raise ServiceRefused(
+            'cr_unknown', _('The commercial registry does not know this CR number.')
+        )
     if not registry_company.is_active:
-        raise ServiceRefused('cr_inactive', _(
-            'The commercial registry lists this company as not active, so the chamber '
-            'cannot serve it.'))
+        raise ServiceRefused(
+            'cr_inactive',
+            _(
+                'The commercial registry lists this company as not active, so the chamber '
+                'cannot serve it.'
+            ),
+        )
 
 
 def membership_of(company):
@@ -76,8 +82,10 @@ def membership_of(company):
 def require_grade(grade):
     """Refuse a grade the chamber does not price (e.g. a new one in the registry)."""
     if grade not in GRADES:
-        raise ServiceRefused('unknown_grade', _(
-            "The chamber has no fee for this company's grade; please contact the chamber."))
+        raise ServiceRefused(
+            'unknown_grade',
+            _("The chamber has no fee for this company's grade; please contact the chamber."),
+        )
 
 
 def _same_text(first, second):
@@ -91,6 +99,7 @@ class RenewalQuote:
     ``arrears_years`` are the unpaid whole years since expiry, each priced at
     the annual fee of the grade; with the recorded debit they make the old debit.
     """
+
     grade: str
     years: int
     year_fees: tuple
@@ -111,8 +120,10 @@ class RenewalQuote:
     @property
     def lines(self):
         """``((label, amount_baisa), ...)``: each year's fee, then the old debit."""
-        return tuple(zip(YEAR_FEE_LABELS, self.year_fees)) + (
-            (OLD_DEBIT_LABEL, self.old_debit_baisa),)
+        return (
+            *zip(YEAR_FEE_LABELS, self.year_fees, strict=False),
+            (OLD_DEBIT_LABEL, self.old_debit_baisa),
+        )
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ class GradeChangeQuote:
 @dataclass(frozen=True)
 class MembershipTerms:
     """What a New Membership gives: the registry's grade, for one year from today."""
+
     grade: str
     expires_on: date
 
@@ -196,9 +208,13 @@ class Membership(Persistent):
         included, for the price of a grade change), or to the same grade."""
         self.require_current(today)
         if new_grade == self.grade:
-            raise ServiceRefused('same_grade', _(
-                'The commercial registry lists the same grade as the chamber: '
-                'there is no grade to change.'))
+            raise ServiceRefused(
+                'same_grade',
+                _(
+                    'The commercial registry lists the same grade as the chamber: '
+                    'there is no grade to change.'
+                ),
+            )
         require_grade(new_grade)
 
     def grade_change_quote(self, new_grade, today, fees):
@@ -221,9 +237,13 @@ class Membership(Persistent):
         """
         require_active(registry_company)
         if company is not None and company.membership is not None:
-            raise ServiceRefused('already_member', _(
-                'This company is already a member of the chamber (OCCI number ${number}).',
-                mapping={'number': company.membership.occi_number}))
+            raise ServiceRefused(
+                'already_member',
+                _(
+                    'This company is already a member of the chamber (OCCI number ${number}).',
+                    mapping={'number': company.membership.occi_number},
+                ),
+            )
         require_grade(registry_company.grade)
         return MembershipTerms(grade=registry_company.grade, expires_on=add_years(today, 1))
 
@@ -256,11 +276,16 @@ class Company(Persistent):
     def name_change(self, registry_company, today):
         """The registry's names ``(name_en, name_ar)`` this company would take."""
         self.require_membership().require_current(today)
-        if (_same_text(registry_company.name_en, self.name_en)
-                and _same_text(registry_company.name_ar, self.name_ar)):
-            raise ServiceRefused('same_name', _(
-                'The commercial registry lists the same names as the chamber: '
-                'there is no name to change.'))
+        if _same_text(registry_company.name_en, self.name_en) and _same_text(
+            registry_company.name_ar, self.name_ar
+        ):
+            raise ServiceRefused(
+                'same_name',
+                _(
+                    'The commercial registry lists the same names as the chamber: '
+                    'there is no name to change.'
+                ),
+            )
         return registry_company.name_en.strip(), registry_company.name_ar.strip()
 
 
@@ -333,6 +358,6 @@ class Companies(Folder):
         return None if cr is None else self[cr]
 
     def expiring_between(self, first: date, last: date):
-        for expiry, crs in self.by_expiry.items(first, last):
+        for crs in self.by_expiry.values(first, last):
             for cr in crs:
                 yield self[cr]

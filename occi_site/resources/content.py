@@ -6,9 +6,10 @@ each in English and Arabic, published through the workflow of
 published news (publication date, uid) that the home page reads newest
 first; every transition, edit, addition and removal keeps it true.
 """
+
 import secrets
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import colander
 import deform
@@ -29,9 +30,37 @@ LANGUAGES = ('en', 'ar')
 # Rich text as editors may keep it: structure, emphasis, links, tables,
 # images by address.  No scripts, styles, forms, frames or event handlers.
 ALLOWED_TAGS = {
-    'p', 'br', 'hr', 'h2', 'h3', 'h4', 'strong', 'b', 'em', 'i', 'u', 's', 'sub', 'sup',
-    'blockquote', 'ul', 'ol', 'li', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
-    'caption', 'span', 'div', 'pre', 'code',
+    'p',
+    'br',
+    'hr',
+    'h2',
+    'h3',
+    'h4',
+    'strong',
+    'b',
+    'em',
+    'i',
+    'u',
+    's',
+    'sub',
+    'sup',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'a',
+    'img',
+    'table',
+    'thead',
+    'tbody',
+    'tr',
+    'th',
+    'td',
+    'caption',
+    'span',
+    'div',
+    'pre',
+    'code',
 }
 ALLOWED_ATTRIBUTES = {
     '*': {'dir', 'lang'},
@@ -53,9 +82,13 @@ MAX_IMAGE_BYTES = 2 * 1024 * 1024
 
 def sanitise_html(html):
     """``html`` with everything that could run in a visitor's browser removed."""
-    return nh3.clean(html or '', tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     clean_content_tags={'script', 'style'},
-                     url_schemes={'http', 'https', 'mailto'})
+    return nh3.clean(
+        html or '',
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        clean_content_tags={'script', 'style'},
+        url_schemes={'http', 'https', 'mailto'},
+    )
 
 
 def sniff_image(fp):
@@ -72,7 +105,7 @@ def sniff_image(fp):
 
 
 def _utcnow():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _walk(node):
@@ -128,18 +161,32 @@ def _english(widget_class, **options):
 
 
 class FolderSchema(colander.Schema):
-    title_en = colander.SchemaNode(colander.String(), title=_('Title (English)'),
-                                   missing='', validator=colander.Length(max=200),
-                                   widget=_english(deform.widget.TextInputWidget))
-    title_ar = colander.SchemaNode(colander.String(), title=_('Title (Arabic)'),
-                                   missing='', validator=colander.Length(max=200),
-                                   widget=_arabic(deform.widget.TextInputWidget))
-    summary_en = colander.SchemaNode(colander.String(), title=_('Summary (English)'),
-                                     missing='', widget=_english(deform.widget.TextAreaWidget,
-                                                                 rows=3))
-    summary_ar = colander.SchemaNode(colander.String(), title=_('Summary (Arabic)'),
-                                     missing='', widget=_arabic(deform.widget.TextAreaWidget,
-                                                                rows=3))
+    title_en = colander.SchemaNode(
+        colander.String(),
+        title=_('Title (English)'),
+        missing='',
+        validator=colander.Length(max=200),
+        widget=_english(deform.widget.TextInputWidget),
+    )
+    title_ar = colander.SchemaNode(
+        colander.String(),
+        title=_('Title (Arabic)'),
+        missing='',
+        validator=colander.Length(max=200),
+        widget=_arabic(deform.widget.TextInputWidget),
+    )
+    summary_en = colander.SchemaNode(
+        colander.String(),
+        title=_('Summary (English)'),
+        missing='',
+        widget=_english(deform.widget.TextAreaWidget, rows=3),
+    )
+    summary_ar = colander.SchemaNode(
+        colander.String(),
+        title=_('Summary (Arabic)'),
+        missing='',
+        widget=_arabic(deform.widget.TextAreaWidget, rows=3),
+    )
 
     def validator(self, node, value):
         if not (value.get('title_en') or value.get('title_ar')):
@@ -149,17 +196,28 @@ class FolderSchema(colander.Schema):
 
 
 class DocumentSchema(FolderSchema):
-    body_en = colander.SchemaNode(colander.String(), title=_('Text (English)'), missing='',
-                                  widget=deform.widget.RichTextWidget(
-                                      options={'directionality': 'ltr'}))
+    body_en = colander.SchemaNode(
+        colander.String(),
+        title=_('Text (English)'),
+        missing='',
+        widget=deform.widget.RichTextWidget(options={'directionality': 'ltr'}),
+    )
     body_ar = colander.SchemaNode(
-        colander.String(), title=_('Text (Arabic)'), missing='',
-        widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}))
+        colander.String(),
+        title=_('Text (Arabic)'),
+        missing='',
+        widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}),
+    )
     image = colander.SchemaNode(
-        deform.FileData(), title=_('Image'), missing=colander.drop, validator=_valid_image,
-        description=_('PNG, JPEG, GIF or WebP, up to 2 MB.'))
-    remove_image = colander.SchemaNode(colander.Boolean(), title=_('Remove the image'),
-                                       missing=False)
+        deform.FileData(),
+        title=_('Image'),
+        missing=colander.drop,
+        validator=_valid_image,
+        description=_('PNG, JPEG, GIF or WebP, up to 2 MB.'),
+    )
+    remove_image = colander.SchemaNode(
+        colander.Boolean(), title=_('Remove the image'), missing=False
+    )
 
     def after_bind(self, node, kw):
         request = kw['request']
@@ -179,8 +237,11 @@ def _today(node, kw):
 
 class NewsSchema(DocumentSchema):
     publication_date = colander.SchemaNode(
-        colander.Date(), title=_('Publication date'), default=_today,
-        widget=deform.widget.TextInputWidget(attributes={'type': 'date'}))
+        colander.Date(),
+        title=_('Publication date'),
+        default=_today,
+        widget=deform.widget.TextInputWidget(attributes={'type': 'date'}),
+    )
 
 
 def _label(obj, lang):
@@ -196,10 +257,7 @@ def _modified(obj, lang):
     return modified.strftime('%Y-%m-%d %H:%M') if modified else ''
 
 
-CONTENT_COLUMNS = DEFAULT_COLUMNS + (
-    Column(_('State'), _state),
-    Column(_('Modified'), _modified),
-)
+CONTENT_COLUMNS = (*DEFAULT_COLUMNS, Column(_('State'), _state), Column(_('Modified'), _modified))
 
 
 class ContentContainer(LocalRoles, Folder):
@@ -224,8 +282,7 @@ class ContentContainer(LocalRoles, Folder):
         return self.add(new_name, self.remove(old_name))
 
 
-@content_type('content_area', _('Content area'), columns=CONTENT_COLUMNS,
-              manages_children=True)
+@content_type('content_area', _('Content area'), columns=CONTENT_COLUMNS, manages_children=True)
 class ContentArea(ContentContainer):
     """``/content``: always public; the root of the editors' folders, pages and news."""
 
@@ -295,9 +352,15 @@ class ContentItem(Workflowed, Bilingual, LocalRoles):
         self.modified = _utcnow()
 
 
-@content_type('folder', _('Folder'), columns=CONTENT_COLUMNS, manages_children=True,
-              label=_label, schema=FolderSchema,
-              addable_to=(ContentContainer,))
+@content_type(
+    'folder',
+    _('Folder'),
+    columns=CONTENT_COLUMNS,
+    manages_children=True,
+    label=_label,
+    schema=FolderSchema,
+    addable_to=(ContentContainer,),
+)
 class ContentFolder(ContentItem, ContentContainer):
     """A section of the content area: published, it is a menu entry and an index page."""
 
@@ -317,7 +380,7 @@ class Document(ContentItem, Persistent):
     image = None
     image_type = ''
     image_filename = ''
-    fields = ContentItem.fields + ('body_en', 'body_ar')
+    fields = (*ContentItem.fields, 'body_en', 'body_ar')
 
     def __init__(self, **fields):
         self._start()
@@ -344,20 +407,32 @@ class Document(ContentItem, Persistent):
         self.image_filename = filename
 
 
-@content_type('page', _('Page'), columns=CONTENT_COLUMNS, label=_label,
-              schema=DocumentSchema, addable_to=(ContentContainer,))
+@content_type(
+    'page',
+    _('Page'),
+    columns=CONTENT_COLUMNS,
+    label=_label,
+    schema=DocumentSchema,
+    addable_to=(ContentContainer,),
+)
 class Page(Document):
     """A page of the chamber; published at the top of /content, it is in the menu."""
 
 
-@content_type('news', _('News item'), columns=CONTENT_COLUMNS, label=_label,
-              schema=NewsSchema, addable_to=(ContentContainer,))
+@content_type(
+    'news',
+    _('News item'),
+    columns=CONTENT_COLUMNS,
+    label=_label,
+    schema=NewsSchema,
+    addable_to=(ContentContainer,),
+)
 class NewsItem(Document):
     """News of the chamber, dated; the latest published ones are on the home page."""
 
     publication_date = None
     news_key = None
-    fields = Document.fields + ('publication_date',)
+    fields = (*Document.fields, 'publication_date')
 
     def _area(self):
         return find_interface(self, ContentArea)
@@ -380,5 +455,3 @@ class NewsItem(Document):
         chosen = super().transition(name, user, when, comment)
         self.reindex()
         return chosen
-
-

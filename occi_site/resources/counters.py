@@ -11,6 +11,7 @@ serial never do, and neither touches anything another request writes.
 A resolving counter (like ``BTrees.Length``) would not do: it merges two
 increments but both transactions would already have handed out the same number.
 """
+
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 

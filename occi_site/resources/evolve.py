@@ -4,6 +4,7 @@ The root records the generation its data is at; ``evolve`` runs, in order,
 every step newer than that.  A step is never edited once released: a later
 change to the schema is a new step.
 """
+
 import logging
 
 from .account import Accounts
@@ -36,9 +37,7 @@ def step_1_create_tree(site):
     site.add('counters', Counters())
 
 
-STEPS = (
-    (1, step_1_create_tree),
-)
+STEPS = ((1, step_1_create_tree),)
 
 GENERATION = STEPS[-1][0]
 

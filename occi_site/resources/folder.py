@@ -1,4 +1,5 @@
 """BTree-backed containers: O(log n) lookup and batched listing, however many children."""
+
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent

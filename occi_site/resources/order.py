@@ -9,6 +9,7 @@ additions where a shared list would make one of them conflict.  A gateway
 approval is recorded even on an order the portal had already expired or
 cancelled: money taken is never left unrecorded.
 """
+
 import secrets
 from datetime import timedelta
 
@@ -17,8 +18,8 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
-from .audit import time_ordered_key
 from ..i18n import _
+from .audit import time_ordered_key
 from .folder import Folder
 from .record_index import RecordIndex
 
@@ -66,8 +67,9 @@ class Order(Persistent):
         self.request_id = request_id
         self.civil_id = civil_id
         self.service = service
-        self.lines = tuple((label_en, label_ar, _require_baisa(amount))
-                           for label_en, label_ar, amount in lines)
+        self.lines = tuple(
+            (label_en, label_ar, _require_baisa(amount)) for label_en, label_ar, amount in lines
+        )
         self.amount_baisa = sum(amount for _en, _ar, amount in self.lines)
         if not self.amount_baisa:
             raise ValueError('order %s: nothing to pay' % order_id)
@@ -98,10 +100,9 @@ class Order(Persistent):
     def transition(self, new_state, now, note=''):
         """Move to ``new_state``, or ValueError if the flow does not allow it."""
         if new_state not in TRANSITIONS.get(self.state, ()):
-            raise ValueError('order %s: %s -> %s is not allowed'
-                             % (self.id, self.state, new_state))
+            raise ValueError('order %s: %s -> %s is not allowed' % (self.id, self.state, new_state))
         old_state, self.state = self.state, new_state
-        self.history = self.history + ((now, new_state, note),)
+        self.history = (*self.history, (now, new_state, note))
         if isinstance(self.__parent__, Orders):
             self.__parent__.restated(self, old_state)
 
@@ -116,7 +117,7 @@ class Order(Persistent):
 
     def begin_checkout(self, transaction_uuid, fields, now):
         """The member leaves for the gateway with these signed fields."""
-        self.transaction_uuids = self.transaction_uuids + (transaction_uuid,)
+        self.transaction_uuids = (*self.transaction_uuids, transaction_uuid)
         self.keep_gateway_message(fields, now)
         if self.state == 'created':
             self.transition('pending', now, note=transaction_uuid)
@@ -130,11 +131,16 @@ class Order(Persistent):
         checkout is kept, flags the order and raises PaymentMismatch.
         """
         self.keep_gateway_message(result.fields, now)
-        if (result.amount_baisa != self.amount_baisa or result.currency != self.currency
-                or result.transaction_uuid not in self.transaction_uuids):
+        if (
+            result.amount_baisa != self.amount_baisa
+            or result.currency != self.currency
+            or result.transaction_uuid not in self.transaction_uuids
+        ):
             self.flagged = True
-            raise PaymentMismatch('order %s: answer for %s %s, checkout %s' % (
-                self.id, result.amount_baisa, result.currency, result.transaction_uuid))
+            raise PaymentMismatch(
+                'order %s: answer for %s %s, checkout %s'
+                % (self.id, result.amount_baisa, result.currency, result.transaction_uuid)
+            )
         if result.accepted:
             if self.state == 'paid':
                 return False
@@ -205,8 +211,9 @@ class Orders(Folder):
 
     def find(self, services, states, first=None, last=None, limit=200):
         """Orders newest first, by service, state and creation time (see RecordIndex)."""
-        return [self[name] for name in self.filter_index.find(
-            (services, states), first, last, limit)]
+        return [
+            self[name] for name in self.filter_index.find((services, states), first, last, limit)
+        ]
 
     def new_order(self, request_id, civil_id, lines, now, service=''):
         """A new order with an unguessable reference like ``OCCI-ORD-3F9A0C7E1B2D4A68``."""

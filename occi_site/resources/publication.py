@@ -12,6 +12,7 @@ editor (site role) may submit and retract, and an admin may do everything;
 granting the local role "publisher" on a folder (to a person, or to
 ``role:editor``) lets them publish and reject there too.
 """
+
 from dataclasses import dataclass
 
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
@@ -72,7 +73,7 @@ def local_roles_acl(resource):
 
 def content_acl(resource, public):
     """The ACL of a content object; ``public`` False hides it from visitors."""
-    acl = [(Allow, 'role:admin', ALL_PERMISSIONS)] + local_roles_acl(resource)
+    acl = [(Allow, 'role:admin', ALL_PERMISSIONS), *local_roles_acl(resource)]
     acl.append(EDITORS_ON_CONTENT)
     if not public:
         acl.append((Deny, Everyone, 'view'))
@@ -129,13 +130,16 @@ class Workflowed:
         chosen = next((t for t in self.transitions() if t.name == name), None)
         if chosen is None:
             raise WorkflowError('%r is not possible from %r' % (name, self.state))
-        self.workflow_history = self.workflow_history + ({
-            'transition': name,
-            'from': self.state,
-            'to': chosen.target,
-            'user': user,
-            'when': when,
-            'comment': comment,
-        },)
+        self.workflow_history = (
+            *self.workflow_history,
+            {
+                'transition': name,
+                'from': self.state,
+                'to': chosen.target,
+                'user': user,
+                'when': when,
+                'comment': comment,
+            },
+        )
         self.state = chosen.target
         return chosen

@@ -5,12 +5,12 @@ OOTreeSet, so ascending order is newest first.  A filter reads one key
 range per combination of the facet values it allows (at most services x
 states), each bounded by the dates asked for, lazily, and merges them.
 """
+
 import heapq
 import itertools
 
 from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
-
 
 # Sorts after every record name: makes a range end include its last instant.
 LAST_NAME = chr(0x10FFFF)
@@ -22,7 +22,7 @@ class RecordIndex(Persistent):
 
     @staticmethod
     def _key(facets, created, name):
-        return tuple(facets) + (-created.timestamp(), name)
+        return (*tuple(facets), -created.timestamp(), name)
 
     def add(self, facets, created, name):
         self.keys.add(self._key(facets, created, name))
@@ -39,8 +39,9 @@ class RecordIndex(Persistent):
         ranges = []
         for facets in itertools.product(*choices):
             low = facets + ((-last.timestamp(),) if last is not None else ())
-            high = facets + ((-first.timestamp(), LAST_NAME) if first is not None
-                             else (float('inf'),))
+            high = facets + (
+                (-first.timestamp(), LAST_NAME) if first is not None else (float('inf'),)
+            )
             ranges.append(self.keys.keys(low, high))
         merged = heapq.merge(*ranges, key=lambda key: key[-2])
         return [key[-1] for key in itertools.islice(merged, limit)]

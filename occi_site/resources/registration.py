@@ -4,6 +4,7 @@ Codes are stored only as salted hashes; they expire after 15 minutes and
 lock after 5 wrong tries.  A new code may be asked for after a 60 second
 cool-down, at most 5 times an hour per channel.
 """
+
 import hashlib
 import hmac
 import secrets
@@ -88,7 +89,7 @@ class Registration(Persistent):
 
     def _record_send(self, channel, now):
         sends = dict(self.sends)
-        sends[channel] = tuple(t for t in sends[channel] if now - t < timedelta(hours=1)) + (now,)
+        sends[channel] = (*tuple(t for t in sends[channel] if now - t < timedelta(hours=1)), now)
         self.sends = sends
 
     def issue_email_code(self, now):

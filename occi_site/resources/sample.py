@@ -1,4 +1,5 @@
 """Sample chamber records for development: the memberships of DESIGN §4."""
+
 import json
 from datetime import date
 from importlib import resources
@@ -13,8 +14,19 @@ def seed_sample_memberships(site):
     for record in json.loads(text)['memberships']:
         if record['cr_number'] in companies:
             continue
-        company = companies.add(record['cr_number'], Company(
-            record['cr_number'], record['name_en'], record['name_ar'],
-            address=record['address'], email=record['email']))
-        companies.set_membership(company, Membership(
-            record['occi_number'], record['grade'], date.fromisoformat(record['expires_on'])))
+        company = companies.add(
+            record['cr_number'],
+            Company(
+                record['cr_number'],
+                record['name_en'],
+                record['name_ar'],
+                address=record['address'],
+                email=record['email'],
+            ),
+        )
+        companies.set_membership(
+            company,
+            Membership(
+                record['occi_number'], record['grade'], date.fromisoformat(record['expires_on'])
+            ),
+        )

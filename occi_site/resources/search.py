@@ -13,6 +13,7 @@ called wherever a company or an account is added or renamed, and the
 ``unindex_*`` functions where one is removed: the containers' own ``add``,
 ``remove`` and ``rename`` do.
 """
+
 import itertools
 import re
 import unicodedata
@@ -52,7 +53,7 @@ def name_words(*names):
     for word in query_words(' '.join(names)):
         words.add(word)
         if word.startswith(ARTICLE) and len(word) > len(ARTICLE) + 1:
-            words.add(word[len(ARTICLE):])
+            words.add(word[len(ARTICLE) :])
     return words
 
 

@@ -6,6 +6,7 @@ straight to fulfilled.  It may end refused, cancelled, failed (paid but not
 fulfilled: the chamber must act) or expired (abandoned).  Every state it
 takes is kept in ``history``.
 """
+
 import secrets
 from datetime import timedelta
 
@@ -17,8 +18,17 @@ from ..i18n import _
 from .folder import Folder
 from .record_index import RecordIndex
 
-STATES = ('draft', 'verified', 'awaiting_payment', 'paid', 'fulfilled',
-          'refused', 'cancelled', 'failed', 'expired')
+STATES = (
+    'draft',
+    'verified',
+    'awaiting_payment',
+    'paid',
+    'fulfilled',
+    'refused',
+    'cancelled',
+    'failed',
+    'expired',
+)
 TRANSITIONS = {
     'draft': ('verified', 'refused', 'cancelled', 'expired'),
     'verified': ('awaiting_payment', 'fulfilled', 'refused', 'cancelled', 'expired'),
@@ -56,8 +66,9 @@ class ServiceRequest(Persistent):
     __name__ = None
     __parent__ = None
 
-    def __init__(self, request_id, service, civil_id, cr_number, now, occi_number=None,
-                 language='en'):
+    def __init__(
+        self, request_id, service, civil_id, cr_number, now, occi_number=None, language='en'
+    ):
         self.id = request_id
         self.service = service
         self.civil_id = civil_id
@@ -100,14 +111,18 @@ class ServiceRequest(Persistent):
     def transition(self, new_state, now, note=''):
         """Move to ``new_state``, or ValueError if the flow does not allow it."""
         if new_state not in TRANSITIONS.get(self.state, ()):
-            raise ValueError('request %s: %s -> %s is not allowed'
-                             % (self.id, self.state, new_state))
-        if new_state == 'fulfilled' and self.state == 'verified' and (
-                self.quote is None or self.needs_payment):
+            raise ValueError(
+                'request %s: %s -> %s is not allowed' % (self.id, self.state, new_state)
+            )
+        if (
+            new_state == 'fulfilled'
+            and self.state == 'verified'
+            and (self.quote is None or self.needs_payment)
+        ):
             raise ValueError('request %s has a price and is not paid' % self.id)
         was_open, old_state = self.is_open, self.state
         self.state = new_state
-        self.history = self.history + ((now, new_state, note),)
+        self.history = (*self.history, (now, new_state, note))
         if isinstance(self.__parent__, ServiceRequests):
             self.__parent__.restated(self, old_state)
             if was_open and not self.is_open:
@@ -124,8 +139,9 @@ class ServiceRequest(Persistent):
     def set_quote(self, quote, choices=None):
         """The price and outcome the member is shown and then confirms."""
         if self.state != 'verified':
-            raise ValueError('request %s is %s: only a verified request is priced'
-                             % (self.id, self.state))
+            raise ValueError(
+                'request %s is %s: only a verified request is priced' % (self.id, self.state)
+            )
         self.quote = quote
         self.choices = dict(choices or {})
 
@@ -197,8 +213,9 @@ class ServiceRequests(Folder):
 
     def find(self, services, states, first=None, last=None, limit=200):
         """Requests newest first, by service, state and creation time (see RecordIndex)."""
-        return [self[name] for name in self.filter_index.find(
-            (services, states), first, last, limit)]
+        return [
+            self[name] for name in self.filter_index.find((services, states), first, last, limit)
+        ]
 
     def closed(self, record):
         """``record`` left the open states: drop it from the open indexes."""
@@ -221,8 +238,7 @@ class ServiceRequests(Folder):
             return None
         return record
 
-    def open_request(self, service, civil_id, cr_number, now, occi_number=None,
-                     language='en'):
+    def open_request(self, service, civil_id, cr_number, now, occi_number=None, language='en'):
         """The member's open request for this service and CR, else a new one:
         going back or reloading never makes a second request."""
         record = self.find_open_draft(civil_id, service, cr_number, now)
@@ -231,8 +247,12 @@ class ServiceRequests(Folder):
         name = secrets.token_urlsafe(12)
         while name in self:
             name = secrets.token_urlsafe(12)
-        return self.add(name, ServiceRequest(name, service, civil_id, cr_number, now,
-                                             occi_number=occi_number, language=language))
+        return self.add(
+            name,
+            ServiceRequest(
+                name, service, civil_id, cr_number, now, occi_number=occi_number, language=language
+            ),
+        )
 
     def for_member(self, civil_id):
         """The member's requests, newest first."""

@@ -7,9 +7,10 @@ it (``fulfil``) and issues the company's new certificate.  The rules
 themselves are methods of Membership and Company; this module only puts
 them together per service.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Optional
 
 from ..i18n import _
 from .certificate import issue_certificate
@@ -28,15 +29,16 @@ class Quote:
     changed since; ``new_*`` what it will become.  Quotes are pickled into
     the requests: keep this class here, and give a new field a default.
     """
+
     service: str
     lines: tuple
-    old_grade: Optional[str] = None
-    old_expiry: Optional[date] = None
-    new_grade: Optional[str] = None
-    new_expiry: Optional[date] = None
-    new_name_en: Optional[str] = None
-    new_name_ar: Optional[str] = None
-    years: Optional[int] = None
+    old_grade: str | None = None
+    old_expiry: date | None = None
+    new_grade: str | None = None
+    new_expiry: date | None = None
+    new_name_en: str | None = None
+    new_name_ar: str | None = None
+    years: int | None = None
     arrears_years: int = 0
 
     @property
@@ -51,6 +53,7 @@ class Quote:
 @dataclass(frozen=True)
 class Choice:
     """A choice the member makes at step 3: ``options`` are ``(value, label)``."""
+
     name: str
     options: tuple
     title: str = ''
@@ -86,8 +89,10 @@ class Service:
     def read_choices(self, raw):
         """The service's choices from submitted values (a mapping); defaults
         for missing ones, ValueError for values not offered."""
-        return {choice.name: choice.read(raw[choice.name]) if choice.name in raw
-                else choice.default for choice in self.choices}
+        return {
+            choice.name: choice.read(raw[choice.name]) if choice.name in raw else choice.default
+            for choice in self.choices
+        }
 
     def check(self, company, registry_company, today, occi_number=None):
         """Refuse (ServiceRefused) what the chamber's rules refuse.
@@ -99,8 +104,10 @@ class Service:
         if self.needs_membership:
             membership = membership_of(company)
             if occi_number is not None and occi_number != membership.occi_number:
-                raise ServiceRefused('wrong_occi_number', _(
-                    'This OCCI number is not the membership of this company.'))
+                raise ServiceRefused(
+                    'wrong_occi_number',
+                    _('This OCCI number is not the membership of this company.'),
+                )
         self.rule(company, registry_company, today)
 
     def quote(self, company, registry_company, today, fees, choices=None):
@@ -119,11 +126,14 @@ def _require_unchanged(company, quote):
     (e.g. another renewal of the same company was fulfilled meanwhile)."""
     membership = membership_of(company)
     if (membership.grade, membership.expires_on) != (quote.old_grade, quote.old_expiry):
-        raise ServiceRefused('membership_changed', _(
-            'The membership changed after the price was given; the chamber will contact you.'))
+        raise ServiceRefused(
+            'membership_changed',
+            _('The membership changed after the price was given; the chamber will contact you.'),
+        )
 
 
 # New Membership Registration
+
 
 def _new_membership_rule(company, registry_company, today):
     Membership.new_membership_terms(registry_company, company, today)
@@ -131,27 +141,40 @@ def _new_membership_rule(company, registry_company, today):
 
 def _new_membership_pricing(company, registry_company, today, fees, choices):
     terms = Membership.new_membership_terms(registry_company, company, today)
-    return Quote('new_membership', _fee_line(_('Membership fee'), 'new_membership', fees),
-                 new_grade=terms.grade, new_expiry=terms.expires_on,
-                 new_name_en=registry_company.name_en, new_name_ar=registry_company.name_ar)
+    return Quote(
+        'new_membership',
+        _fee_line(_('Membership fee'), 'new_membership', fees),
+        new_grade=terms.grade,
+        new_expiry=terms.expires_on,
+        new_name_en=registry_company.name_en,
+        new_name_ar=registry_company.name_ar,
+    )
 
 
 def _new_membership_change(site, company, record, registry_company, today):
     terms = Membership.new_membership_terms(registry_company, company, today)
     companies = site['companies']
     if company is None:
-        company = companies.add(record.cr_number, Company(
-            record.cr_number, registry_company.name_en, registry_company.name_ar,
-            registry_company.address))
+        company = companies.add(
+            record.cr_number,
+            Company(
+                record.cr_number,
+                registry_company.name_en,
+                registry_company.name_ar,
+                registry_company.address,
+            ),
+        )
     else:
         companies.rename(company, registry_company.name_en, registry_company.name_ar)
         company.address = registry_company.address
-    companies.set_membership(company, Membership(
-        next_occi_number(site), terms.grade, terms.expires_on))
+    companies.set_membership(
+        company, Membership(next_occi_number(site), terms.grade, terms.expires_on)
+    )
     return company
 
 
 # Membership Renewal
+
 
 def _renewal_rule(company, registry_company, today):
     """Renewal is open to every member, expired ones first of all."""
@@ -159,19 +182,25 @@ def _renewal_rule(company, registry_company, today):
 
 def _renewal_pricing(company, registry_company, today, fees, choices):
     renewal = company.membership.renewal_quote(choices['years'], today, fees)
-    return Quote('renewal', renewal.lines, old_grade=renewal.grade,
-                 old_expiry=renewal.old_expiry, new_expiry=renewal.new_expiry,
-                 years=renewal.years, arrears_years=renewal.arrears_years)
+    return Quote(
+        'renewal',
+        renewal.lines,
+        old_grade=renewal.grade,
+        old_expiry=renewal.old_expiry,
+        new_expiry=renewal.new_expiry,
+        years=renewal.years,
+        arrears_years=renewal.arrears_years,
+    )
 
 
 def _renewal_change(site, company, record, registry_company, today):
     _require_unchanged(company, record.quote)
-    site['companies'].change_membership(
-        company, expires_on=record.quote.new_expiry, debit_baisa=0)
+    site['companies'].change_membership(company, expires_on=record.quote.new_expiry, debit_baisa=0)
     return company
 
 
 # Get your Certificate
+
 
 def _certificate_rule(company, registry_company, today):
     company.certificate_check(today)
@@ -179,8 +208,12 @@ def _certificate_rule(company, registry_company, today):
 
 def _certificate_pricing(company, registry_company, today, fees, choices):
     membership = company.membership
-    return Quote('certificate', _fee_line(_('Certificate fee'), 'certificate', fees),
-                 old_grade=membership.grade, old_expiry=membership.expires_on)
+    return Quote(
+        'certificate',
+        _fee_line(_('Certificate fee'), 'certificate', fees),
+        old_grade=membership.grade,
+        old_expiry=membership.expires_on,
+    )
 
 
 def _certificate_change(site, company, record, registry_company, today):
@@ -190,6 +223,7 @@ def _certificate_change(site, company, record, registry_company, today):
 
 # Change Name
 
+
 def _change_name_rule(company, registry_company, today):
     company.name_change(registry_company, today)
 
@@ -197,9 +231,14 @@ def _change_name_rule(company, registry_company, today):
 def _change_name_pricing(company, registry_company, today, fees, choices):
     name_en, name_ar = company.name_change(registry_company, today)
     membership = company.membership
-    return Quote('change_name', _fee_line(_('Change of name fee'), 'change_name', fees),
-                 old_grade=membership.grade, old_expiry=membership.expires_on,
-                 new_name_en=name_en, new_name_ar=name_ar)
+    return Quote(
+        'change_name',
+        _fee_line(_('Change of name fee'), 'change_name', fees),
+        old_grade=membership.grade,
+        old_expiry=membership.expires_on,
+        new_name_en=name_en,
+        new_name_ar=name_ar,
+    )
 
 
 def _change_name_change(site, company, record, registry_company, today):
@@ -210,48 +249,91 @@ def _change_name_change(site, company, record, registry_company, today):
 
 # Change Grade
 
+
 def _change_grade_rule(company, registry_company, today):
     company.membership.grade_change_check(registry_company.grade, today)
 
 
 def _change_grade_pricing(company, registry_company, today, fees, choices):
     change = company.membership.grade_change_quote(registry_company.grade, today, fees)
-    return Quote('change_grade', ((_('Change of grade fee'), change.price_baisa),),
-                 old_grade=change.old_grade, old_expiry=change.old_expiry,
-                 new_grade=change.new_grade, new_expiry=change.new_expiry)
+    return Quote(
+        'change_grade',
+        ((_('Change of grade fee'), change.price_baisa),),
+        old_grade=change.old_grade,
+        old_expiry=change.old_expiry,
+        new_grade=change.new_grade,
+        new_expiry=change.new_expiry,
+    )
 
 
 def _change_grade_change(site, company, record, registry_company, today):
     _require_unchanged(company, record.quote)
     site['companies'].change_membership(
-        company, grade=record.quote.new_grade, expires_on=record.quote.new_expiry)
+        company, grade=record.quote.new_grade, expires_on=record.quote.new_expiry
+    )
     return company
 
 
-SERVICES = {service.name: service for service in (
-    Service('new_membership', _('New Membership Registration'),
+SERVICES = {
+    service.name: service
+    for service in (
+        Service(
+            'new_membership',
+            _('New Membership Registration'),
             confirm_title=_('Register'),
-            needs_membership=False, shows_captcha=True, rule=_new_membership_rule,
-            pricing=_new_membership_pricing, change=_new_membership_change),
-    Service('renewal', _('Membership Renewal'),
+            needs_membership=False,
+            shows_captcha=True,
+            rule=_new_membership_rule,
+            pricing=_new_membership_pricing,
+            change=_new_membership_change,
+        ),
+        Service(
+            'renewal',
+            _('Membership Renewal'),
             confirm_title=_('Renew Membership'),
-            needs_membership=True, shows_captcha=False, rule=_renewal_rule,
-            pricing=_renewal_pricing, change=_renewal_change,
-            choices=(Choice('years', ((1, _('One Year')), (2, _('Two Years'))),
-                            title=_('Renewal Period')),)),
-    Service('certificate', _('Get your Certificate'),
+            needs_membership=True,
+            shows_captcha=False,
+            rule=_renewal_rule,
+            pricing=_renewal_pricing,
+            change=_renewal_change,
+            choices=(
+                Choice(
+                    'years', ((1, _('One Year')), (2, _('Two Years'))), title=_('Renewal Period')
+                ),
+            ),
+        ),
+        Service(
+            'certificate',
+            _('Get your Certificate'),
             confirm_title=_('Get Your Certificate'),
-            needs_membership=True, shows_captcha=False, rule=_certificate_rule,
-            pricing=_certificate_pricing, change=_certificate_change),
-    Service('change_name', _('Change Name'),
+            needs_membership=True,
+            shows_captcha=False,
+            rule=_certificate_rule,
+            pricing=_certificate_pricing,
+            change=_certificate_change,
+        ),
+        Service(
+            'change_name',
+            _('Change Name'),
             confirm_title=_('Change Name'),
-            needs_membership=True, shows_captcha=False, rule=_change_name_rule,
-            pricing=_change_name_pricing, change=_change_name_change),
-    Service('change_grade', _('Change Grade'),
+            needs_membership=True,
+            shows_captcha=False,
+            rule=_change_name_rule,
+            pricing=_change_name_pricing,
+            change=_change_name_change,
+        ),
+        Service(
+            'change_grade',
+            _('Change Grade'),
             confirm_title=_('Change Grade'),
-            needs_membership=True, shows_captcha=False, rule=_change_grade_rule,
-            pricing=_change_grade_pricing, change=_change_grade_change),
-)}
+            needs_membership=True,
+            shows_captcha=False,
+            rule=_change_grade_rule,
+            pricing=_change_grade_pricing,
+            change=_change_grade_change,
+        ),
+    )
+}
 
 
 def get_service(name):
@@ -273,16 +355,19 @@ def fulfil(site, record, today, now, registry_company=None):
     """
     if record.state == 'fulfilled':
         return site['certificates'][record.certificate_serial]
-    if record.state != 'paid' and not (record.state == 'verified' and record.quote is not None
-                                       and not record.needs_payment):
+    if record.state != 'paid' and not (
+        record.state == 'verified' and record.quote is not None and not record.needs_payment
+    ):
         raise ValueError('request %s is %s: not ready for fulfilment' % (record.id, record.state))
     service = get_service(record.service)
     try:
-        company = service.change(site, site['companies'].get(record.cr_number), record,
-                                 registry_company, today)
+        company = service.change(
+            site, site['companies'].get(record.cr_number), record, registry_company, today
+        )
     except ServiceRefused as refusal:
-        record.transition('failed' if record.state == 'paid' else 'refused', now,
-                          note=refusal.reason)
+        record.transition(
+            'failed' if record.state == 'paid' else 'refused', now, note=refusal.reason
+        )
         raise
     certificate = issue_certificate(site, company, today, request_id=record.id)
     record.occi_number = company.membership.occi_number

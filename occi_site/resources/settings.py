@@ -1,4 +1,5 @@
 """Site settings an administrator edits in /manage, starting with the fee schedule."""
+
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
@@ -53,4 +54,3 @@ class Settings(Persistent):
         if name == 'fees':
             return self.fees
         raise KeyError(name)
-

@@ -1,4 +1,5 @@
 """The root of the object tree."""
+
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Everyone
 
 from .folder import Folder

@@ -3,6 +3,7 @@
 A key is e.g. ``register:ip:203.0.113.9``; each keeps the times of its recent
 hits, so a limit is "``limit`` hits in ``window``".
 """
+
 from datetime import timedelta
 
 from BTrees.OOBTree import OOBTree
@@ -24,5 +25,5 @@ class Throttle(Persistent):
             if recent != self.hits.get(key):
                 self.hits[key] = recent
             return recent[0] + window
-        self.hits[key] = recent + (now,)
+        self.hits[key] = (*recent, now)
         return None

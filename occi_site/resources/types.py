@@ -13,8 +13,9 @@ writing its properties is more than plain attributes (sanitising HTML,
 keeping an index true); otherwise the schema's field names are read and set
 as attributes.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..i18n import _
 
@@ -24,6 +25,7 @@ _TYPES = {}
 @dataclass(frozen=True)
 class Column:
     """A column of a Contents listing: a title and ``value(child, lang)``."""
+
     title: str
     value: Callable
 
@@ -63,8 +65,11 @@ class TypeInfo:
     def properties(self, obj):
         if hasattr(obj, 'properties'):
             return obj.properties()
-        return {node.name: getattr(obj, node.name) for node in self.schema().children
-                if hasattr(obj, node.name)}
+        return {
+            node.name: getattr(obj, node.name)
+            for node in self.schema().children
+            if hasattr(obj, node.name)
+        }
 
     def set_properties(self, obj, appstruct):
         if hasattr(obj, 'update'):
@@ -76,11 +81,13 @@ class TypeInfo:
 
 def content_type(name, title, **options):
     """Class decorator: declare ``cls`` to the registry under ``name``."""
+
     def declare(cls):
         if name in _TYPES and _TYPES[name].factory is not cls:
             raise ValueError('content type %r is declared twice' % name)
         cls.type_info = _TYPES[name] = TypeInfo(name=name, title=title, factory=cls, **options)
         return cls
+
     return declare
 
 
@@ -95,6 +102,11 @@ def lookup(name):
 
 def addable_types(container):
     """The declared types that may be added to ``container``, in a stable order."""
-    return sorted((info for info in _TYPES.values()
-                   if info.addable_to and isinstance(container, info.addable_to)),
-                  key=lambda info: info.name)
+    return sorted(
+        (
+            info
+            for info in _TYPES.values()
+            if info.addable_to and isinstance(container, info.addable_to)
+        ),
+        key=lambda info: info.name,
+    )

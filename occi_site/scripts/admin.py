@@ -5,6 +5,7 @@ account, take a role away, or list who holds the editor and admin roles.
 CONFIG_URI names the portal's application, e.g. ``production.ini#portal``.
 Each change is audited and described on its transaction.
 """
+
 import argparse
 import sys
 
@@ -26,8 +27,12 @@ def change_role(site, civil_id, role, grant):
         account.grant(role)
     else:
         account.revoke(role)
-    site['audit'].record('account.grant' if grant else 'account.revoke', user=BY,
-                         path='/accounts/%s' % civil_id, details={'role': role})
+    site['audit'].record(
+        'account.grant' if grant else 'account.revoke',
+        user=BY,
+        path='/accounts/%s' % civil_id,
+        details={'role': role},
+    )
     return None
 
 
@@ -36,9 +41,11 @@ def privileged_accounts(site):
 
     A console command walks the accounts once; the portal's pages never do.
     """
-    return [(account.civil_id, account.full_name, account.roles)
-            for account in site['accounts'].values()
-            if any(role in account.roles for role in GRANTABLE)]
+    return [
+        (account.civil_id, account.full_name, account.roles)
+        for account in site['accounts'].values()
+        if any(role in account.roles for role in GRANTABLE)
+    ]
 
 
 def parse(argv):

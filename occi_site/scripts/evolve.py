@@ -1,4 +1,5 @@
 """occi-evolve CONFIG_URI: bring the database to the code's schema generation."""
+
 import argparse
 
 from pyramid.paster import bootstrap as pyramid_bootstrap
@@ -17,7 +18,9 @@ def main(argv=None):
     with pyramid_bootstrap(args.config_uri) as env:
         conn = database(env['registry']).open()
         try:
-            print('database at generation %d of %d' % (
-                conn.root()['occi_site'].generation, GENERATION))
+            print(
+                'database at generation %d of %d'
+                % (conn.root()['occi_site'].generation, GENERATION)
+            )
         finally:
             conn.close()

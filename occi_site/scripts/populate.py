@@ -8,6 +8,7 @@ nothing, with a larger one adds the rest.  Every record goes in through the
 same container methods the portal uses, so every index stays true.  The
 records are fictitious: this is for test and benchmark databases only.
 """
+
 import argparse
 import random
 import sys
@@ -31,26 +32,66 @@ BATCH_SIZE = 5_000
 
 # (English, Arabic) pairs the names are made of.
 FAMILIES = (
-    ('Al Balushi', 'البلوشي'), ('Al Harthy', 'الحارثي'), ('Al Hinai', 'الهنائي'),
-    ('Al Busaidi', 'البوسعيدي'), ('Al Rawahi', 'الرواحي'), ('Al Kindi', 'الكندي'),
-    ('Al Maamari', 'المعمري'), ('Al Siyabi', 'السيابي'), ('Al Lawati', 'اللواتي'),
-    ('Al Rashdi', 'الراشدي'), ('Al Jabri', 'الجابري'), ('Al Farsi', 'الفارسي'),
-    ('Al Shukaili', 'الشكيلي'), ('Al Mahrouqi', 'المحروقي'), ('Al Abri', 'العبري'),
-    ('Al Saadi', 'السعدي'), ('Al Hashmi', 'الهاشمي'), ('Al Riyami', 'الريامي'),
-    ('Al Amri', 'العامري'), ('Al Zadjali', 'الزدجالي'),
+    ('Al Balushi', 'البلوشي'),
+    ('Al Harthy', 'الحارثي'),
+    ('Al Hinai', 'الهنائي'),
+    ('Al Busaidi', 'البوسعيدي'),
+    ('Al Rawahi', 'الرواحي'),
+    ('Al Kindi', 'الكندي'),
+    ('Al Maamari', 'المعمري'),
+    ('Al Siyabi', 'السيابي'),
+    ('Al Lawati', 'اللواتي'),
+    ('Al Rashdi', 'الراشدي'),
+    ('Al Jabri', 'الجابري'),
+    ('Al Farsi', 'الفارسي'),
+    ('Al Shukaili', 'الشكيلي'),
+    ('Al Mahrouqi', 'المحروقي'),
+    ('Al Abri', 'العبري'),
+    ('Al Saadi', 'السعدي'),
+    ('Al Hashmi', 'الهاشمي'),
+    ('Al Riyami', 'الريامي'),
+    ('Al Amri', 'العامري'),
+    ('Al Zadjali', 'الزدجالي'),
 )
 FIRST_NAMES = (
-    'Ahmed', 'Mohammed', 'Said', 'Salim', 'Khalid', 'Ali', 'Hamed', 'Sultan', 'Nasser',
-    'Yousuf', 'Talal', 'Hilal', 'Fatma', 'Aisha', 'Maryam', 'Shamsa', 'Zainab', 'Muna',
-    'Badriya', 'Huda', 'Thuraya', 'Amal',
+    'Ahmed',
+    'Mohammed',
+    'Said',
+    'Salim',
+    'Khalid',
+    'Ali',
+    'Hamed',
+    'Sultan',
+    'Nasser',
+    'Yousuf',
+    'Talal',
+    'Hilal',
+    'Fatma',
+    'Aisha',
+    'Maryam',
+    'Shamsa',
+    'Zainab',
+    'Muna',
+    'Badriya',
+    'Huda',
+    'Thuraya',
+    'Amal',
 )
 ACTIVITIES = (
-    ('Trading', 'للتجارة'), ('Contracting', 'للمقاولات'),
-    ('Marine Services', 'للخدمات البحرية'), ('Dates', 'للتمور'), ('Fisheries', 'للأسماك'),
-    ('Logistics', 'للخدمات اللوجستية'), ('Engineering', 'للهندسة'),
-    ('Frankincense', 'للبخور واللبان'), ('Building Materials', 'لمواد البناء'),
-    ('Travel and Tourism', 'للسفر والسياحة'), ('Oilfield Services', 'لخدمات حقول النفط'),
-    ('Foodstuffs', 'للمواد الغذائية'), ('Technology', 'للتقنية'), ('Furniture', 'للأثاث'),
+    ('Trading', 'للتجارة'),
+    ('Contracting', 'للمقاولات'),
+    ('Marine Services', 'للخدمات البحرية'),
+    ('Dates', 'للتمور'),
+    ('Fisheries', 'للأسماك'),
+    ('Logistics', 'للخدمات اللوجستية'),
+    ('Engineering', 'للهندسة'),
+    ('Frankincense', 'للبخور واللبان'),
+    ('Building Materials', 'لمواد البناء'),
+    ('Travel and Tourism', 'للسفر والسياحة'),
+    ('Oilfield Services', 'لخدمات حقول النفط'),
+    ('Foodstuffs', 'للمواد الغذائية'),
+    ('Technology', 'للتقنية'),
+    ('Furniture', 'للأثاث'),
 )
 # How a company's form puts family and activity together, in each language.
 FORMS = (
@@ -95,8 +136,8 @@ def synthetic_company(rng, index, today):
         cr_number,
         form_en.format(family=family_en, activity=activity_en),
         form_ar.format(family=family_ar, activity=activity_ar),
-        address='%s, %s, %s, %d, %s' % (area, wilayat, governorate,
-                                        rng.randint(100, 999), postal_code),
+        address='%s, %s, %s, %d, %s'
+        % (area, wilayat, governorate, rng.randint(100, 999), postal_code),
         email='info.%s@example.om' % cr_number,
     )
     grade = rng.choices([g for g, _w in GRADE_WEIGHTS], [w for _g, w in GRADE_WEIGHTS])[0]
@@ -136,8 +177,9 @@ def populate(db, count, seed, today, batch_size=BATCH_SIZE, out=None):
             if company.cr_number in companies:
                 continue
             companies.add(company.cr_number, company)
-            companies.set_membership(company, Membership(
-                next_occi_number(site), grade, expires_on, debit_baisa=debit))
+            companies.set_membership(
+                company, Membership(next_occi_number(site), grade, expires_on, debit_baisa=debit)
+            )
             if member.civil_id not in accounts:
                 accounts.add(member.civil_id, member)
             added += 1
@@ -157,16 +199,22 @@ def _commit(tm, conn, added, count, started, out):
     # Keep memory flat however many records go in.
     conn.cacheMinimize()
     elapsed = time.monotonic() - started
-    out.write('%d of %d companies added, %.0f a second\n'
-              % (added, count, added / elapsed if elapsed else 0))
+    out.write(
+        '%d of %d companies added, %.0f a second\n'
+        % (added, count, added / elapsed if elapsed else 0)
+    )
     out.flush()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config_uri', help='an ini file, e.g. development.ini')
-    parser.add_argument('--companies', type=int, default=500_000,
-                        help='how many synthetic companies (default 500000)')
+    parser.add_argument(
+        '--companies',
+        type=int,
+        default=500_000,
+        help='how many synthetic companies (default 500000)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='the random seed (default 0)')
     args = parser.parse_args(argv)
     setup_logging(args.config_uri)

@@ -5,6 +5,7 @@ the chamber's record, once for each expiry date.
 Run it daily (cron or a systemd timer).  It reads the expiry index, so it
 costs the number of memberships due, not the number of companies.
 """
+
 import argparse
 from datetime import timedelta
 
@@ -12,8 +13,8 @@ from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
 
 from ..i18n import _
-from ..resources import database
 from ..integrations.mail import send_mail
+from ..resources import database
 from ..views.notify import localizer_for, render_in
 
 BY = 'occi-remind'
@@ -31,15 +32,22 @@ def remind(request, site, days):
         if not company.email or getattr(membership, 'reminded_for', None) == membership.expires_on:
             continue
         values = {'company': company, 'membership': membership}
-        body = '\n\n'.join(render_in(request, language, 'mail/reminder.txt.jinja2', values)
-                             for language in ('en', 'ar'))
-        subject = ' / '.join(localizer_for(request, language).translate(
-            _('Your OCCI membership expires soon')) for language in ('en', 'ar'))
+        body = '\n\n'.join(
+            render_in(request, language, 'mail/reminder.txt.jinja2', values)
+            for language in ('en', 'ar')
+        )
+        subject = ' / '.join(
+            localizer_for(request, language).translate(_('Your OCCI membership expires soon'))
+            for language in ('en', 'ar')
+        )
         send_mail(request, company.email, subject, body)
         membership.reminded_for = membership.expires_on
-        site['audit'].record('membership.reminder', user=BY,
-                             path='/companies/%s' % company.cr_number,
-                             details={'expires_on': membership.expires_on.isoformat()})
+        site['audit'].record(
+            'membership.reminder',
+            user=BY,
+            path='/companies/%s' % company.cr_number,
+            details={'expires_on': membership.expires_on.isoformat()},
+        )
         sent += 1
     return sent
 

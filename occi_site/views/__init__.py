@@ -1,4 +1,5 @@
 """Views: HTTP in, calls on resources, templates out.  One module per area."""
+
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 
@@ -12,7 +13,7 @@ def _template_globals(event):
     event.setdefault('csrf_token', lambda: get_csrf_token(request))
     event.setdefault('lang', request.locale_name)
     event.setdefault('dir', request.text_direction)
-    event.setdefault('other_lang', next(l for l in LANGUAGES if l != request.locale_name))
+    event.setdefault('other_lang', next(lang for lang in LANGUAGES if lang != request.locale_name))
     event.setdefault('account', request.identity)
     event.setdefault('crumbs', ())
     event.setdefault('dev_tools', request.registry.settings.get('occi.dev_tools'))

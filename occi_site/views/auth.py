@@ -4,6 +4,7 @@ Outstanding AuthnRequests live in the session under ``saml_requests``
 (request ID -> what it was for), so an answer is accepted only in the browser
 that asked, and only once.
 """
+
 import logging
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
@@ -25,25 +26,28 @@ SESSION_COOKIE = 'occi_session'
 
 def audit(request, action, civil_id='', outcome='ok', **details):
     path = '/accounts/%s' % civil_id if civil_id else '/'
-    request.root['audit'].record(action, user=civil_id, path=path, outcome=outcome,
-                                 details=details)
+    request.root['audit'].record(action, user=civil_id, path=path, outcome=outcome, details=details)
 
 
-def start_authentication(request, *, purpose, method=None, login_hint=None, came_from='',
-                         service_request=None):
+def start_authentication(
+    request, *, purpose, method=None, login_hint=None, came_from='', service_request=None
+):
     """Send the browser to the IdP; the answer comes back to /saml/acs."""
     provider = request.registry.occi_pki
     if provider is None:
         raise PkiError('idp_unavailable', 'idp_unavailable', 'PKI login is not configured')
-    login = provider.begin_login(method=method, login_hint=login_hint,
-                                 force_authn=purpose == 'step_up')
+    login = provider.begin_login(
+        method=method, login_hint=login_hint, force_authn=purpose == 'step_up'
+    )
     outstanding = dict(request.session.get(OUTSTANDING, {}))
     # Keep only the last few: a person who starts many logins in one browser
     # needs only the latest answers to count.
     for stale in list(outstanding)[:-4]:
         del outstanding[stale]
     outstanding[login.request_id] = {
-        'purpose': purpose, 'method': method, 'came_from': came_from,
+        'purpose': purpose,
+        'method': method,
+        'came_from': came_from,
         'service_request': service_request,
     }
     request.session[OUTSTANDING] = outstanding
@@ -58,8 +62,9 @@ def login(request):
     return start_authentication(request, purpose='login', came_from=came_from)
 
 
-@view_config(route_name='saml_acs', request_method='POST', require_csrf=False,
-             renderer='auth/error.jinja2')
+@view_config(
+    route_name='saml_acs', request_method='POST', require_csrf=False, renderer='auth/error.jinja2'
+)
 def assertion_consumer(request):
     saml_response = request.POST.get('SAMLResponse')
     if not saml_response:
@@ -75,7 +80,8 @@ def assertion_consumer(request):
         authentication = provider.complete_login(
             saml_response,
             expected_request_ids={key: value['method'] for key, value in outstanding.items()},
-            replay_cache=request.root['assertions'])
+            replay_cache=request.root['assertions'],
+        )
     except PkiError as error:
         outstanding.pop(error.in_response_to, None)
         request.session[OUTSTANDING] = outstanding
@@ -94,9 +100,13 @@ def finish_login(request, pending, authentication):
     if account is None or account.state == 'pending':
         audit(request, 'login.unregistered', authentication.civil_id, outcome='refused')
         request.response.status = 403
-        return {'message': _('Your civil ID is not registered on the e-services portal yet, or '
-                             'its registration is not complete. Please register first.'),
-                'register': True}
+        return {
+            'message': _(
+                'Your civil ID is not registered on the e-services portal yet, or '
+                'its registration is not complete. Please register first.'
+            ),
+            'register': True,
+        }
     if account.state == 'locked':
         audit(request, 'login.locked', authentication.civil_id, outcome='refused')
         request.response.status = 403
@@ -124,16 +134,33 @@ def finish_step_up(request, pending, authentication):
         request.response.status = 403
         return {'message': _('This personal verification does not belong to your session.')}
     if authentication.civil_id != account.civil_id:
-        audit(request, 'step_up.mismatch', account.civil_id, outcome='refused',
-              service_request=service_request.__name__)
+        audit(
+            request,
+            'step_up.mismatch',
+            account.civil_id,
+            outcome='refused',
+            service_request=service_request.__name__,
+        )
         request.response.status = 403
-        return {'message': _('The personal verification was made with another civil ID. '
-                             'Please verify with your own card or Mobile ID.')}
+        return {
+            'message': _(
+                'The personal verification was made with another civil ID. '
+                'Please verify with your own card or Mobile ID.'
+            )
+        }
     service_request.record_step_up(
-        assertion_id=authentication.assertion_id, at=authentication.authenticated_at,
-        method=authentication.method, now=request.now)
-    audit(request, 'step_up', account.civil_id, service_request=service_request.__name__,
-          method=authentication.method)
+        assertion_id=authentication.assertion_id,
+        at=authentication.authenticated_at,
+        method=authentication.method,
+        now=request.now,
+    )
+    audit(
+        request,
+        'step_up',
+        account.civil_id,
+        service_request=service_request.__name__,
+        method=authentication.method,
+    )
     return HTTPSeeOther(safe_return_path(request, pending['came_from']))
 
 
@@ -145,7 +172,8 @@ def logout(request):
         forget(request)
         return HTTPSeeOther(request.route_url('logged_out'))
     request_id, url = request.registry.occi_pki.begin_logout(
-        name_id=pki['name_id'], session_index=pki['session_index'])
+        name_id=pki['name_id'], session_index=pki['session_index']
+    )
     request.session[LOGOUT_REQUESTS] = [request_id]
     audit(request, 'logout.start', civil_id or '')
     return HTTPSeeOther(url)
@@ -156,8 +184,9 @@ def single_logout_service(request):
     provider = request.registry.occi_pki
     try:
         if 'SAMLResponse' in request.GET:
-            provider.complete_logout(request.query_string,
-                                     expected_request_ids=request.session.get(LOGOUT_REQUESTS, ()))
+            provider.complete_logout(
+                request.query_string, expected_request_ids=request.session.get(LOGOUT_REQUESTS, ())
+            )
             audit(request, 'logout', request.authenticated_userid or '')
             forget(request)
             return HTTPSeeOther(request.route_url('logged_out'))

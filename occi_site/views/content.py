@@ -5,6 +5,7 @@ home page and the menu of published top-level pages.
 Only what the visitor may view is shown: the ACLs hide unpublished items
 from everyone but editors, who thus preview their drafts on the real page.
 """
+
 import itertools
 
 from markupsafe import Markup
@@ -60,8 +61,10 @@ def latest_news(request, limit=5):
 def menu(request):
     """The published pages and folders at the top of /content, as menu entries."""
     lang = request.locale_name
-    return [(item.text('title', lang)[0], request.resource_url(item))
-            for item in visible(request, content_area(request).menu(), limit=12)]
+    return [
+        (item.text('title', lang)[0], request.resource_url(item))
+        for item in visible(request, content_area(request).menu(), limit=12)
+    ]
 
 
 def content_crumbs(request, item):
@@ -89,8 +92,12 @@ def _page(request, item, **values):
 
 @view_config(context=Document, renderer='content/document.jinja2', permission='view')
 def document(context, request):
-    return _page(request, context, texts=localized(context, request.locale_name),
-                 is_news=isinstance(context, NewsItem))
+    return _page(
+        request,
+        context,
+        texts=localized(context, request.locale_name),
+        is_news=isinstance(context, NewsItem),
+    )
 
 
 @view_config(context=ContentContainer, renderer='content/folder.jinja2', permission='view')
@@ -98,11 +105,16 @@ def folder(context, request):
     lang = request.locale_name
     after = request.GET.get('after') or None
     batch = context.batch(after, FOLDER_PAGE)
-    children = [(child, localized(child, lang)) for child in visible(
-        request, (child for _name, child in batch), FOLDER_PAGE)]
+    children = [
+        (child, localized(child, lang))
+        for child in visible(request, (child for _name, child in batch), FOLDER_PAGE)
+    ]
     following = batch[-1][0] if len(batch) == FOLDER_PAGE else None
-    texts = (localized(context, lang) if not isinstance(context, ContentArea)
-             else {'title': (AREA_TITLE, lang), 'fallback': None})
+    texts = (
+        localized(context, lang)
+        if not isinstance(context, ContentArea)
+        else {'title': (AREA_TITLE, lang), 'fallback': None}
+    )
     return _page(request, context, texts=texts, children=children, following=following)
 
 

@@ -1,4 +1,5 @@
 """The member's dashboard: the five e-services and their companies."""
+
 from datetime import timedelta
 
 from pyramid.view import view_config
@@ -26,8 +27,15 @@ def company_rows(request, crs):
             status = 'expiring'
         else:
             status = 'active'
-        rows.append({'cr': cr, 'listed': listed, 'company': company,
-                     'membership': membership, 'status': status})
+        rows.append(
+            {
+                'cr': cr,
+                'listed': listed,
+                'company': company,
+                'membership': membership,
+                'status': status,
+            }
+        )
     return rows
 
 
@@ -36,10 +44,17 @@ def member_records(request, crs):
     certificates of their companies, each found through an index."""
     site = request.root
     requests = site['requests'].for_member(request.identity.civil_id)
-    receipts = [order for record in requests for order in site['orders'].for_request(record.id)
-                if order.state == 'paid']
-    certificates = [certificate for certificate in
-                    (site['certificates'].current_for(cr) for cr in crs) if certificate]
+    receipts = [
+        order
+        for record in requests
+        for order in site['orders'].for_request(record.id)
+        if order.state == 'paid'
+    ]
+    certificates = [
+        certificate
+        for certificate in (site['certificates'].current_for(cr) for cr in crs)
+        if certificate
+    ]
     return requests, receipts, certificates
 
 
@@ -47,10 +62,15 @@ def member_records(request, crs):
 def dashboard(request):
     crs = member_crs(request)
     requests, receipts, certificates = member_records(request, crs)
-    return {'companies': company_rows(request, crs), 'services': SERVICES,
-            'state_titles': STATE_TITLES,
-            'requests': requests, 'receipts': receipts, 'certificates': certificates,
-            'crumbs': ()}
+    return {
+        'companies': company_rows(request, crs),
+        'services': SERVICES,
+        'state_titles': STATE_TITLES,
+        'requests': requests,
+        'receipts': receipts,
+        'certificates': certificates,
+        'crumbs': (),
+    }
 
 
 def includeme(config):

@@ -1,5 +1,6 @@
 """Development tools, present only with ``occi.dev_tools = true``:
 the outbox of e-mail and SMS "sent" by the portal, and the captcha answer."""
+
 from pyramid.settings import asbool
 from pyramid.view import view_config
 

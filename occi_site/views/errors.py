@@ -1,4 +1,5 @@
 """Friendly error pages in the visitor's language; never a traceback."""
+
 import logging
 
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config

@@ -1,4 +1,5 @@
 """How amounts and dates read on the portal, in the page's language (Babel)."""
+
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from pyramid.threadlocal import get_current_request

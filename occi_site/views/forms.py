@@ -4,6 +4,7 @@ A subclass names its schema and buttons and writes ``<button>_success``;
 ``invalid`` puts a server-side error next to a field while keeping every value
 the person typed.
 """
+
 import colander
 import deform
 from pyramid.csrf import get_csrf_token
@@ -21,11 +22,18 @@ class FormView:
         self.request = request
 
     def make_form(self):
-        schema = self.schema().bind(request=self.request, context=self.context,
-                                    **self.bind_values())
-        schema.add(colander.SchemaNode(
-            colander.String(), name='csrf_token', widget=deform.widget.HiddenWidget(),
-            default=get_csrf_token(self.request), missing=colander.drop))
+        schema = self.schema().bind(
+            request=self.request, context=self.context, **self.bind_values()
+        )
+        schema.add(
+            colander.SchemaNode(
+                colander.String(),
+                name='csrf_token',
+                widget=deform.widget.HiddenWidget(),
+                default=get_csrf_token(self.request),
+                missing=colander.drop,
+            )
+        )
         return deform.Form(schema, buttons=self.buttons, **self.form_options)
 
     def bind_values(self):

@@ -1,4 +1,5 @@
 """Fulfilment of a service request, free or paid: one path for every service."""
+
 import logging
 
 from ..i18n import _
@@ -23,15 +24,29 @@ def complete_request(request, record):
     account = request.root['accounts'].get(record.civil_id)
     service = get_service(record.service)
     request.root['audit'].record(
-        'service.fulfilled', user=record.civil_id, path='/requests/%s' % record.__name__,
-        details={'service': record.service, 'cr': record.cr_number,
-                 'certificate': certificate.serial})
+        'service.fulfilled',
+        user=record.civil_id,
+        path='/requests/%s' % record.__name__,
+        details={
+            'service': record.service,
+            'cr': record.cr_number,
+            'certificate': certificate.serial,
+        },
+    )
     if account is not None:
         notify_member(
-            request, account, _('Your OCCI e-service request is complete'),
+            request,
+            account,
+            _('Your OCCI e-service request is complete'),
             'mail/fulfilled.txt.jinja2',
             {'record': record, 'service': service, 'certificate': certificate},
-            sms=_('OCCI: your request "${service}" for CR ${cr} is complete. Certificate ${serial}.',
-                  mapping={'service': service.title, 'cr': record.cr_number,
-                           'serial': certificate.serial}))
+            sms=_(
+                'OCCI: your request "${service}" for CR ${cr} is complete. Certificate ${serial}.',
+                mapping={
+                    'service': service.title,
+                    'cr': record.cr_number,
+                    'serial': certificate.serial,
+                },
+            ),
+        )
     return certificate

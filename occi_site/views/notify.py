@@ -4,6 +4,7 @@ Notifications often leave during someone else's request (the gateway's
 server notification has no member at all), so the text is rendered with a
 localizer for the member's language, not the request's.
 """
+
 from pyramid.i18n import make_localizer
 from pyramid.interfaces import ITranslationDirectories
 from pyramid.renderers import render

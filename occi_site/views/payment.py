@@ -6,6 +6,7 @@ notification; both go through ``settle``, which acts on the first and only
 records the others.  The order is found from the signed fields, never from
 the session.
 """
+
 import logging
 import uuid
 
@@ -27,10 +28,14 @@ log = logging.getLogger(__name__)
 def start_payment(request, record):
     """Make the order for ``record``'s confirmed quote and show it before the gateway."""
     english, arabic = localizer_for(request, 'en'), localizer_for(request, 'ar')
-    lines = [(english.translate(label), arabic.translate(label), amount)
-             for label, amount in record.quote.lines if amount]
-    order = request.root['orders'].new_order(record.__name__, record.civil_id, lines,
-                                             request.now, service=record.service)
+    lines = [
+        (english.translate(label), arabic.translate(label), amount)
+        for label, amount in record.quote.lines
+        if amount
+    ]
+    order = request.root['orders'].new_order(
+        record.__name__, record.civil_id, lines, request.now, service=record.service
+    )
     record.await_payment(order.id, request.now)
     return HTTPSeeOther(request.resource_url(order))
 
@@ -39,23 +44,36 @@ def release_expired(request, order):
     """An order unpaid past its window gives its request back to the member."""
     if order.expire_if_stale(request.now):
         record = request.root['requests'].get(order.request_id)
-        if record is not None and record.state == 'awaiting_payment' \
-                and record.order_id == order.id:
+        if (
+            record is not None
+            and record.state == 'awaiting_payment'
+            and record.order_id == order.id
+        ):
             record.transition('verified', request.now, note='order %s expired' % order.id)
 
 
-@view_config(context=Order, renderer='payment/order.jinja2', permission='view',
-             request_method='GET')
+@view_config(
+    context=Order, renderer='payment/order.jinja2', permission='view', request_method='GET'
+)
 def show_order(order, request):
     release_expired(request, order)
     record = request.root['requests'].get(order.request_id)
     service = get_service(record.service)
-    return {'order': order, 'record': record, 'service': service,
-            'crumbs': [(service.title, request.resource_url(record)), (_('Payment'), None)]}
+    return {
+        'order': order,
+        'record': record,
+        'service': service,
+        'crumbs': [(service.title, request.resource_url(record)), (_('Payment'), None)],
+    }
 
 
-@view_config(context=Order, name='checkout', renderer='payment/checkout.jinja2',
-             permission='view', request_method='POST')
+@view_config(
+    context=Order,
+    name='checkout',
+    renderer='payment/checkout.jinja2',
+    permission='view',
+    request_method='POST',
+)
 def checkout(order, request):
     """Hand the member to the gateway with the order's signed fields."""
     release_expired(request, order)
@@ -66,14 +84,22 @@ def checkout(order, request):
     company = request.root['companies'].get(request.root['requests'][order.request_id].cr_number)
     transaction_uuid = uuid.uuid4().hex
     endpoint, fields = request.registry.occi_payment.checkout(
-        reference_number=order.id, transaction_uuid=transaction_uuid,
-        amount_baisa=order.amount_baisa, locale=request.locale_name,
-        bill_to={'forename': forename, 'surname': surname or forename,
-                 'email': account.email, 'phone': account.mobile,
-                 'address_line1': company.address if company else 'Muscat',
-                 'address_city': 'Muscat', 'address_country': 'OM'},
+        reference_number=order.id,
+        transaction_uuid=transaction_uuid,
+        amount_baisa=order.amount_baisa,
+        locale=request.locale_name,
+        bill_to={
+            'forename': forename,
+            'surname': surname or forename,
+            'email': account.email,
+            'phone': account.mobile,
+            'address_line1': company.address if company else 'Muscat',
+            'address_city': 'Muscat',
+            'address_country': 'OM',
+        },
         return_url=request.route_url('payment_return'),
-        notify_url=request.route_url('payment_notify'))
+        notify_url=request.route_url('payment_notify'),
+    )
     order.begin_checkout(transaction_uuid, fields, request.now)
     return {'endpoint': endpoint, 'fields': fields, 'order': order}
 
@@ -83,13 +109,21 @@ def read_gateway_answer(request):
     try:
         result = request.registry.occi_payment.read_result(request.POST)
     except PaymentResponseError as error:
-        request.root['audit'].record('payment.bad_signature', path='/orders', outcome='refused',
-                                     details={'error': str(error)})
-        raise HTTPBadRequest()
+        request.root['audit'].record(
+            'payment.bad_signature',
+            path='/orders',
+            outcome='refused',
+            details={'error': str(error)},
+        )
+        raise HTTPBadRequest() from error
     order = request.root['orders'].get(result.reference_number or '')
     if order is None:
-        request.root['audit'].record('payment.unknown_order', path='/orders', outcome='refused',
-                                     details={'reference': result.reference_number or ''})
+        request.root['audit'].record(
+            'payment.unknown_order',
+            path='/orders',
+            outcome='refused',
+            details={'reference': result.reference_number or ''},
+        )
         raise HTTPNotFound()
     return order, result
 
@@ -103,13 +137,21 @@ def settle(request, order, result, channel):
     try:
         changed = order.record_gateway_result(result, request.now)
     except PaymentMismatch as mismatch:
-        request.root['audit'].record('payment.mismatch', user=order.civil_id, path=path,
-                                     outcome='flagged', details={'why': str(mismatch),
-                                                                 'channel': channel})
+        request.root['audit'].record(
+            'payment.mismatch',
+            user=order.civil_id,
+            path=path,
+            outcome='flagged',
+            details={'why': str(mismatch), 'channel': channel},
+        )
         return
-    request.root['audit'].record('payment.%s' % result.decision.lower(), user=order.civil_id,
-                                 path=path, outcome='recorded' if changed else 'repeat',
-                                 details={'channel': channel})
+    request.root['audit'].record(
+        'payment.%s' % result.decision.lower(),
+        user=order.civil_id,
+        path=path,
+        outcome='recorded' if changed else 'repeat',
+        details={'channel': channel},
+    )
     if not changed:
         return
     record = request.root['requests'][order.request_id]
@@ -119,19 +161,28 @@ def settle(request, order, result, channel):
             record.transition('paid', request.now, note=order.id)
             if account is not None:
                 notify_member(
-                    request, account, _('OCCI payment received'), 'mail/payment.txt.jinja2',
+                    request,
+                    account,
+                    _('OCCI payment received'),
+                    'mail/payment.txt.jinja2',
                     {'order': order},
-                    sms=_('OCCI: payment of ${amount} OMR received, reference ${reference}.',
-                          mapping={'amount': '%d.%03d' % divmod(order.amount_baisa, 1000),
-                                   'reference': order.id}))
+                    sms=_(
+                        'OCCI: payment of ${amount} OMR received, reference ${reference}.',
+                        mapping={
+                            'amount': '%d.%03d' % divmod(order.amount_baisa, 1000),
+                            'reference': order.id,
+                        },
+                    ),
+                )
             try:
                 complete_request(request, record)
             except ServiceRefused as refusal:
                 log.error('paid request %s could not be fulfilled: %s', record.id, refusal.reason)
         else:
             # Money taken for an order the member had left: the chamber refunds by hand.
-            request.root['audit'].record('payment.orphan', user=order.civil_id, path=path,
-                                         outcome='flagged')
+            request.root['audit'].record(
+                'payment.orphan', user=order.civil_id, path=path, outcome='flagged'
+            )
     elif record.state == 'awaiting_payment' and record.order_id == order.id:
         record.transition('verified', request.now, note='%s %s' % (order.id, order.state))
 
@@ -145,8 +196,9 @@ def browser_return(request):
     return HTTPSeeOther(request.resource_url(record))
 
 
-@view_config(route_name='payment_notify', request_method='POST', require_csrf=False,
-             renderer='string')
+@view_config(
+    route_name='payment_notify', request_method='POST', require_csrf=False, renderer='string'
+)
 def server_notification(request):
     order, result = read_gateway_answer(request)
     settle(request, order, result, 'server')
@@ -160,23 +212,33 @@ def receipt_data(request, order):
     account = request.root['accounts'].get(order.civil_id)
     english, arabic = localizer_for(request, 'en'), localizer_for(request, 'ar')
     return ReceiptData(
-        reference=order.id, issued_at=order.paid_at, payer_name=account.full_name,
+        reference=order.id,
+        issued_at=order.paid_at,
+        payer_name=account.full_name,
         company_name_en=company.name_en if company else '',
         company_name_ar=company.name_ar if company else '',
-        cr_number=record.cr_number, service_en=english.translate(service.title),
-        service_ar=arabic.translate(service.title), lines=list(order.lines),
-        total_baisa=order.amount_baisa, card_type=order.card_type or '',
-        card_last4=order.card_last4 or '', transaction_id=order.transaction_id or '')
+        cr_number=record.cr_number,
+        service_en=english.translate(service.title),
+        service_ar=arabic.translate(service.title),
+        lines=list(order.lines),
+        total_baisa=order.amount_baisa,
+        card_type=order.card_type or '',
+        card_last4=order.card_last4 or '',
+        transaction_id=order.transaction_id or '',
+    )
 
 
-@view_config(context=Order, name='receipt', renderer='payment/receipt.jinja2',
-             permission='view')
+@view_config(context=Order, name='receipt', renderer='payment/receipt.jinja2', permission='view')
 def receipt(order, request):
     if order.state != 'paid':
         raise HTTPNotFound()
     record = request.root['requests'][order.request_id]
-    return {'order': order, 'record': record, 'service': get_service(record.service),
-            'crumbs': [(_('Receipt'), None)]}
+    return {
+        'order': order,
+        'record': record,
+        'service': get_service(record.service),
+        'crumbs': [(_('Receipt'), None)],
+    }
 
 
 @view_config(context=Order, name='receipt.pdf', permission='view')

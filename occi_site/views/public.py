@@ -1,4 +1,5 @@
 """Public pages: home, Contact Us, Privacy Policy, Terms of use, language choice."""
+
 from urllib.parse import urlsplit
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -34,7 +35,12 @@ def terms(context, request):
 def safe_return_path(request, came_from):
     """Only a path on this site: never an open redirect to another host."""
     parts = urlsplit(came_from or '')
-    if parts.scheme or parts.netloc or not parts.path.startswith('/') or parts.path.startswith('//'):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not parts.path.startswith('/')
+        or parts.path.startswith('//')
+    ):
         return request.application_url + '/'
     return request.application_url + parts.path + ('?' + parts.query if parts.query else '')
 
@@ -44,8 +50,9 @@ def choose_language(context, request):
     lang = request.params.get('set')
     response = HTTPSeeOther(safe_return_path(request, request.params.get('came_from')))
     if lang in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600,
-                            httponly=True, samesite='Lax')
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite='Lax'
+        )
     return response
 
 

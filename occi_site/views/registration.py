@@ -4,6 +4,7 @@ The person being registered is remembered in the session under
 ``registering`` (a civil ID, not a login) between the steps; the e-mailed
 link carries its own proof, so it also works from another browser.
 """
+
 import re
 
 import colander
@@ -31,7 +32,7 @@ def normalise_mobile(value):
     digits = re.sub(r'[\s\-()]', '', value)
     for prefix in ('+968', '00968', '968'):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
-            return digits[len(prefix):]
+            return digits[len(prefix) :]
     return digits
 
 
@@ -46,72 +47,111 @@ def must_accept(node, value):
 
 class RegistrationSchema(colander.Schema):
     full_name = colander.SchemaNode(
-        colander.String(), title=_('Full name (in English)'), preparer=strip,
+        colander.String(),
+        title=_('Full name (in English)'),
+        preparer=strip,
         validator=colander.All(
             colander.Length(min=3, max=120),
-            colander.Regex(r"^[A-Za-z][A-Za-z .'\-]+$",
-                           msg=_('Write your full name in English letters.'))))
+            colander.Regex(
+                r"^[A-Za-z][A-Za-z .'\-]+$", msg=_('Write your full name in English letters.')
+            ),
+        ),
+    )
     civil_id = colander.SchemaNode(
-        colander.String(), title=_('Civil ID number'), preparer=strip,
-        validator=colander.Regex(r'^\d{5,10}$',
-                                 msg=_('Enter the civil ID number of your card: 5 to 10 digits.')))
+        colander.String(),
+        title=_('Civil ID number'),
+        preparer=strip,
+        validator=colander.Regex(
+            r'^\d{5,10}$', msg=_('Enter the civil ID number of your card: 5 to 10 digits.')
+        ),
+    )
     email = colander.SchemaNode(
-        colander.String(), title=_('E-mail'), preparer=strip,
+        colander.String(),
+        title=_('E-mail'),
+        preparer=strip,
         validator=colander.Email(msg=_('Enter a valid e-mail address.')),
-        widget=deform.widget.TextInputWidget(attributes={'type': 'email', 'autocomplete': 'email'}))
+        widget=deform.widget.TextInputWidget(attributes={'type': 'email', 'autocomplete': 'email'}),
+    )
     mobile = colander.SchemaNode(
-        colander.String(), title=_('Mobile number'), preparer=normalise_mobile,
+        colander.String(),
+        title=_('Mobile number'),
+        preparer=normalise_mobile,
         description=_('An Omani mobile number, with or without +968.'),
         validator=colander.Regex(
             r'^[79]\d{7}$',
-            msg=_('Enter an Omani mobile number: 8 digits starting with 9 or 7, with or without +968.')),
-        widget=deform.widget.TextInputWidget(attributes={'type': 'tel', 'autocomplete': 'tel'}))
+            msg=_(
+                'Enter an Omani mobile number: 8 digits starting with 9 or 7, with or without +968.'
+            ),
+        ),
+        widget=deform.widget.TextInputWidget(attributes={'type': 'tel', 'autocomplete': 'tel'}),
+    )
     accept_terms = colander.SchemaNode(
-        colander.Boolean(), title=_('I accept the terms of use'), validator=must_accept,
-        widget=deform.widget.CheckboxWidget())
+        colander.Boolean(),
+        title=_('I accept the terms of use'),
+        validator=must_accept,
+        widget=deform.widget.CheckboxWidget(),
+    )
 
 
 class CodeSchema(colander.Schema):
     code = colander.SchemaNode(
-        colander.String(), title=_('Verification code'), preparer=strip,
+        colander.String(),
+        title=_('Verification code'),
+        preparer=strip,
         validator=colander.Length(min=1, max=20),
-        widget=deform.widget.TextInputWidget(attributes={'autocomplete': 'one-time-code'}))
+        widget=deform.widget.TextInputWidget(attributes={'autocomplete': 'one-time-code'}),
+    )
 
 
 def audit(request, action, civil_id, outcome='ok', **details):
-    request.root['audit'].record(action, user=civil_id, path='/accounts/%s' % civil_id,
-                                 outcome=outcome, details=details)
+    request.root['audit'].record(
+        action, user=civil_id, path='/accounts/%s' % civil_id, outcome=outcome, details=details
+    )
 
 
 def throttled(request, action, limit):
     """``None``, or a message saying when ``action`` from this address may be tried again."""
     retry_at = request.root['throttle'].hit(
-        '%s:ip:%s' % (action, request.client_addr), request.now, limit=limit)
+        '%s:ip:%s' % (action, request.client_addr), request.now, limit=limit
+    )
     return None if retry_at is None else try_again_message(request, retry_at)
 
 
 def try_again_message(request, retry_at):
     minutes = max(1, int((retry_at - request.now).total_seconds() + 59) // 60)
-    return _('Too many attempts. Please try again in ${minutes} minutes.',
-             mapping={'minutes': minutes})
+    return _(
+        'Too many attempts. Please try again in ${minutes} minutes.', mapping={'minutes': minutes}
+    )
 
 
 def send_email_code(request, account):
     code, token = account.registration.issue_email_code(request.now)
-    link = request.route_url('register_verify_email',
-                             _query={'civil_id': account.civil_id, 'token': token})
+    link = request.route_url(
+        'register_verify_email', _query={'civil_id': account.civil_id, 'token': token}
+    )
     values = {'account': account, 'code': code, 'link': link}
-    send_mail(request, account.email, request.localizer.translate(
-                  _('OCCI E-services verification code')),
-              render('mail/verification.txt.jinja2', values, request),
-              html=render('mail/verification.html.jinja2', values, request))
+    send_mail(
+        request,
+        account.email,
+        request.localizer.translate(_('OCCI E-services verification code')),
+        render('mail/verification.txt.jinja2', values, request),
+        html=render('mail/verification.html.jinja2', values, request),
+    )
 
 
 def send_mobile_code(request, account):
     code = account.registration.issue_mobile_code(request.now)
-    send_sms(request, account.mobile, request.localizer.translate(
-        _('Your OCCI E-services mobile verification code is ${code}. It is valid for 15 minutes.',
-          mapping={'code': code})))
+    send_sms(
+        request,
+        account.mobile,
+        request.localizer.translate(
+            _(
+                'Your OCCI E-services mobile verification code is ${code}. '
+                'It is valid for 15 minutes.',
+                mapping={'code': code},
+            )
+        ),
+    )
 
 
 def resend_verification(request, account):
@@ -142,12 +182,21 @@ class RegisterView(FormView):
         accounts = request.root['accounts']
         errors = {}
         holders = (
-            ('civil_id', accounts.get(appstruct['civil_id']),
-             _('This civil ID number is already registered.')),
-            ('email', accounts.find_by_email(appstruct['email']),
-             _('This e-mail address is already registered.')),
-            ('mobile', accounts.find_by_mobile(appstruct['mobile']),
-             _('This mobile number is already registered.')),
+            (
+                'civil_id',
+                accounts.get(appstruct['civil_id']),
+                _('This civil ID number is already registered.'),
+            ),
+            (
+                'email',
+                accounts.find_by_email(appstruct['email']),
+                _('This e-mail address is already registered.'),
+            ),
+            (
+                'mobile',
+                accounts.find_by_mobile(appstruct['mobile']),
+                _('This mobile number is already registered.'),
+            ),
         )
         removed = set()
         for field, holder, text in holders:
@@ -161,11 +210,21 @@ class RegisterView(FormView):
             else:
                 errors[field] = text
         if errors:
-            audit(request, 'register.submit', appstruct['civil_id'], outcome='refused',
-                  fields=sorted(errors))
+            audit(
+                request,
+                'register.submit',
+                appstruct['civil_id'],
+                outcome='refused',
+                fields=sorted(errors),
+            )
             return self.invalid(form, appstruct, **errors)
-        account = Account(appstruct['civil_id'], appstruct['full_name'], appstruct['email'],
-                          appstruct['mobile'], language=request.locale_name)
+        account = Account(
+            appstruct['civil_id'],
+            appstruct['full_name'],
+            appstruct['email'],
+            appstruct['mobile'],
+            language=request.locale_name,
+        )
         account.registration = Registration(request.now)
         accounts.add(account.civil_id, account)
         send_email_code(request, account)
@@ -204,9 +263,14 @@ class CodeStep(FormView):
 
     def show(self, rendered_form, **values):
         registration = self.account.registration
-        return dict(values, form=rendered_form, account=self.account, channel=self.channel,
-                    next_send_at=registration.next_send_at(self.channel, self.request.now),
-                    crumbs=[(_('Registration'), None), (self.crumb, None)])
+        return dict(
+            values,
+            form=rendered_form,
+            account=self.account,
+            channel=self.channel,
+            next_send_at=registration.next_send_at(self.channel, self.request.now),
+            crumbs=[(_('Registration'), None), (self.crumb, None)],
+        )
 
     def verify_success(self, form, appstruct):
         request = self.request
@@ -222,8 +286,9 @@ class CodeStep(FormView):
     def outcome_message(self, outcome):
         code = getattr(self.account.registration, '%s_code' % self.channel)
         if outcome == 'wrong':
-            return _('This code is not correct. ${tries} tries left.',
-                     mapping={'tries': code.tries_left})
+            return _(
+                'This code is not correct. ${tries} tries left.', mapping={'tries': code.tries_left}
+            )
         if outcome == 'expired':
             return _('This code has expired. Please ask for a new code.')
         if outcome == 'locked':
@@ -258,15 +323,24 @@ class VerifyEmailView(CodeStep):
         civil_id = request.GET.get('civil_id', '')
         account = request.root['accounts'].get(civil_id)
         outcome = 'used'
-        if account is not None and account.state == 'pending' and account.registration \
-                and account.registration.email_verified_at is None:
+        if (
+            account is not None
+            and account.state == 'pending'
+            and account.registration
+            and account.registration.email_verified_at is None
+        ):
             outcome = account.registration.verify_email(
-                request.GET['token'], request.now, link=True)
+                request.GET['token'], request.now, link=True
+            )
         audit(request, 'register.verify_email_link', civil_id, outcome=outcome)
         if outcome != 'ok':
             request.response.status = 400
-            return {'link_failed': True, 'form': None, 'account': None,
-                    'crumbs': [(_('Registration'), None), (self.crumb, None)]}
+            return {
+                'link_failed': True,
+                'form': None,
+                'account': None,
+                'crumbs': [(_('Registration'), None), (self.crumb, None)],
+            }
         self.account = account
         request.session[REGISTERING] = account.civil_id
         return self.verified()
@@ -290,9 +364,12 @@ class VerifyMobileView(CodeStep):
         account = self.account
         account.state = 'active'
         audit(request, 'register.complete', account.civil_id)
-        send_mail(request, account.email,
-                  request.localizer.translate(_('Welcome to the OCCI E-services')),
-                  render('mail/welcome.txt.jinja2', {'account': account}, request))
+        send_mail(
+            request,
+            account.email,
+            request.localizer.translate(_('Welcome to the OCCI E-services')),
+            render('mail/welcome.txt.jinja2', {'account': account}, request),
+        )
         request.session.pop(REGISTERING, None)
         request.session['registered'] = account.civil_id
         return HTTPSeeOther(request.route_url('register_done'))
@@ -308,9 +385,14 @@ def resend(request):
     retry_at = account.registration.next_send_at(channel, request.now)
     if retry_at is not None:
         seconds = int((retry_at - request.now).total_seconds()) + 1
-        request.session.flash(request.localizer.translate(_(
-            'Please wait ${seconds} seconds before asking for a new code.',
-            mapping={'seconds': seconds})))
+        request.session.flash(
+            request.localizer.translate(
+                _(
+                    'Please wait ${seconds} seconds before asking for a new code.',
+                    mapping={'seconds': seconds},
+                )
+            )
+        )
         return HTTPSeeOther(request.route_url(step))
     resend_verification(request, account)
     request.session.flash(request.localizer.translate(_('A new code has been sent.')))

@@ -1,5 +1,6 @@
 """Membership certificates: the PDF for the company's members, and the
 public verification page anyone reaches from the certificate's QR code."""
+
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
@@ -20,12 +21,18 @@ def verify_url(request, serial):
 def certificate_pdf(certificate, request):
     arabic = localizer_for(request, 'ar')
     data = CertificateData(
-        serial=certificate.serial, occi_number=certificate.occi_number,
-        cr_number=certificate.cr_number, name_en=certificate.name_en,
-        name_ar=certificate.name_ar, grade_en=certificate.grade,
-        grade_ar=arabic.translate(_(certificate.grade)), address=certificate.address,
-        issued_on=certificate.issued_on, expires_on=certificate.expires_on,
-        verify_url=verify_url(request, certificate.serial))
+        serial=certificate.serial,
+        occi_number=certificate.occi_number,
+        cr_number=certificate.cr_number,
+        name_en=certificate.name_en,
+        name_ar=certificate.name_ar,
+        grade_en=certificate.grade,
+        grade_ar=arabic.translate(_(certificate.grade)),
+        address=certificate.address,
+        issued_on=certificate.issued_on,
+        expires_on=certificate.expires_on,
+        verify_url=verify_url(request, certificate.serial),
+    )
     response = request.response
     response.content_type = 'application/pdf'
     response.content_disposition = 'attachment; filename="%s.pdf"' % certificate.serial
@@ -49,16 +56,20 @@ def public_facts(certificate, today):
 
 class SerialSchema(colander.Schema):
     serial = colander.SchemaNode(
-        colander.String(), title=_('Certificate serial'),
+        colander.String(),
+        title=_('Certificate serial'),
         preparer=lambda value: value.strip().upper() if isinstance(value, str) else value,
-        validator=colander.Regex(r'^[A-Z0-9\-]{4,40}$',
-                                 msg=_('Enter the serial printed on the certificate.')))
+        validator=colander.Regex(
+            r'^[A-Z0-9\-]{4,40}$', msg=_('Enter the serial printed on the certificate.')
+        ),
+    )
 
 
 @view_config(route_name='verify_form', renderer='verify.jinja2')
 def verify_form(request):
-    form = deform.Form(SerialSchema(), buttons=(deform.Button('verify', _('Verify')),),
-                       method='GET')
+    form = deform.Form(
+        SerialSchema(), buttons=(deform.Button('verify', _('Verify')),), method='GET'
+    )
     if 'serial' in request.GET:
         try:
             appstruct = form.validate(request.GET.items())
@@ -73,10 +84,14 @@ def verify(request):
     certificate = request.root['certificates'].get(request.matchdict['serial'])
     if certificate is None:
         request.response.status = 404
-        return {'unknown': request.matchdict['serial'],
-                'crumbs': [(_('Verify a certificate'), request.route_url('verify_form'))]}
-    return {'facts': public_facts(certificate, request.today),
-            'crumbs': [(_('Verify a certificate'), request.route_url('verify_form'))]}
+        return {
+            'unknown': request.matchdict['serial'],
+            'crumbs': [(_('Verify a certificate'), request.route_url('verify_form'))],
+        }
+    return {
+        'facts': public_facts(certificate, request.today),
+        'crumbs': [(_('Verify a certificate'), request.route_url('verify_form'))],
+    }
 
 
 @view_config(route_name='verify_json', renderer='json')

@@ -6,6 +6,7 @@ choices and price, and the confirm button; then payment where the price is
 above zero, and fulfilment.  Everything a service does differently is data
 in ``resources/services.py``: this module never names a service.
 """
+
 from datetime import timedelta
 
 import colander
@@ -34,8 +35,9 @@ class CaptchaWidget(deform.widget.Widget):
     image_alt = _('Captcha: type the characters shown in this image')
 
     def serialize(self, field, cstruct, **kw):
-        return field.renderer(self.template, field=field, cstruct=cstruct,
-                              challenge=new_challenge(self.request), **kw)
+        return field.renderer(
+            self.template, field=field, cstruct=cstruct, challenge=new_challenge(self.request), **kw
+        )
 
     def deserialize(self, field, pstruct):
         return colander.null if not pstruct else pstruct.strip()
@@ -55,8 +57,7 @@ def occi_widget(node, kw):
 
 class CompanySchema(colander.Schema):
     cr_number = colander.SchemaNode(colander.String(), title=_('CR Number'), widget=cr_widget)
-    occi_number = colander.SchemaNode(colander.String(), title=_('OCCI Number'),
-                                      widget=occi_widget)
+    occi_number = colander.SchemaNode(colander.String(), title=_('OCCI Number'), widget=occi_widget)
     captcha = colander.SchemaNode(colander.String(), title=_('Captcha'))
 
 
@@ -85,13 +86,17 @@ class ChooseCompany(FormView):
     def bind_values(self):
         crs = member_crs(self.request)
         companies = self.request.root['companies']
-        occi_numbers = [companies[cr].membership.occi_number for cr in crs
-                        if cr in companies and companies[cr].membership is not None]
+        occi_numbers = [
+            companies[cr].membership.occi_number
+            for cr in crs
+            if cr in companies and companies[cr].membership is not None
+        ]
         return {'crs': crs, 'occi_numbers': occi_numbers}
 
     def show(self, rendered_form, **values):
-        return dict(values, form=rendered_form, service=self.service,
-                    crumbs=[(self.service.title, None)])
+        return dict(
+            values, form=rendered_form, service=self.service, crumbs=[(self.service.title, None)]
+        )
 
     def next_success(self, form, appstruct):
         request = self.request
@@ -99,18 +104,29 @@ class ChooseCompany(FormView):
         if cr_number not in member_crs(request):
             raise HTTPForbidden()
         if self.service.shows_captcha and not check_answer(request, appstruct['captcha']):
-            return self.invalid(form, appstruct, captcha=_(
-                'The answer does not match the image. Please try the new image.'))
+            return self.invalid(
+                form,
+                appstruct,
+                captcha=_('The answer does not match the image. Please try the new image.'),
+            )
         occi_number = appstruct.get('occi_number')
         try:
-            self.service.check(request.root['companies'].get(cr_number),
-                               request.commercial_registry.company(cr_number),
-                               request.today, occi_number)
+            self.service.check(
+                request.root['companies'].get(cr_number),
+                request.commercial_registry.company(cr_number),
+                request.today,
+                occi_number,
+            )
         except ServiceRefused as refusal:
             return self.show(form.render(appstruct), refusal=refusal)
         record = request.root['requests'].open_request(
-            self.service.name, request.identity.civil_id, cr_number, request.now,
-            occi_number=occi_number, language=request.locale_name)
+            self.service.name,
+            request.identity.civil_id,
+            cr_number,
+            request.now,
+            occi_number=occi_number,
+            language=request.locale_name,
+        )
         return HTTPSeeOther(request.resource_url(record))
 
 
@@ -126,15 +142,22 @@ def company_view(request, record):
     }
 
 
-@view_config(context=ServiceRequest, renderer='wizard/request.jinja2', permission='view',
-             request_method='GET')
+@view_config(
+    context=ServiceRequest,
+    renderer='wizard/request.jinja2',
+    permission='view',
+    request_method='GET',
+)
 def show_request(record, request):
     """Whatever step the request is at."""
     record.expire_if_stale(request.now)
     service = get_service(record.service)
-    values = dict(company_view(request, record), record=record, service=service,
-                  crumbs=[(service.title, request.route_url('service_start',
-                                                            service=service.name))])
+    values = dict(
+        company_view(request, record),
+        record=record,
+        service=service,
+        crumbs=[(service.title, request.route_url('service_start', service=service.name))],
+    )
     if record.state in ('draft', 'verified') and not step_up_is_fresh(record, request.now):
         values['step'] = 'verify'
         values['stale'] = record.step_up is not None
@@ -142,14 +165,24 @@ def show_request(record, request):
     if record.state == 'verified':
         values['step'] = 'confirm'
         choices = dict(record.choices)
-        choices.update({choice.name: request.GET[choice.name] for choice in service.choices
-                        if choice.name in request.GET})
+        choices.update(
+            {
+                choice.name: request.GET[choice.name]
+                for choice in service.choices
+                if choice.name in request.GET
+            }
+        )
         try:
             values['choices'] = service.read_choices(choices)
-            values['quote'] = service.quote(values['company'], values['listed'], request.today,
-                                            request.root['settings'].fees, values['choices'])
+            values['quote'] = service.quote(
+                values['company'],
+                values['listed'],
+                request.today,
+                request.root['settings'].fees,
+                values['choices'],
+            )
         except ValueError:
-            raise HTTPNotFound()
+            raise HTTPNotFound() from None
         except ServiceRefused as refusal:
             values['refusal'] = refusal
         return values
@@ -170,14 +203,23 @@ def verify(record, request):
     if method not in ('card', 'mobile'):
         return HTTPSeeOther(request.resource_url(record))
     hint = request.POST.get('mobile', '').strip() if method == 'mobile' else None
-    return start_authentication(request, purpose='step_up', method=method,
-                                login_hint=hint or None,
-                                came_from=request.resource_path(record),
-                                service_request=record.__name__)
+    return start_authentication(
+        request,
+        purpose='step_up',
+        method=method,
+        login_hint=hint or None,
+        came_from=request.resource_path(record),
+        service_request=record.__name__,
+    )
 
 
-@view_config(context=ServiceRequest, name='confirm', permission='edit', request_method='POST',
-             renderer='wizard/request.jinja2')
+@view_config(
+    context=ServiceRequest,
+    name='confirm',
+    permission='edit',
+    request_method='POST',
+    renderer='wizard/request.jinja2',
+)
 def confirm(record, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
     if record.state != 'verified' or not step_up_is_fresh(record, request.now):
@@ -187,8 +229,9 @@ def confirm(record, request):
     company = request.root['companies'].get(record.cr_number)
     try:
         choices = service.read_choices(request.POST)
-        quote = service.quote(company, listed, request.today, request.root['settings'].fees,
-                              choices)
+        quote = service.quote(
+            company, listed, request.today, request.root['settings'].fees, choices
+        )
     except ValueError:
         return HTTPSeeOther(request.resource_url(record))
     except ServiceRefused as refusal:

@@ -1,4 +1,5 @@
 """POST /pay: where the merchant's signed checkout request arrives."""
+
 import logging
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -26,8 +27,13 @@ def start_checkout(request):
         return refusal(request, refused.message)
     except DuplicateCheckout as duplicate:
         log.warning('Refused a second checkout request for transaction %s', duplicate)
-        return refusal(request, _('This transaction has already been sent to the gateway; '
-                                  'the merchant must start a new one.'))
+        return refusal(
+            request,
+            _(
+                'This transaction has already been sent to the gateway; '
+                'the merchant must start a new one.'
+            ),
+        )
     response = HTTPSeeOther(request.route_url('billing', checkout=checkout.id))
     remember_language(request, response, request.locale_name)
     return response
@@ -39,6 +45,7 @@ def not_found(request):
 
 def includeme(config):
     config.add_route('pay', '/pay')
-    config.add_view(start_checkout, route_name='pay', request_method='POST',
-                    renderer='refused.jinja2')
+    config.add_view(
+        start_checkout, route_name='pay', request_method='POST', renderer='refused.jinja2'
+    )
     config.add_notfound_view(not_found, renderer='refused.jinja2')

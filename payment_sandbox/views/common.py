@@ -1,4 +1,5 @@
 """What every page of a checkout shows, and the way a checkout ends."""
+
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 
 from ..checkout import decided_response
@@ -47,8 +48,9 @@ def page(request, checkout, step, **values):
         order_amount=amount_text(checkout.amount_baisa),
         currency=checkout.request['currency'],
         reference_number=checkout.request['reference_number'],
-        other_languages=[(code, name) for code, name in LANGUAGE_NAMES.items()
-                         if code != request.locale_name],
+        other_languages=[
+            (code, name) for code, name in LANGUAGE_NAMES.items() if code != request.locale_name
+        ],
     )
 
 

@@ -1,4 +1,5 @@
 """The Receipt, which returns the payer to the merchant, and the language switch."""
+
 from pyramid.httpexceptions import HTTPNotFound
 
 from ..checkout import card_summary
@@ -15,12 +16,15 @@ def receipt(context, request):
         return redirect
     sandbox = request.sandbox
     if context.delivery.notifies_after_browser and sandbox.checkouts.claim_late_notification(
-            context):
+        context
+    ):
         # Finished callbacks run once this page has been produced.
         request.add_finished_callback(lambda _: sandbox.notifier.after_browser(context))
     response = context.response
     return page(
-        request, context, 'receipt',
+        request,
+        context,
+        'receipt',
         response=response,
         card=card_summary(response),
         returns_browser=context.delivery.returns_browser,
@@ -40,7 +44,6 @@ def switch_language(context, request):
 
 def includeme(config):
     add_checkout_route(config, 'receipt', '/receipt')
-    config.add_view(receipt, route_name='receipt', request_method='GET',
-                    renderer='receipt.jinja2')
+    config.add_view(receipt, route_name='receipt', request_method='GET', renderer='receipt.jinja2')
     add_checkout_route(config, 'language', '/language/{language}')
     config.add_view(switch_language, route_name='language', request_method='GET')

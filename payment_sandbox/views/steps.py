@@ -1,15 +1,23 @@
 """Billing, Payment and Review: one form view each, dispatching on the pressed button."""
+
 from datetime import date
 
 from ..cards import CANCELLED, CARD_TYPES, TEST_CARDS, masked, outcome_for
-from ..forms import (billing_from_request, card_values, countries, expiry_years,
-                     read_billing, read_card)
+from ..forms import (
+    billing_from_request,
+    card_values,
+    countries,
+    expiry_years,
+    read_billing,
+    read_card,
+)
 from .common import add_checkout_route, finish, go_to, misplaced, page
 
 
 class StepView:
     """One step of the checkout. GET shows it; POST runs the method named after
     the pressed button, among ``buttons``."""
+
     step = None
     buttons = ()
 
@@ -34,9 +42,14 @@ class StepView:
 
     def render(self, values, errors):
         translate = self.request.localizer.translate
-        return page(self.request, self.checkout, self.step, values=values,
-                    errors={name: translate(message) for name, message in errors.items()},
-                    **self.extra())
+        return page(
+            self.request,
+            self.checkout,
+            self.step,
+            values=values,
+            errors={name: translate(message) for name, message in errors.items()},
+            **self.extra(),
+        )
 
     def values(self):
         return {}
@@ -74,9 +87,12 @@ class PaymentStep(StepView):
         return card_values(self.checkout.card)
 
     def extra(self):
-        return {'card_types': CARD_TYPES, 'test_cards': TEST_CARDS,
-                'months': ['%02d' % month for month in range(1, 13)],
-                'years': expiry_years(date.today())}
+        return {
+            'card_types': CARD_TYPES,
+            'test_cards': TEST_CARDS,
+            'months': ['%02d' % month for month in range(1, 13)],
+            'years': expiry_years(date.today()),
+        }
 
     def next(self):
         values, errors, card = read_card(self.request.POST, date.today())
@@ -95,11 +111,13 @@ class ReviewStep(StepView):
 
     def extra(self):
         card = self.checkout.card
-        return {'billing': self.checkout.billing,
-                'countries': dict(countries(self.request.locale_name)),
-                'card_type': CARD_TYPES[card.card_type],
-                'card_number': masked(card.number),
-                'card_expiry': '%s/%s' % (card.expiry_month, card.expiry_year)}
+        return {
+            'billing': self.checkout.billing,
+            'countries': dict(countries(self.request.locale_name)),
+            'card_type': CARD_TYPES[card.card_type],
+            'card_number': masked(card.number),
+            'card_expiry': '%s/%s' % (card.expiry_month, card.expiry_year),
+        }
 
     def pay(self):
         card = self.checkout.card
@@ -113,7 +131,9 @@ def includeme(config):
     for view in (BillingStep, PaymentStep, ReviewStep):
         add_checkout_route(config, view.step, '/' + view.step)
         renderer = view.step + '.jinja2'
-        config.add_view(view, attr='show', route_name=view.step, request_method='GET',
-                        renderer=renderer)
-        config.add_view(view, attr='submit', route_name=view.step, request_method='POST',
-                        renderer=renderer)
+        config.add_view(
+            view, attr='show', route_name=view.step, request_method='GET', renderer=renderer
+        )
+        config.add_view(
+            view, attr='submit', route_name=view.step, request_method='POST', renderer=renderer
+        )

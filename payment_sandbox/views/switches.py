@@ -1,4 +1,5 @@
 """POST /_switch: the delivery test switch, only where ``sandbox.test_switches`` is on."""
+
 from pyramid.httpexceptions import HTTPSeeOther
 
 from ..delivery import Delivery
@@ -15,8 +16,10 @@ DESCRIPTIONS = {
 
 def show_switches(request):
     translate = request.localizer.translate
-    return {'current': request.sandbox.delivery,
-            'choices': [(mode.value, translate(DESCRIPTIONS[mode])) for mode in Delivery]}
+    return {
+        'current': request.sandbox.delivery,
+        'choices': [(mode.value, translate(DESCRIPTIONS[mode])) for mode in Delivery],
+    }
 
 
 def set_switch(request):
@@ -33,7 +36,9 @@ def set_switch(request):
 
 def includeme(config):
     config.add_route('switches', '/_switch')
-    config.add_view(show_switches, route_name='switches', request_method='GET',
-                    renderer='switches.jinja2')
-    config.add_view(set_switch, route_name='switches', request_method='POST',
-                    renderer='switches.jinja2')
+    config.add_view(
+        show_switches, route_name='switches', request_method='GET', renderer='switches.jinja2'
+    )
+    config.add_view(
+        set_switch, route_name='switches', request_method='POST', renderer='switches.jinja2'
+    )

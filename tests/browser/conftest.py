@@ -6,6 +6,7 @@ Accounts are registered once per module and language (``members``), through
 the registration pages like anyone else; the tests of a module share them and
 nothing more, so each test can also run alone.
 """
+
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,15 @@ from .journey import AXE_SCRIPT, Journey
 from .steps import register
 
 CHROMIUM = Path('/usr/bin/chromium')
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-quic', '--no-first-run', '--disable-component-update',
-                 '--disable-sync']
+CHROMIUM_ARGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-component-update',
+    '--disable-sync',
+]
 PORTAL_OVERRIDES = {
     # The portal's real image captcha; the journeys read its answer from /_dev/captcha.json.
     'occi.captcha': 'image',
@@ -34,8 +41,9 @@ def browser():
     if not AXE_SCRIPT.exists():
         pytest.fail('axe-core is missing: npm install --prefix .make/axe axe-core@4')
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -69,8 +77,13 @@ class Members:
     def register(self, *civil_ids):
         for civil_id in civil_ids:
             if civil_id not in self.registered:
-                journey = Journey(self.browser, self.stack.base, self.language,
-                                  'setup-registration', self.checked_pages)
+                journey = Journey(
+                    self.browser,
+                    self.stack.base,
+                    self.language,
+                    'setup-registration',
+                    self.checked_pages,
+                )
                 try:
                     register(journey, civil_id, snap=False)
                 finally:
@@ -90,8 +103,9 @@ class Journeys:
         self.opened = []
 
     def open(self, name, language=None):
-        journey = Journey(self.browser, self.stack.base, language or self.language, name,
-                          self.checked_pages)
+        journey = Journey(
+            self.browser, self.stack.base, language or self.language, name, self.checked_pages
+        )
         self.opened.append(journey)
         return journey
 
@@ -118,6 +132,7 @@ def pytest_runtest_call(item):
     result = yield
     journeys = item.funcargs.get('journeys')
     if journeys is not None and journeys.findings:
-        pytest.fail('Problems found in the browser:\n' + '\n'.join(journeys.findings),
-                    pytrace=False)
+        pytest.fail(
+            'Problems found in the browser:\n' + '\n'.join(journeys.findings), pytrace=False
+        )
     return result

@@ -8,6 +8,7 @@ errors on any page of the journey are noted too.  These findings are collected r
 raised at once, so one journey reports every page that has them; ``conftest.py`` fails the
 test with the list.
 """
+
 import shutil
 from functools import cache
 from pathlib import Path
@@ -20,8 +21,9 @@ SCREENSHOTS = ROOT / 'test-output' / 'screenshots'
 AXE_SCRIPT = ROOT / '.make' / 'axe' / 'node_modules' / 'axe-core' / 'axe.min.js'
 # The portal's catalogs and those of the development IdP and the sandbox gateway, so
 # journeys find buttons and links by the words a person reads in either language.
-CATALOG_DIRS = [str(ROOT / package / 'locale') for package in ('occi_site', 'pki_idp',
-                                                                 'payment_sandbox')]
+CATALOG_DIRS = [
+    str(ROOT / package / 'locale') for package in ('occi_site', 'pki_idp', 'payment_sandbox')
+]
 DESKTOP = {'width': 1280, 'height': 800}
 PHONE = {'width': 375, 'height': 812}
 BLOCKING_IMPACTS = ('serious', 'critical')
@@ -68,8 +70,9 @@ class Journey:
     def new_context(self, viewport, **options):
         # Every journey starts in an English browser; the Arabic ones switch with the
         # pages' own language links, as a person does.
-        context = self.browser.new_context(base_url=self.base_url, locale='en-US',
-                                           viewport=viewport, **options)
+        context = self.browser.new_context(
+            base_url=self.base_url, locale='en-US', viewport=viewport, **options
+        )
         context.on('page', lambda page: page.on('pageerror', self.script_error))
         return context
 
@@ -96,15 +99,18 @@ class Journey:
         page = page or self.page
         html = page.locator('html')
         if html.get_attribute('lang') != self.language:
-            page.locator('header a[hreflang="%s"], header a[lang="%s"]'
-                         % (self.language, self.language)).first.click()
+            page.locator(
+                'header a[hreflang="%s"], header a[lang="%s"]' % (self.language, self.language)
+            ).first.click()
             expect(html).to_have_attribute('lang', self.language)
         self.assert_language(page)
 
     def assert_language(self, page):
         html = page.locator('html')
         assert (html.get_attribute('lang'), html.get_attribute('dir')) == (
-            self.language, DIRECTIONS[self.language]), page.url
+            self.language,
+            DIRECTIONS[self.language],
+        ), page.url
 
     def snap(self, label, page=None, phone=False, focus=True, shared=False):
         """Check and photograph the page the journey stands on; ``phone`` also renders it
@@ -133,8 +139,9 @@ class Journey:
             self.snap_phone(page.url, stem, check)
 
     def snap_phone(self, url, stem, check):
-        context = self.new_context(PHONE, is_mobile=True, has_touch=True,
-                                   storage_state=self.context.storage_state())
+        context = self.new_context(
+            PHONE, is_mobile=True, has_touch=True, storage_state=self.context.storage_state()
+        )
         try:
             page = context.new_page()
             page.goto(url)
@@ -149,11 +156,21 @@ class Journey:
         page.add_script_tag(path=str(AXE_SCRIPT))
         for violation in page.evaluate(AXE_RUN)['violations']:
             if violation['impact'] in BLOCKING_IMPACTS:
-                targets = '; '.join(' '.join(map(str, node['target']))
-                                    for node in violation['nodes'])
-                self.findings.append('%s %s (%s): %s [%s] %s -> %s' % (
-                    self.language, stem, page.url, violation['id'], violation['impact'],
-                    violation['help'], targets))
+                targets = '; '.join(
+                    ' '.join(map(str, node['target'])) for node in violation['nodes']
+                )
+                self.findings.append(
+                    '%s %s (%s): %s [%s] %s -> %s'
+                    % (
+                        self.language,
+                        stem,
+                        page.url,
+                        violation['id'],
+                        violation['impact'],
+                        violation['help'],
+                        targets,
+                    )
+                )
 
     def check_focus(self, page, stem):
         """The first few Tab stops show where the focus is."""
@@ -161,8 +178,10 @@ class Journey:
             page.keyboard.press('Tab')
             focused = page.evaluate(FOCUS_STYLE)
             if focused is not None and not focused['visible']:
-                self.findings.append('%s %s (%s): focus not visible on %s' % (
-                    self.language, stem, page.url, focused['element']))
+                self.findings.append(
+                    '%s %s (%s): focus not visible on %s'
+                    % (self.language, stem, page.url, focused['element'])
+                )
         page.evaluate('() => document.activeElement && document.activeElement.blur()')
 
     def outbox(self):

@@ -5,6 +5,7 @@ language, typing the PIN on the keypad, confirming Mobile ID on the phone.
 Each step takes a ``Journey`` (journey.py) and stops to ``snap`` the pages it
 passes, unless told not to.
 """
+
 import re
 
 from babel.numbers import format_decimal
@@ -111,14 +112,16 @@ def mobile_id_at_idp(journey, civil_id):
     # Closing a tab while its navigation commits can hang Chromium's close for good, so the
     # phone's answer is read first.
     expect(phone.get_by_role('status')).to_have_text(
-        journey.idp('Login confirmed. You can return to your computer.'))
+        journey.idp('Login confirmed. You can return to your computer.')
+    )
     phone.close()
     terminate_button(journey).wait_for(timeout=PHONE_ANSWER_TIMEOUT_MS)
 
 
 def terminate_button(journey):
     return journey.page.get_by_role(
-        'button', name=journey.idp('Terminate and return to your originating service'))
+        'button', name=journey.idp('Terminate and return to your originating service')
+    )
 
 
 def terminate(journey, back_to):
@@ -139,7 +142,8 @@ def open_login(journey):
     page.wait_for_url('**/idp/**')
     journey.speak()
     expect(page.get_by_role('heading', level=2).first).to_have_text(
-        journey.idp('Login with Mobile ID'))
+        journey.idp('Login with Mobile ID')
+    )
     journey.snap('idp-login-methods', shared=True)
 
 
@@ -168,8 +172,9 @@ def log_out(journey):
     page.wait_for_url('**/idp/**')
     assert page.get_by_text(journey.idp('You are logged out from all services.')).is_visible()
     journey.snap('idp-logout', shared=True)
-    page.get_by_role('link', name=journey.idp(
-        'Terminate and return to your originating service')).click()
+    page.get_by_role(
+        'link', name=journey.idp('Terminate and return to your originating service')
+    ).click()
     page.wait_for_url('**/logged-out')
     expect(page.get_by_role('heading', level=1)).to_have_text(_('You are logged out'))
     journey.snap('logged-out')

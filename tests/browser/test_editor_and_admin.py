@@ -1,6 +1,7 @@
 """The chamber's own people, in English and in Arabic: an editor publishes a
 bilingual news item that visitors then read on the home page in either
 language, and an administrator finds a company in /manage by its Arabic name."""
+
 import pytest
 from playwright.sync_api import expect
 

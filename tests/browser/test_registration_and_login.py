@@ -1,5 +1,6 @@
 """Registration, PKI login with the smart card and with Mobile ID, and logout
 through the Single Log-Out page, in English and in Arabic."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -23,7 +24,8 @@ def test_login_with_smart_card_and_logout(journeys, members):
     login_with_card(journey, '90000001')
     page = journey.page
     expect(page.locator('details.user-menu summary')).to_have_text(
-        journey._('Welcome, ${name}', name=PEOPLE.by_civil_id('90000001').name_en))
+        journey._('Welcome, ${name}', name=PEOPLE.by_civil_id('90000001').name_en)
+    )
     journey.snap('dashboard', phone=True)
     log_out(journey)
     response = page.goto('/dashboard')
@@ -35,25 +37,28 @@ def test_login_with_mobile_id(journeys, members):
     journey = journeys.open('login-mobile-id')
     login_with_mobile_id(journey, '90000001')
     expect(journey.page.get_by_role('heading', level=1)).to_have_text(
-        journey._('E-services Dashboard'))
+        journey._('E-services Dashboard')
+    )
     journey.snap('dashboard')
 
 
 def test_browser_language_is_followed(browser, stack, language):
     """A browser that asks for Arabic gets it without choosing, one that asks for English
     gets English; the header's link switches to the other language."""
-    context = browser.new_context(base_url=stack.base,
-                                  locale={'en': 'en-US', 'ar': 'ar-OM'}[language])
+    context = browser.new_context(
+        base_url=stack.base, locale={'en': 'en-US', 'ar': 'ar-OM'}[language]
+    )
     try:
         page = context.new_page()
         page.goto('/')
         html = page.locator('html')
         assert (html.get_attribute('lang'), html.get_attribute('dir')) == (
-            language, DIRECTIONS[language])
+            language,
+            DIRECTIONS[language],
+        )
         other = 'ar' if language == 'en' else 'en'
         page.get_by_role('link', name={'en': 'English', 'ar': 'العربية'}[other]).click()
         page.wait_for_load_state()
-        assert (html.get_attribute('lang'), html.get_attribute('dir')) == (
-            other, DIRECTIONS[other])
+        assert (html.get_attribute('lang'), html.get_attribute('dir')) == (other, DIRECTIONS[other])
     finally:
         context.close()

@@ -2,6 +2,7 @@
 English and in Arabic: the company, the personal verification (step-up by card
 or Mobile ID), the company's data and price, payment at the sandbox gateway,
 and the fulfilled request with its certificate."""
+
 import re
 
 import pytest
@@ -22,7 +23,8 @@ def registered(members):
 
 def assert_complete(journey):
     expect(journey.page.get_by_role('status')).to_contain_text(
-        journey._('Your request is complete.'))
+        journey._('Your request is complete.')
+    )
     journey.snap('request-complete')
     return SERIAL.search(journey.page.locator('dl.facts').inner_text()).group(0)
 

@@ -2,8 +2,18 @@
 or area.  Administrators may use it everywhere; editors within /content."""
 
 TAB_MODULES = (
-    '.chamber', '.contents', '.properties', '.workflow', '.security', '.audit', '.undo',
-    '.database', '.accounts', '.companies', '.records', '.fees',
+    '.chamber',
+    '.contents',
+    '.properties',
+    '.workflow',
+    '.security',
+    '.audit',
+    '.undo',
+    '.database',
+    '.accounts',
+    '.companies',
+    '.records',
+    '.fees',
 )
 
 

@@ -1,5 +1,6 @@
 """Accounts in /manage: find a person, lock or unlock the account, send the
 verification code again, grant or revoke the editor and admin roles."""
+
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
@@ -22,25 +23,53 @@ STATE_TITLES = {
 
 
 class AccountSearch(colander.Schema):
-    text = colander.SchemaNode(colander.String(), title=_('Civil ID, name, e-mail or mobile'),
-                               validator=colander.Length(min=2, max=100))
+    text = colander.SchemaNode(
+        colander.String(),
+        title=_('Civil ID, name, e-mail or mobile'),
+        validator=colander.Length(min=2, max=100),
+    )
 
 
-@mgmt_view(name='manage-search', title=_('Find'), context=Accounts, permission='manage',
-           order=5, renderer='manage/accounts.jinja2')
+@mgmt_view(
+    name='manage-search',
+    title=_('Find'),
+    context=Accounts,
+    permission='manage',
+    order=5,
+    renderer='manage/accounts.jinja2',
+)
 def search(context, request):
     form, found = search_form(request, AccountSearch(), _('Find'), focus='on')
     results = None if found is None else find_accounts(context, found['text'])
-    return manage_page(request, context, form=form, results=results,
-                       role_titles=ROLE_TITLES, state_titles=STATE_TITLES)
+    return manage_page(
+        request,
+        context,
+        form=form,
+        results=results,
+        role_titles=ROLE_TITLES,
+        state_titles=STATE_TITLES,
+    )
 
 
-@mgmt_view(name='manage-account', title=_('Account'), context=Account, permission='manage',
-           order=5, renderer='manage/account.jinja2', request_method='GET')
+@mgmt_view(
+    name='manage-account',
+    title=_('Account'),
+    context=Account,
+    permission='manage',
+    order=5,
+    renderer='manage/account.jinja2',
+    request_method='GET',
+)
 def account(context, request):
-    return manage_page(request, context, account=context, roles=PRIVILEGED_ROLES,
-                       role_titles=ROLE_TITLES, state_titles=STATE_TITLES,
-                       is_self=context.civil_id == request.authenticated_userid)
+    return manage_page(
+        request,
+        context,
+        account=context,
+        roles=PRIVILEGED_ROLES,
+        role_titles=ROLE_TITLES,
+        state_titles=STATE_TITLES,
+        is_self=context.civil_id == request.authenticated_userid,
+    )
 
 
 def _done(request, context, action, description, **details):
@@ -53,53 +82,100 @@ def _refuse(request, context, message):
     return HTTPSeeOther(manage_url(request, context, 'manage-account'))
 
 
-@view_config(name='manage-account', context=Account, permission='manage',
-             request_method='POST', request_param='lock')
+@view_config(
+    name='manage-account',
+    context=Account,
+    permission='manage',
+    request_method='POST',
+    request_param='lock',
+)
 def lock(context, request):
     if context.civil_id == request.authenticated_userid:
         return _refuse(request, context, _('You cannot lock your own account.'))
     if context.state != 'active':
         return _refuse(request, context, _('Only an active account can be locked.'))
     context.state = 'locked'
-    return _done(request, context, 'account.lock', _(
-        'Locked the account of ${civil_id}', mapping={'civil_id': context.civil_id}))
+    return _done(
+        request,
+        context,
+        'account.lock',
+        _('Locked the account of ${civil_id}', mapping={'civil_id': context.civil_id}),
+    )
 
 
-@view_config(name='manage-account', context=Account, permission='manage',
-             request_method='POST', request_param='unlock')
+@view_config(
+    name='manage-account',
+    context=Account,
+    permission='manage',
+    request_method='POST',
+    request_param='unlock',
+)
 def unlock(context, request):
     if context.state != 'locked':
         return _refuse(request, context, _('This account is not locked.'))
     context.state = 'active'
-    return _done(request, context, 'account.unlock', _(
-        'Unlocked the account of ${civil_id}', mapping={'civil_id': context.civil_id}))
+    return _done(
+        request,
+        context,
+        'account.unlock',
+        _('Unlocked the account of ${civil_id}', mapping={'civil_id': context.civil_id}),
+    )
 
 
-@view_config(name='manage-account', context=Account, permission='manage',
-             request_method='POST', request_param='resend')
+@view_config(
+    name='manage-account',
+    context=Account,
+    permission='manage',
+    request_method='POST',
+    request_param='resend',
+)
 def resend(context, request):
     if not resend_verification(request, context):
-        return _refuse(request, context, _('Only an account whose registration is not '
-                                           'finished can be sent a verification code.'))
-    return _done(request, context, 'account.resend_verification', _(
-        'Sent the verification code again to ${civil_id}', mapping={'civil_id': context.civil_id}))
+        return _refuse(
+            request,
+            context,
+            _(
+                'Only an account whose registration is not '
+                'finished can be sent a verification code.'
+            ),
+        )
+    return _done(
+        request,
+        context,
+        'account.resend_verification',
+        _(
+            'Sent the verification code again to ${civil_id}',
+            mapping={'civil_id': context.civil_id},
+        ),
+    )
 
 
-@view_config(name='manage-account', context=Account, permission='manage',
-             request_method='POST', request_param='change_role')
+@view_config(
+    name='manage-account',
+    context=Account,
+    permission='manage',
+    request_method='POST',
+    request_param='change_role',
+)
 def change_role(context, request):
     role = request.POST['role']
     grant = 'grant' in request.POST
     if role not in PRIVILEGED_ROLES:
         return _refuse(request, context, _('There is no such role.'))
     if not grant and role == 'admin' and context.civil_id == request.authenticated_userid:
-        return _refuse(request, context, _('You cannot revoke your own admin role: '
-                                           'ask another administrator.'))
+        return _refuse(
+            request, context, _('You cannot revoke your own admin role: ask another administrator.')
+        )
     if grant:
         context.grant(role)
         description = _('Granted the role ${role} to ${civil_id}')
     else:
         context.revoke(role)
         description = _('Revoked the role ${role} of ${civil_id}')
-    return _done(request, context, 'account.grant' if grant else 'account.revoke', _(
-        description, mapping={'role': role, 'civil_id': context.civil_id}), role=role)
+    return _done(
+        request,
+        context,
+        'account.grant' if grant else 'account.revoke',
+        _(description, mapping={'role': role, 'civil_id': context.civil_id}),
+        role=role,
+    )

@@ -1,5 +1,6 @@
 """The Audit tab: the audit log of an object, or of the whole site at the
 root, newest first, filtered by user, action and dates, a page at a time."""
+
 from datetime import datetime, time, timedelta
 
 import colander
@@ -16,12 +17,18 @@ PAGE_SIZE = 50
 
 class AuditFilter(colander.Schema):
     user = colander.SchemaNode(colander.String(), title=_('Civil ID of the user'), missing='')
-    action = colander.SchemaNode(colander.String(), title=_('Action'), missing='',
-                                 description=_('For example login, properties, workflow.publish'))
-    date_from = colander.SchemaNode(colander.Date(), title=_('From (date)'), missing=None,
-                                    widget=date_input())
-    date_to = colander.SchemaNode(colander.Date(), title=_('To (date)'), missing=None,
-                                  widget=date_input())
+    action = colander.SchemaNode(
+        colander.String(),
+        title=_('Action'),
+        missing='',
+        description=_('For example login, properties, workflow.publish'),
+    )
+    date_from = colander.SchemaNode(
+        colander.Date(), title=_('From (date)'), missing=None, widget=date_input()
+    )
+    date_to = colander.SchemaNode(
+        colander.Date(), title=_('To (date)'), missing=None, widget=date_input()
+    )
 
 
 def key_at(day):
@@ -36,8 +43,13 @@ def entries(log, path, filters, before=None, limit=PAGE_SIZE):
     if filters['date_to'] is not None:
         to_key = key_at(filters['date_to'] + timedelta(days=1))
         before = to_key if before is None else min(before, to_key)
-    found = log.latest(limit, path=path, user=filters['user'] or None,
-                       action=filters['action'] or None, before=before)
+    found = log.latest(
+        limit,
+        path=path,
+        user=filters['user'] or None,
+        action=filters['action'] or None,
+        before=before,
+    )
     kept = found
     if filters['date_from'] is not None:
         from_key = key_at(filters['date_from'])
@@ -46,10 +58,22 @@ def entries(log, path, filters, before=None, limit=PAGE_SIZE):
     return kept, (found[-1][0] if more else None)
 
 
-@mgmt_view(name='manage-audit', title=_('Audit'), context=object, permission='manage',
-           order=70, renderer='manage/audit.jinja2')
-@mgmt_view(name='manage-audit', title=_('Audit'), context=LocalRoles,
-           permission='manage_content', order=70, renderer='manage/audit.jinja2')
+@mgmt_view(
+    name='manage-audit',
+    title=_('Audit'),
+    context=object,
+    permission='manage',
+    order=70,
+    renderer='manage/audit.jinja2',
+)
+@mgmt_view(
+    name='manage-audit',
+    title=_('Audit'),
+    context=LocalRoles,
+    permission='manage_content',
+    order=70,
+    renderer='manage/audit.jinja2',
+)
 def audit(context, request):
     form, filters = search_form(request, AuditFilter(), _('Filter'))
     filters = filters or {'user': '', 'action': '', 'date_from': None, 'date_to': None}
@@ -60,9 +84,15 @@ def audit(context, request):
     whole_site = context.__parent__ is None
     path = None if whole_site else resource_path(context)
     found, older = entries(request.root['audit'], path, filters, before)
-    rows = [dict(entry, key=key, when=datetime.fromisoformat(entry['when']).astimezone(OMAN))
-            for key, entry in found]
-    older_url = None if older is None else request.resource_url(
-        context, '@@manage-audit', query=dict(request.GET, before=older))
-    return manage_page(request, context, form=form, rows=rows, older_url=older_url,
-                       whole_site=whole_site)
+    rows = [
+        dict(entry, key=key, when=datetime.fromisoformat(entry['when']).astimezone(OMAN))
+        for key, entry in found
+    ]
+    older_url = (
+        None
+        if older is None
+        else request.resource_url(context, '@@manage-audit', query=dict(request.GET, before=older))
+    )
+    return manage_page(
+        request, context, form=form, rows=rows, older_url=older_url, whole_site=whole_site
+    )

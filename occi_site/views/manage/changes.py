@@ -7,6 +7,7 @@ change's: undo reverts every object a transaction wrote, so an entry written
 with the change would vanish with it (or make the undo fail on the log's
 buckets).  A change whose commit then fails gets a second entry saying so.
 """
+
 import secrets
 
 import transaction
@@ -33,7 +34,8 @@ def audit_apart(db, action, *, user, path, outcome='ok', details=None):
                 txn.note('audit: %s %s' % (action, path))
                 txn.setExtendedInfo(AUDIT_ONLY, True)
                 conn.root()[ROOT_KEY]['audit'].record(
-                    action, user=user, path=path, outcome=outcome, details=details)
+                    action, user=user, path=path, outcome=outcome, details=details
+                )
             return
         except ConflictError:
             if attempt == AUDIT_ATTEMPTS - 1:

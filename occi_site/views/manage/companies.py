@@ -1,6 +1,7 @@
 """Companies and memberships in /manage: find a company by CR, OCCI number
 or a name in either language; its membership, its history, and recording a
 debit the member owes the chamber."""
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,13 +22,21 @@ HISTORY_SHOWN = 30
 
 class CompanySearch(colander.Schema):
     text = colander.SchemaNode(
-        colander.String(), title=_('CR number, OCCI number or name'),
+        colander.String(),
+        title=_('CR number, OCCI number or name'),
         description=_('A name in English or Arabic, or the start of its words.'),
-        validator=colander.Length(min=2, max=200))
+        validator=colander.Length(min=2, max=200),
+    )
 
 
-@mgmt_view(name='manage-search', title=_('Find'), context=Companies, permission='manage',
-           order=5, renderer='manage/companies.jinja2')
+@mgmt_view(
+    name='manage-search',
+    title=_('Find'),
+    context=Companies,
+    permission='manage',
+    order=5,
+    renderer='manage/companies.jinja2',
+)
 def search(context, request):
     form, found = search_form(request, CompanySearch(), _('Find'), focus='on')
     results = None if found is None else find_companies(context, found['text'])
@@ -36,20 +45,31 @@ def search(context, request):
 
 class DebitSchema(colander.Schema):
     amount = colander.SchemaNode(
-        rials(), title=_('Amount (RO)'), validator=colander.Range(min=Decimal('0.001'), max=Decimal(100000)),
-        description=_('In rials, with up to three decimals (baisa).'))
-    reason = colander.SchemaNode(colander.String(), title=_('Reason'),
-                                 validator=colander.Length(min=3, max=300))
+        rials(),
+        title=_('Amount (RO)'),
+        validator=colander.Range(min=Decimal('0.001'), max=Decimal(100000)),
+        description=_('In rials, with up to three decimals (baisa).'),
+    )
+    reason = colander.SchemaNode(
+        colander.String(), title=_('Reason'), validator=colander.Length(min=3, max=300)
+    )
 
 
 def history(request, company):
-    return [dict(entry, when=datetime.fromisoformat(entry['when']).astimezone(OMAN))
-            for _key, entry in request.root['audit'].latest(
-                HISTORY_SHOWN, path=resource_path(company))]
+    return [
+        dict(entry, when=datetime.fromisoformat(entry['when']).astimezone(OMAN))
+        for _key, entry in request.root['audit'].latest(HISTORY_SHOWN, path=resource_path(company))
+    ]
 
 
-@mgmt_view(name='manage-membership', title=_('Membership'), context=Company,
-           permission='manage', order=5, renderer='manage/company.jinja2')
+@mgmt_view(
+    name='manage-membership',
+    title=_('Membership'),
+    context=Company,
+    permission='manage',
+    order=5,
+    renderer='manage/company.jinja2',
+)
 class MembershipView(ManageForm):
     schema = DebitSchema
     button_titles = (('record', _('Record the debit')),)
@@ -60,17 +80,29 @@ class MembershipView(ManageForm):
         return super().__call__()
 
     def show(self, rendered_form, **values):
-        return super().show(rendered_form, company=self.context,
-                            membership=self.context.membership,
-                            history=history(self.request, self.context), **values)
+        return super().show(
+            rendered_form,
+            company=self.context,
+            membership=self.context.membership,
+            history=history(self.request, self.context),
+            **values,
+        )
 
     def record_success(self, form, appstruct):
         company = self.context
         amount = to_baisa(appstruct['amount'])
         company.__parent__.change_membership(
-            company, debit_baisa=company.membership.debit_baisa + amount)
-        record_change(self.request, 'membership.debit', company, _(
-            'Recorded a debit of ${amount} baisa on CR ${cr}: ${reason}', mapping={
-                'amount': amount, 'cr': company.cr_number, 'reason': appstruct['reason']}),
-            amount_baisa=amount, reason=appstruct['reason'])
+            company, debit_baisa=company.membership.debit_baisa + amount
+        )
+        record_change(
+            self.request,
+            'membership.debit',
+            company,
+            _(
+                'Recorded a debit of ${amount} baisa on CR ${cr}: ${reason}',
+                mapping={'amount': amount, 'cr': company.cr_number, 'reason': appstruct['reason']},
+            ),
+            amount_baisa=amount,
+            reason=appstruct['reason'],
+        )
         return HTTPSeeOther(self.request.url)

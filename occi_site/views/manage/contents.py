@@ -1,6 +1,7 @@
 """The Contents tab: a container's children, a page at a time, sortable, with
 Add, Rename and Delete (after confirmation) where the container's type says
 its children are managed here."""
+
 import re
 
 import colander
@@ -33,8 +34,9 @@ def manages_children(container):
 
 
 class JumpSchema(colander.Schema):
-    start_at = colander.SchemaNode(colander.String(), title=_('Go to the name'),
-                                   validator=colander.Length(min=1, max=100))
+    start_at = colander.SchemaNode(
+        colander.String(), title=_('Go to the name'), validator=colander.Length(min=1, max=100)
+    )
 
 
 def _params(request, small, column_count):
@@ -58,8 +60,11 @@ def _page(context, request, columns, small, jump):
     if sort != 'name':
         column = columns[int(sort)]
         items, more = sorted_page(
-            context, lambda child: str(column.value(child, request.locale_name)), start,
-            descending=descending)
+            context,
+            lambda child: str(column.value(child, request.locale_name)),
+            start,
+            descending=descending,
+        )
         following = {'start': start + len(items)} if more else None
     else:
         after = request.GET.get('after') or None
@@ -71,10 +76,22 @@ def _page(context, request, columns, small, jump):
     return items, following, sort, descending
 
 
-@mgmt_view(name='manage-contents', title=_('Contents'), context=Folder, permission='manage',
-           order=10, renderer='manage/contents.jinja2')
-@mgmt_view(name='manage-contents', title=_('Contents'), context=ContentContainer,
-           permission='manage_content', order=10, renderer='manage/contents.jinja2')
+@mgmt_view(
+    name='manage-contents',
+    title=_('Contents'),
+    context=Folder,
+    permission='manage',
+    order=10,
+    renderer='manage/contents.jinja2',
+)
+@mgmt_view(
+    name='manage-contents',
+    title=_('Contents'),
+    context=ContentContainer,
+    permission='manage_content',
+    order=10,
+    renderer='manage/contents.jinja2',
+)
 def contents(context, request):
     lang = request.locale_name
     columns = columns_of(context)
@@ -87,25 +104,39 @@ def contents(context, request):
 
     # Name order is the BTree's own; other columns sort only small containers.
     orders = [('name', _('Name'))] + [
-        (str(number) if small else None, column.title) for number, column in enumerate(columns)]
-    headings = [{
-        'title': title,
-        'url': key and url(sort=key, desc='1' if key == sort and not descending else '0'),
-        'sorted': key == sort,
-    } for key, title in orders]
+        (str(number) if small else None, column.title) for number, column in enumerate(columns)
+    ]
+    headings = [
+        {
+            'title': title,
+            'url': key and url(sort=key, desc='1' if key == sort and not descending else '0'),
+            'sorted': key == sort,
+        }
+        for key, title in orders
+    ]
     managed = manages_children(context)
-    rows = [{
-        'name': name,
-        'child': child,
-        'cells': [_shown(request, column.value(child, lang)) for column in columns],
-        'manageable': bool(tabs_for(request, child)),
-    } for name, child in items]
+    rows = [
+        {
+            'name': name,
+            'child': child,
+            'cells': [_shown(request, column.value(child, lang)) for column in columns],
+            'manageable': bool(tabs_for(request, child)),
+        }
+        for name, child in items
+    ]
     return manage_page(
-        request, context, rows=rows, headings=headings, managed=managed,
-        descending=descending, count=len(context), jump_form=jump_form,
+        request,
+        context,
+        rows=rows,
+        headings=headings,
+        managed=managed,
+        descending=descending,
+        count=len(context),
+        jump_form=jump_form,
         next_url=url(sort=sort, desc=int(descending), **following) if following else None,
         first_url=url(sort=sort, desc=int(descending)),
-        addable=addable_types(context) if managed else ())
+        addable=addable_types(context) if managed else (),
+    )
 
 
 def _unique_name(container, title):
@@ -125,24 +156,38 @@ def _new_name_validator(node, kw):
 
     def validate(node, value):
         if not NAME.match(value) or value.startswith(RESERVED_PREFIX):
-            raise colander.Invalid(node, _(
-                'Use small English letters, digits, "-", "_" or "." (at most 80), '
-                'not starting with "manage".'))
+            raise colander.Invalid(
+                node,
+                _(
+                    'Use small English letters, digits, "-", "_" or "." (at most 80), '
+                    'not starting with "manage".'
+                ),
+            )
         if value in container:
-            raise colander.Invalid(node, _('Something is already named "${name}" here.',
-                                           mapping={'name': value}))
+            raise colander.Invalid(
+                node, _('Something is already named "${name}" here.', mapping={'name': value})
+            )
+
     return validate
 
 
 def _name_node(**options):
     return colander.SchemaNode(
-        colander.String(), name='name', title=_('Short name (in the address)'),
+        colander.String(),
+        name='name',
+        title=_('Short name (in the address)'),
         preparer=lambda value: value.strip().lower() if isinstance(value, str) else value,
-        validator=_new_name_validator, **options)
+        validator=_new_name_validator,
+        **options,
+    )
 
 
-@mgmt_view(name='manage-add', context=ContentContainer, permission='manage_content',
-           renderer='manage/form.jinja2')
+@mgmt_view(
+    name='manage-add',
+    context=ContentContainer,
+    permission='manage_content',
+    renderer='manage/form.jinja2',
+)
 class AddView(ManageForm):
     button_titles = (('add', _('Add')),)
     return_tab = 'manage-contents'
@@ -155,25 +200,41 @@ class AddView(ManageForm):
 
     def schema(self):
         schema = self.info.schema()
-        schema.insert(0, _name_node(
-            missing='', description=_('Left empty, it is made from the English title.')))
+        schema.insert(
+            0,
+            _name_node(missing='', description=_('Left empty, it is made from the English title.')),
+        )
         return schema
 
     def show(self, rendered_form, **values):
-        return super().show(rendered_form, form_title=_(
-            'Add a ${type}', mapping={'type': self.request.localizer.translate(self.info.title)}),
-            **values)
+        return super().show(
+            rendered_form,
+            form_title=_(
+                'Add a ${type}', mapping={'type': self.request.localizer.translate(self.info.title)}
+            ),
+            **values,
+        )
 
     def add_success(self, form, appstruct):
         name = appstruct.pop('name') or _unique_name(
-            self.context, appstruct.get('title_en') or self.info.name)
+            self.context, appstruct.get('title_en') or self.info.name
+        )
         child = self.info.factory()
         self.info.set_properties(child, appstruct)
         self.context.add(name, child)
-        record_change(self.request, 'content.add', child, _(
-            'Added ${type} "${title}"', mapping={
-                'type': self.request.localizer.translate(self.info.title),
-                'title': title_of(child, self.request.locale_name)}), type=self.info.name)
+        record_change(
+            self.request,
+            'content.add',
+            child,
+            _(
+                'Added ${type} "${title}"',
+                mapping={
+                    'type': self.request.localizer.translate(self.info.title),
+                    'title': title_of(child, self.request.locale_name),
+                },
+            ),
+            type=self.info.name,
+        )
         return HTTPSeeOther(manage_url(self.request, child))
 
 
@@ -188,8 +249,12 @@ class RenameSchema(colander.Schema):
     name = _name_node()
 
 
-@mgmt_view(name='manage-rename', context=ContentContainer, permission='manage_content',
-           renderer='manage/form.jinja2')
+@mgmt_view(
+    name='manage-rename',
+    context=ContentContainer,
+    permission='manage_content',
+    renderer='manage/form.jinja2',
+)
 class RenameView(ManageForm):
     schema = RenameSchema
     button_titles = (('rename', _('Rename')),)
@@ -200,8 +265,11 @@ class RenameView(ManageForm):
         self.child = _child(context, request)
 
     def show(self, rendered_form, **values):
-        return super().show(rendered_form, form_title=_('Rename "${name}"', mapping={
-            'name': self.child.__name__}), **values)
+        return super().show(
+            rendered_form,
+            form_title=_('Rename "${name}"', mapping={'name': self.child.__name__}),
+            **values,
+        )
 
     def appstruct(self):
         return {'name': self.child.__name__}
@@ -209,23 +277,35 @@ class RenameView(ManageForm):
     def rename_success(self, form, appstruct):
         old_name = self.child.__name__
         self.context.rename(old_name, appstruct['name'])
-        record_change(self.request, 'content.rename', self.child, _(
-            'Renamed "${old}" to "${new}"', mapping={'old': old_name, 'new': appstruct['name']}),
-            old=old_name)
+        record_change(
+            self.request,
+            'content.rename',
+            self.child,
+            _('Renamed "${old}" to "${new}"', mapping={'old': old_name, 'new': appstruct['name']}),
+            old=old_name,
+        )
         return self.back()
 
 
-@view_config(name='manage-delete', context=ContentContainer, permission='manage_content',
-             renderer='manage/confirm_delete.jinja2')
+@view_config(
+    name='manage-delete',
+    context=ContentContainer,
+    permission='manage_content',
+    renderer='manage/confirm_delete.jinja2',
+)
 def delete(context, request):
     child = _child(context, request)
     if request.method == 'POST':
         if 'delete' in request.POST:
             title = title_of(child, request.locale_name)
             context.remove(child.__name__)
-            record_change(request, 'content.delete', context, _(
-                'Deleted "${title}" (${name})', mapping={'title': title, 'name': child.__name__}),
-                name=child.__name__)
+            record_change(
+                request,
+                'content.delete',
+                context,
+                _('Deleted "${title}" (${name})', mapping={'title': title, 'name': child.__name__}),
+                name=child.__name__,
+            )
         return HTTPSeeOther(manage_url(request, context, 'manage-contents'))
     inside = len(child) if isinstance(child, Folder) else 0
     return manage_page(request, context, child=child, inside=inside)

@@ -1,5 +1,6 @@
 """The fee schedule in /manage: the annual fee of each grade and the fee of
 each service, typed in rials with three decimals and kept as integer baisa."""
+
 from decimal import Decimal
 
 import colander
@@ -16,20 +17,23 @@ HIGHEST_FEE = Decimal(100000)
 
 
 def _fee_node(name, title):
-    return colander.SchemaNode(rials(), name=name, title=title,
-                               validator=colander.Range(min=Decimal(0), max=HIGHEST_FEE))
+    return colander.SchemaNode(
+        rials(), name=name, title=title, validator=colander.Range(min=Decimal(0), max=HIGHEST_FEE)
+    )
 
 
 def fee_schema(fees):
     schema = colander.SchemaNode(colander.Mapping())
-    annual = colander.SchemaNode(colander.Mapping(), name='annual',
-                                 title=_('Annual fee by grade (RO)'))
+    annual = colander.SchemaNode(
+        colander.Mapping(), name='annual', title=_('Annual fee by grade (RO)')
+    )
     # The grade names are in the catalog (views/formatting.py GRADE_NAMES),
     # so ``_(grade)`` finds their Arabic.
     for grade in fees.annual_fees:
         annual.add(_fee_node(grade, _(grade)))
-    service = colander.SchemaNode(colander.Mapping(), name='services',
-                                  title=_('Fee of each service (RO)'))
+    service = colander.SchemaNode(
+        colander.Mapping(), name='services', title=_('Fee of each service (RO)')
+    )
     for name in fees.service_fees:
         service.add(_fee_node(name, SERVICES[name].title if name in SERVICES else name))
     schema.add(annual)
@@ -37,18 +41,22 @@ def fee_schema(fees):
     return schema
 
 
-@mgmt_view(name='manage-fees', title=_('Fees'), context=FeeSchedule, permission='manage',
-           order=5, renderer='manage/form.jinja2')
+@mgmt_view(
+    name='manage-fees',
+    title=_('Fees'),
+    context=FeeSchedule,
+    permission='manage',
+    order=5,
+    renderer='manage/form.jinja2',
+)
 class FeesView(ManageForm):
-
     def schema(self):
         return fee_schema(self.context)
 
     def appstruct(self):
         return {
             'annual': {grade: from_baisa(fee) for grade, fee in self.context.annual_fees.items()},
-            'services': {name: from_baisa(fee)
-                         for name, fee in self.context.service_fees.items()},
+            'services': {name: from_baisa(fee) for name, fee in self.context.service_fees.items()},
         }
 
     def show(self, rendered_form, **values):
@@ -56,15 +64,21 @@ class FeesView(ManageForm):
 
     def save_success(self, form, appstruct):
         changes = []
-        for table, typed in ((self.context.annual_fees, appstruct['annual']),
-                             (self.context.service_fees, appstruct['services'])):
+        for table, typed in (
+            (self.context.annual_fees, appstruct['annual']),
+            (self.context.service_fees, appstruct['services']),
+        ):
             for name, amount in typed.items():
                 baisa = to_baisa(amount)
                 if table[name] != baisa:
                     changes.append('%s: %d -> %d' % (name, table[name], baisa))
                     table[name] = baisa
         if changes:
-            record_change(self.request, 'fees', self.context, _(
-                'Changed the fee schedule: ${changes}', mapping={'changes': '; '.join(changes)}),
-                changes='; '.join(changes))
+            record_change(
+                self.request,
+                'fees',
+                self.context,
+                _('Changed the fee schedule: ${changes}', mapping={'changes': '; '.join(changes)}),
+                changes='; '.join(changes),
+            )
         return HTTPSeeOther(self.request.url)

@@ -1,5 +1,6 @@
 """Management forms: the site's FormView (dispatch on the pressed button),
 inside the management page, with Cancel, and money typed in rials."""
+
 from decimal import ROUND_HALF_UP, Decimal
 
 import colander
@@ -44,11 +45,13 @@ class ManageForm(FormView):
     def __init__(self, context, request):
         super().__init__(context, request)
         translate = request.localizer.translate
-        self.buttons = tuple(deform.Button(name, translate(title))
-                             for name, title in self.button_titles)
+        self.buttons = tuple(
+            deform.Button(name, translate(title)) for name, title in self.button_titles
+        )
         if self.offers_cancel:
-            self.buttons += (deform.Button('cancel', translate(_('Cancel')),
-                                           css_class='btn-default secondary'),)
+            self.buttons += (
+                deform.Button('cancel', translate(_('Cancel')), css_class='btn-default secondary'),
+            )
         self.form = None
 
     def make_form(self):
@@ -61,13 +64,15 @@ class ManageForm(FormView):
         return super().__call__()
 
     def back(self):
-        return HTTPSeeOther(manage_url(self.request, self.context,
-                                       self.return_tab or self.request.view_name))
+        return HTTPSeeOther(
+            manage_url(self.request, self.context, self.return_tab or self.request.view_name)
+        )
 
     def show(self, rendered_form, **values):
         resources = self.form.get_widget_resources() if self.form else {'js': (), 'css': ()}
-        return manage_page(self.request, self.context, form=rendered_form,
-                           form_resources=resources, **values)
+        return manage_page(
+            self.request, self.context, form=rendered_form, form_resources=resources, **values
+        )
 
 
 def search_form(request, schema, button_title, focus='off', **bind):
@@ -75,8 +80,13 @@ def search_form(request, schema, button_title, focus='off', **bind):
     the address): ``(rendered form, appstruct)``, the appstruct None until
     the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
     button = deform.Button('search', request.localizer.translate(button_title))
-    form = deform.Form(schema.bind(request=request, **bind), method='GET', buttons=(button,),
-                       formid='search', focus=focus)
+    form = deform.Form(
+        schema.bind(request=request, **bind),
+        method='GET',
+        buttons=(button,),
+        formid='search',
+        focus=focus,
+    )
     if 'search' not in request.GET:
         return form.render(), None
     try:
@@ -84,4 +94,3 @@ def search_form(request, schema, button_title, focus='off', **bind):
     except deform.ValidationFailure as failure:
         return failure.render(), None
     return form.render(appstruct), appstruct
-

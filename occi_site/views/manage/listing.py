@@ -5,6 +5,7 @@ In name order (the BTree's own) any container pages forwards with
 ``Folder.batch`` and backwards with ``maxKey``; other orders sort in memory,
 so they are offered only for small containers.
 """
+
 import itertools
 
 PAGE_SIZE = 50

@@ -1,4 +1,5 @@
 """The Properties tab: any object whose type declares a schema, edited through it."""
+
 from pyramid.httpexceptions import HTTPSeeOther
 
 from ...i18n import _
@@ -14,14 +15,25 @@ def has_schema(context):
     return info is not None and info.schema is not None
 
 
-@mgmt_view(name='manage-properties', title=_('Properties'), context=object,
-           permission='manage', condition=has_schema, order=20,
-           renderer='manage/form.jinja2')
-@mgmt_view(name='manage-properties', title=_('Properties'), context=ContentItem,
-           permission='manage_content', condition=has_schema, order=20,
-           renderer='manage/form.jinja2')
+@mgmt_view(
+    name='manage-properties',
+    title=_('Properties'),
+    context=object,
+    permission='manage',
+    condition=has_schema,
+    order=20,
+    renderer='manage/form.jinja2',
+)
+@mgmt_view(
+    name='manage-properties',
+    title=_('Properties'),
+    context=ContentItem,
+    permission='manage_content',
+    condition=has_schema,
+    order=20,
+    renderer='manage/form.jinja2',
+)
 class PropertiesView(ManageForm):
-
     def __init__(self, context, request):
         super().__init__(context, request)
         self.info = type_info(context)
@@ -36,10 +48,19 @@ class PropertiesView(ManageForm):
         before = self.info.properties(self.context)
         self.info.set_properties(self.context, appstruct)
         # Fields outside ``before`` (an upload, "remove the image") count when set.
-        changed = sorted(name for name, value in appstruct.items()
-                         if (before[name] != value if name in before else bool(value)))
-        record_change(self.request, 'properties', self.context, _(
-            'Changed the properties of "${title}"', mapping={
-                'title': title_of(self.context, self.request.locale_name)}),
-            fields=', '.join(changed))
+        changed = sorted(
+            name
+            for name, value in appstruct.items()
+            if (before[name] != value if name in before else bool(value))
+        )
+        record_change(
+            self.request,
+            'properties',
+            self.context,
+            _(
+                'Changed the properties of "${title}"',
+                mapping={'title': title_of(self.context, self.request.locale_name)},
+            ),
+            fields=', '.join(changed),
+        )
         return HTTPSeeOther(self.request.url)

@@ -3,6 +3,7 @@
 Both containers keep a RecordIndex on (service, state, created), so a
 filter reads only the records it shows.  Orders also export as CSV.
 """
+
 import csv
 import io
 from datetime import datetime, time
@@ -14,9 +15,11 @@ from pyramid.view import view_config
 from ...clock import OMAN
 from ...i18n import _
 from ...resources.order import STATE_TITLES as ORDER_STATE_TITLES
-from ...resources.order import STATES as ORDER_STATES, Orders
+from ...resources.order import STATES as ORDER_STATES
+from ...resources.order import Orders
 from ...resources.service_request import STATE_TITLES as REQUEST_STATE_TITLES
-from ...resources.service_request import STATES as REQUEST_STATES, ServiceRequests
+from ...resources.service_request import STATES as REQUEST_STATES
+from ...resources.service_request import ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.types import title_of
 from .forms import date_input, search_form
@@ -31,8 +34,10 @@ EXPORT_LIMIT = 100_000
 @colander.deferred
 def _service_widget(node, kw):
     translate = kw['request'].localizer.translate
-    return deform.widget.SelectWidget(values=[('', translate(_('Any service')))] + [
-        (name, translate(service.title)) for name, service in SERVICES.items()])
+    return deform.widget.SelectWidget(
+        values=[('', translate(_('Any service')))]
+        + [(name, translate(service.title)) for name, service in SERVICES.items()]
+    )
 
 
 @colander.deferred
@@ -40,19 +45,24 @@ def _state_widget(node, kw):
     translate = kw['request'].localizer.translate
     states = STATES_OF[type(kw['context'])]
     return deform.widget.SelectWidget(
-        values=[('', translate(_('Any state')))] + [
-            (state, translate(STATE_TITLES_OF[type(kw['context'])][state])) for state in states])
+        values=[('', translate(_('Any state')))]
+        + [(state, translate(STATE_TITLES_OF[type(kw['context'])][state])) for state in states]
+    )
 
 
 class RecordFilter(colander.Schema):
-    service = colander.SchemaNode(colander.String(), title=_('Service'), missing='',
-                                  widget=_service_widget)
-    state = colander.SchemaNode(colander.String(), title=_('State'), missing='',
-                                widget=_state_widget)
-    date_from = colander.SchemaNode(colander.Date(), title=_('Made from (date)'), missing=None,
-                                    widget=date_input())
-    date_to = colander.SchemaNode(colander.Date(), title=_('Made until (date)'), missing=None,
-                                  widget=date_input())
+    service = colander.SchemaNode(
+        colander.String(), title=_('Service'), missing='', widget=_service_widget
+    )
+    state = colander.SchemaNode(
+        colander.String(), title=_('State'), missing='', widget=_state_widget
+    )
+    date_from = colander.SchemaNode(
+        colander.Date(), title=_('Made from (date)'), missing=None, widget=date_input()
+    )
+    date_to = colander.SchemaNode(
+        colander.Date(), title=_('Made until (date)'), missing=None, widget=date_input()
+    )
 
 
 def service_title(name):
@@ -72,35 +82,67 @@ def filtered(context, filters, limit=LIMIT):
     return context.find(services, states, first, last, limit)
 
 
-@mgmt_view(name='manage-search', title=_('Find'), context=ServiceRequests, permission='manage',
-           order=5, renderer='manage/records.jinja2')
-@mgmt_view(name='manage-search', title=_('Find'), context=Orders, permission='manage',
-           order=5, renderer='manage/records.jinja2')
+@mgmt_view(
+    name='manage-search',
+    title=_('Find'),
+    context=ServiceRequests,
+    permission='manage',
+    order=5,
+    renderer='manage/records.jinja2',
+)
+@mgmt_view(
+    name='manage-search',
+    title=_('Find'),
+    context=Orders,
+    permission='manage',
+    order=5,
+    renderer='manage/records.jinja2',
+)
 def records(context, request):
     form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
     found = None if filters is None else filtered(context, filters)
-    rows = None if found is None else [{
-        'record': record,
-        'title': title_of(record, request.locale_name),
-        'service': service_title(record.service),
-        'state': STATE_TITLES_OF[type(context)][record.state],
-        'made': record.created.astimezone(OMAN),
-    } for record in found]
+    rows = (
+        None
+        if found is None
+        else [
+            {
+                'record': record,
+                'title': title_of(record, request.locale_name),
+                'service': service_title(record.service),
+                'state': STATE_TITLES_OF[type(context)][record.state],
+                'made': record.created.astimezone(OMAN),
+            }
+            for record in found
+        ]
+    )
     export = None
     if isinstance(context, Orders) and filters is not None:
         export = request.resource_url(context, 'export.csv', query=request.GET)
     return manage_page(request, context, form=form, rows=rows, limit=LIMIT, export=export)
 
 
-CSV_COLUMNS = ('reference', 'created', 'state', 'paid_at', 'amount', 'currency', 'service',
-               'cr_number', 'civil_id', 'request', 'card_type', 'card_last4',
-               'transaction_id', 'flagged')
+CSV_COLUMNS = (
+    'reference',
+    'created',
+    'state',
+    'paid_at',
+    'amount',
+    'currency',
+    'service',
+    'cr_number',
+    'civil_id',
+    'request',
+    'card_type',
+    'card_last4',
+    'transaction_id',
+    'flagged',
+)
 
 
 @view_config(context=Orders, name='export.csv', permission='manage', request_method='GET')
 def export_orders(context, request):
     """The filtered orders as CSV, for reconciliation with the gateway's reports."""
-    form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
+    _form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
     if filters is None:
         filters = {'service': '', 'state': '', 'date_from': None, 'date_to': None}
     requests = request.root['requests']
@@ -109,15 +151,27 @@ def export_orders(context, request):
     writer.writerow(CSV_COLUMNS)
     for order in filtered(context, filters, limit=EXPORT_LIMIT):
         made_for = requests.get(order.request_id)
-        writer.writerow((
-            order.id, order.created.isoformat(), order.state,
-            order.paid_at.isoformat() if order.paid_at else '',
-            '%d.%03d' % divmod(order.amount_baisa, 1000), order.currency, order.service,
-            made_for.cr_number if made_for is not None else '', order.civil_id,
-            order.request_id, order.card_type or '', order.card_last4 or '',
-            order.transaction_id or '', 'yes' if order.flagged else 'no'))
-    request.root['audit'].record('orders.export', user=request.authenticated_userid or '',
-                                 path='/orders', details=filters)
+        writer.writerow(
+            (
+                order.id,
+                order.created.isoformat(),
+                order.state,
+                order.paid_at.isoformat() if order.paid_at else '',
+                '%d.%03d' % divmod(order.amount_baisa, 1000),
+                order.currency,
+                order.service,
+                made_for.cr_number if made_for is not None else '',
+                order.civil_id,
+                order.request_id,
+                order.card_type or '',
+                order.card_last4 or '',
+                order.transaction_id or '',
+                'yes' if order.flagged else 'no',
+            )
+        )
+    request.root['audit'].record(
+        'orders.export', user=request.authenticated_userid or '', path='/orders', details=filters
+    )
     response = request.response
     response.content_type = 'text/csv'
     response.charset = 'utf-8'

@@ -1,5 +1,6 @@
 """The Security tab: local roles on an object (and those it inherits), granted
 and revoked by administrators."""
+
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
@@ -23,8 +24,10 @@ def _principal_validator(node, kw):
 
     def validate(node, value):
         if value not in ROLE_PRINCIPALS and value not in accounts:
-            raise colander.Invalid(node, _(
-                'No account has the civil ID "${value}".', mapping={'value': value}))
+            raise colander.Invalid(
+                node, _('No account has the civil ID "${value}".', mapping={'value': value})
+            )
+
     return validate
 
 
@@ -32,26 +35,43 @@ def _principal_validator(node, kw):
 def _role_widget(node, kw):
     translate = kw['request'].localizer.translate
     return deform.widget.SelectWidget(
-        values=[(role, translate(title)) for role, title in ROLE_TITLES.items()])
+        values=[(role, translate(title)) for role, title in ROLE_TITLES.items()]
+    )
 
 
 class LocalRoleSchema(colander.Schema):
     principal = colander.SchemaNode(
-        colander.String(), title=_('Civil ID'), validator=_principal_validator,
+        colander.String(),
+        title=_('Civil ID'),
+        validator=_principal_validator,
         preparer=lambda value: value.strip() if isinstance(value, str) else value,
-        description=_('Or role:editor for every editor of the portal.'))
-    role = colander.SchemaNode(colander.String(), title=_('Role'), widget=_role_widget,
-                               validator=colander.OneOf(tuple(ROLE_TITLES)))
+        description=_('Or role:editor for every editor of the portal.'),
+    )
+    role = colander.SchemaNode(
+        colander.String(),
+        title=_('Role'),
+        widget=_role_widget,
+        validator=colander.OneOf(tuple(ROLE_TITLES)),
+    )
 
 
 def _grants(resource):
     local_roles = getattr(resource, '__local_roles__', {})
-    return [(principal, role) for principal, roles in sorted(local_roles.items())
-            for role in sorted(roles)]
+    return [
+        (principal, role)
+        for principal, roles in sorted(local_roles.items())
+        for role in sorted(roles)
+    ]
 
 
-@mgmt_view(name='manage-security', title=_('Security'), context=LocalRoles,
-           permission='manage', order=40, renderer='manage/security.jinja2')
+@mgmt_view(
+    name='manage-security',
+    title=_('Security'),
+    context=LocalRoles,
+    permission='manage',
+    order=40,
+    renderer='manage/security.jinja2',
+)
 class SecurityView(ManageForm):
     schema = LocalRoleSchema
     button_titles = (('grant', _('Grant')),)
@@ -62,30 +82,56 @@ class SecurityView(ManageForm):
             grants = _grants(node)
             if grants:
                 inherited.append((title_of(node, self.request.locale_name), grants))
-        return super().show(rendered_form, grants=_grants(self.context),
-                            role_titles=ROLE_TITLES, inherited=inherited, **values)
+        return super().show(
+            rendered_form,
+            grants=_grants(self.context),
+            role_titles=ROLE_TITLES,
+            inherited=inherited,
+            **values,
+        )
 
     def grant_success(self, form, appstruct):
         principal, role = appstruct['principal'], appstruct['role']
         self.context.grant_local_role(principal, role)
-        record_change(self.request, 'security.grant', self.context, _(
-            'Granted the local role ${role} to ${principal} on "${title}"', mapping={
-                'role': role, 'principal': principal,
-                'title': title_of(self.context, self.request.locale_name)}),
-            principal=principal, role=role)
+        record_change(
+            self.request,
+            'security.grant',
+            self.context,
+            _(
+                'Granted the local role ${role} to ${principal} on "${title}"',
+                mapping={
+                    'role': role,
+                    'principal': principal,
+                    'title': title_of(self.context, self.request.locale_name),
+                },
+            ),
+            principal=principal,
+            role=role,
+        )
         return HTTPSeeOther(self.request.url)
 
 
-@view_config(name='manage-security-revoke', context=LocalRoles, permission='manage',
-             request_method='POST')
+@view_config(
+    name='manage-security-revoke', context=LocalRoles, permission='manage', request_method='POST'
+)
 def revoke(context, request):
     principal = request.POST.get('principal', '')
     role = request.POST.get('role', '')
     if role in context.__local_roles__.get(principal, ()):
         context.revoke_local_role(principal, role)
-        record_change(request, 'security.revoke', context, _(
-            'Revoked the local role ${role} of ${principal} on "${title}"', mapping={
-                'role': role, 'principal': principal,
-                'title': title_of(context, request.locale_name)}),
-            principal=principal, role=role)
+        record_change(
+            request,
+            'security.revoke',
+            context,
+            _(
+                'Revoked the local role ${role} of ${principal} on "${title}"',
+                mapping={
+                    'role': role,
+                    'principal': principal,
+                    'title': title_of(context, request.locale_name),
+                },
+            ),
+            principal=principal,
+            role=role,
+        )
     return HTTPSeeOther(manage_url(request, context, 'manage-security'))

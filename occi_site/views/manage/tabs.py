@@ -7,8 +7,9 @@ keeping only the tabs the person may use.  Stack two decorators to register
 one view for two contexts with different permissions, e.g. ``manage`` on any
 folder and ``manage_content`` on the editors' folders.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import venusian
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
@@ -30,7 +31,8 @@ class Tab:
 
     def applies_to(self, context):
         return isinstance(context, self.context) and (
-            self.condition is None or self.condition(context))
+            self.condition is None or self.condition(context)
+        )
 
 
 class ConditionPredicate:
@@ -49,15 +51,17 @@ class ConditionPredicate:
         return self.condition(context)
 
 
-def add_mgmt_view(config, view, name, context, permission, title=None, order=100,
-                  condition=None, **view_options):
+def add_mgmt_view(
+    config, view, name, context, permission, title=None, order=100, condition=None, **view_options
+):
     """Config directive: the view, and its tab when it has a ``title``."""
     if condition is not None:
         view_options['manage_if'] = condition
     config.add_view(view, name=name, context=context, permission=permission, **view_options)
     if title is not None:
         config.registry.occi_mgmt_tabs.append(
-            Tab(name, title, context, permission, order, condition))
+            Tab(name, title, context, permission, order, condition)
+        )
 
 
 class mgmt_view:
@@ -103,8 +107,9 @@ def manage_crumbs(request, context):
         if tabs_for(request, node):
             label = _('Manage') if node.__parent__ is None else title_of(node, lang)
             crumbs.append((label, manage_url(request, node)))
-    crumbs.append((title_of(context, lang) if context.__parent__ is not None
-                   else _('Manage'), None))
+    crumbs.append(
+        (title_of(context, lang) if context.__parent__ is not None else _('Manage'), None)
+    )
     return crumbs
 
 
@@ -115,8 +120,11 @@ def manage_page(request, context, **values):
     may_undo = request.has_permission('manage', request.root)
     values.update(
         context=context,
-        heading=(_('Manage the portal') if context.__parent__ is None
-                 else title_of(context, request.locale_name)),
+        heading=(
+            _('Manage the portal')
+            if context.__parent__ is None
+            else title_of(context, request.locale_name)
+        ),
         type_title=info.title if info is not None else '',
         tabs=tabs_for(request, context),
         crumbs=manage_crumbs(request, context),

@@ -6,7 +6,8 @@ since (or the later change can be merged) and its history is not packed
 away; whether it can is known only by trying, so the undo is committed here,
 in the view, to tell the person plainly when it could not be done.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
@@ -39,21 +40,32 @@ def describe(entry):
 def find_transaction(db, *, token=None, undo_id=None):
     for entry in recent_transactions(db, SEARCH_DEPTH):
         if (token and entry.get(UNDO_TOKEN) == token) or (
-                undo_id and entry['id'].decode('ascii') == undo_id):
+            undo_id and entry['id'].decode('ascii') == undo_id
+        ):
             return entry
     return None
 
 
-@mgmt_view(name='manage-undo', title=_('Undo'), context=Site, permission='manage',
-           order=80, renderer='manage/undo.jinja2', request_method='GET')
+@mgmt_view(
+    name='manage-undo',
+    title=_('Undo'),
+    context=Site,
+    permission='manage',
+    order=80,
+    renderer='manage/undo.jinja2',
+    request_method='GET',
+)
 def undo_list(context, request):
     db = database(request.registry)
-    rows = [{
-        'id': entry['id'].decode('ascii'),
-        'when': datetime.fromtimestamp(entry['time'], timezone.utc).astimezone(OMAN),
-        'user': entry['user_name'],
-        'description': describe(entry),
-    } for entry in recent_transactions(db)]
+    rows = [
+        {
+            'id': entry['id'].decode('ascii'),
+            'when': datetime.fromtimestamp(entry['time'], UTC).astimezone(OMAN),
+            'user': entry['user_name'],
+            'description': describe(entry),
+        }
+        for entry in recent_transactions(db)
+    ]
     return manage_page(request, context, rows=rows, supported=db.supportsUndo())
 
 
@@ -61,12 +73,17 @@ def undo_list(context, request):
 def undo(context, request):
     db = database(request.registry)
     translate = request.localizer.translate
-    entry = find_transaction(db, token=request.POST.get('token'),
-                             undo_id=request.POST.get('id'))
+    entry = find_transaction(db, token=request.POST.get('token'), undo_id=request.POST.get('id'))
     target = HTTPSeeOther(manage_url(request, context, 'manage-undo'))
     if entry is None:
-        request.session.flash(translate(_(
-            'That change is no longer among the recent transactions, so it cannot be undone here.')))
+        request.session.flash(
+            translate(
+                _(
+                    'That change is no longer among the recent transactions, '
+                    'so it cannot be undone here.'
+                )
+            )
+        )
         return target
     description = describe(entry)
     user = request.authenticated_userid
@@ -77,15 +94,28 @@ def undo(context, request):
         request.tm.commit()
     except UndoError as error:
         request.tm.abort()
-        audit_apart(db, 'undo', user=user, path='/', outcome='refused',
-                    details={'transaction': description, 'reason': str(error)})
-        request.session.flash(translate(_(
-            'This change cannot be undone: something it changed has been changed again '
-            'since, or the database was packed after it. Make the change by hand instead. '
-            '(${reason})', mapping={'reason': str(error)})))
+        audit_apart(
+            db,
+            'undo',
+            user=user,
+            path='/',
+            outcome='refused',
+            details={'transaction': description, 'reason': str(error)},
+        )
+        request.session.flash(
+            translate(
+                _(
+                    'This change cannot be undone: something it changed has been changed again '
+                    'since, or the database was packed after it. Make the change by hand instead. '
+                    '(${reason})',
+                    mapping={'reason': str(error)},
+                )
+            )
+        )
     else:
         audit_apart(db, 'undo', user=user, path='/', details={'transaction': description})
-        request.session.flash(translate(_('Undone: ${description}',
-                                          mapping={'description': description})))
+        request.session.flash(
+            translate(_('Undone: ${description}', mapping={'description': description}))
+        )
     request.tm.begin()
     return target

@@ -1,5 +1,6 @@
 """The Workflow tab: an item's state, the transitions the person may make,
 and the history of who moved it, when and why."""
+
 import colander
 from pyramid.httpexceptions import HTTPForbidden
 
@@ -13,17 +14,26 @@ from .tabs import mgmt_view
 
 class CommentSchema(colander.Schema):
     comment = colander.SchemaNode(
-        colander.String(), title=_('Comment'), missing='',
+        colander.String(),
+        title=_('Comment'),
+        missing='',
         validator=colander.Length(max=500),
-        description=_('Kept in the history: say why, for the next person.'))
+        description=_('Kept in the history: say why, for the next person.'),
+    )
 
 
 def allowed_transitions(request, item):
     return [t for t in item.transitions() if request.has_permission(t.permission, item)]
 
 
-@mgmt_view(name='manage-workflow', title=_('Workflow'), context=Workflowed,
-           permission='manage_content', order=30, renderer='manage/workflow.jinja2')
+@mgmt_view(
+    name='manage-workflow',
+    title=_('Workflow'),
+    context=Workflowed,
+    permission='manage_content',
+    order=30,
+    renderer='manage/workflow.jinja2',
+)
 class WorkflowView(ManageForm):
     schema = CommentSchema
     offers_cancel = False
@@ -34,21 +44,35 @@ class WorkflowView(ManageForm):
         super().__init__(context, request)
 
     def show(self, rendered_form, **values):
-        return super().show(rendered_form, state=STATES[self.context.state],
-                            history=reversed(self.context.workflow_history),
-                            may_act=bool(self.allowed), states=STATES, **values)
+        return super().show(
+            rendered_form,
+            state=STATES[self.context.state],
+            history=reversed(self.context.workflow_history),
+            may_act=bool(self.allowed),
+            states=STATES,
+            **values,
+        )
 
     def move(self, name, appstruct):
         chosen = next((t for t in self.allowed if t.name == name), None)
         if chosen is None:
             raise HTTPForbidden()
-        self.context.transition(name, self.request.authenticated_userid, self.request.now,
-                                appstruct['comment'])
-        record_change(self.request, 'workflow.%s' % name, self.context, _(
-            '${transition}: "${title}"', mapping={
-                'transition': self.request.localizer.translate(chosen.title),
-                'title': title_of(self.context, self.request.locale_name)}),
-            comment=appstruct['comment'])
+        self.context.transition(
+            name, self.request.authenticated_userid, self.request.now, appstruct['comment']
+        )
+        record_change(
+            self.request,
+            'workflow.%s' % name,
+            self.context,
+            _(
+                '${transition}: "${title}"',
+                mapping={
+                    'transition': self.request.localizer.translate(chosen.title),
+                    'title': title_of(self.context, self.request.locale_name),
+                },
+            ),
+            comment=appstruct['comment'],
+        )
         return self.back()
 
     def submit_success(self, form, appstruct):
