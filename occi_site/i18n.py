@@ -3,8 +3,10 @@
 from importlib.resources import files
 
 import deform
-from pyramid.i18n import TranslationStringFactory, get_localizer
-from pyramid.threadlocal import get_current_request
+from pyramid.i18n import TranslationStringFactory, get_localizer, make_localizer
+from pyramid.interfaces import ITranslationDirectories
+from pyramid.renderers import render
+from pyramid.threadlocal import get_current_request, manager
 
 _ = TranslationStringFactory('occi_site')
 
@@ -32,8 +34,48 @@ def _deform_translator(term):
     return get_localizer(get_current_request()).translate(term)
 
 
+def localizer_for(request, language):
+    """A localizer for ``language``, whatever the request's own language.
+
+    Made once per language and kept on the registry: building one reads
+    every catalog from disk.
+    """
+    if language == request.locale_name:
+        return request.localizer
+    localizers = request.registry.occi_localizers
+    localizer = localizers.get(language)
+    if localizer is None:
+        directories = request.registry.queryUtility(ITranslationDirectories, default=[])
+        localizer = localizers[language] = make_localizer(language, directories)
+    return localizer
+
+
+class _InLanguage:
+    """The request as templates see it, speaking ``language``."""
+
+    def __init__(self, request, language):
+        self._request = request
+        self.localizer = localizer_for(request, language)
+        self.locale_name = language
+        self.text_direction = 'rtl' if language == 'ar' else 'ltr'
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+def render_in(request, language, template, values):
+    """Render ``template`` as a request in ``language`` would (mail, PDFs)."""
+    speaking = _InLanguage(request, language)
+    manager.push({'request': speaking, 'registry': request.registry})
+    try:
+        return render(template, values, request=speaking)
+    finally:
+        manager.pop()
+
+
 def includeme(config):
     config.set_locale_negotiator(locale_negotiator)
+    config.registry.occi_localizers = {}
     # Later directories win: ours carry the Arabic catalogs that deform and
     # colander do not ship.
     config.add_translation_dirs('colander:locale/', 'deform:locale/', 'occi_site:locale/')

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import webtest
 
-from occi_site.integrations.registry import (
+from occi_site.integrations.commercial_registry import (
     HttpRegistry,
     RegistryError,
     SampleRegistry,

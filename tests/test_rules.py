@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from occi_site.integrations.registry import RegistryCompany
+from occi_site.integrations.commercial_registry import RegistryCompany
 from occi_site.resources.company import Companies, Company, Membership, ServiceRefused, add_years
 from occi_site.resources.search import find_companies
 from occi_site.resources.services import SERVICES, Choice, get_service

@@ -14,7 +14,7 @@ from ZODB.FileStorage import FileStorage
 from ZODB.MappingStorage import MappingStorage
 from ZODB.POSException import ConflictError
 
-from occi_site.integrations.registry import SampleRegistry
+from occi_site.integrations.commercial_registry import SampleRegistry
 from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.certificate import Certificates, issue_certificate
 from occi_site.resources.company import ServiceRefused

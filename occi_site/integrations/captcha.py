@@ -90,7 +90,7 @@ def new_challenge(request):
 
     Returns ``{'image': data URI, 'question': TranslationString}``.
     """
-    backend = request.registry.occi_captcha
+    backend = request.captcha
     answer = backend.new_answer()
     first, second = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
     request.session[SESSION_KEY] = [_digest(request, answer), _digest(request, str(first + second))]

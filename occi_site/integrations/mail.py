@@ -9,7 +9,6 @@ same code path.
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
-from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
@@ -34,7 +33,7 @@ def send_mail(request, to, subject, body, html=None):
     """Queue an e-mail on the current transaction."""
     sender = request.registry.settings['mail.default_sender']
     message = Message(subject=subject, sender=sender, recipients=[to], body=body, html=html)
-    get_mailer(request).send(message)
+    request.mailer.send(message)
 
 
 def includeme(config):

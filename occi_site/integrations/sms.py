@@ -54,9 +54,7 @@ def _deliver_after_commit(committed, gateway, to, body):
 
 def send_sms(request, to, body):
     """Queue an SMS on the current transaction."""
-    request.tm.get().addAfterCommitHook(
-        _deliver_after_commit, args=(request.registry.occi_sms, to, body)
-    )
+    request.tm.get().addAfterCommitHook(_deliver_after_commit, args=(request.sms_gateway, to, body))
 
 
 def gateway_from_settings(settings, outbox):

@@ -2,6 +2,7 @@
 
 import transaction
 from pyramid.events import ApplicationCreated
+from pyramid.request import Request
 from pyramid.settings import asbool
 from pyramid_zodbconn import get_connection
 
@@ -39,8 +40,18 @@ def bootstrap_database(db, after=()):
 
 
 def database(registry):
-    # pyramid_zodbconn opens the database in its includeme and keeps it here.
-    return registry._zodb_databases['']
+    """The application's ZODB database, as pyramid_zodbconn opened it.
+
+    Reached through a connection for a throw-away request, pyramid_zodbconn's
+    only public way to its databases; the connection is closed at once.
+    """
+    request = Request.blank('/')
+    request.registry = registry
+    connection = get_connection(request)
+    try:
+        return connection.db()
+    finally:
+        connection.close()
 
 
 def _on_application_created(event):

@@ -183,33 +183,45 @@ class ServiceRequests(Folder):
         self.open_by_created = OOTreeSet()
         self.filter_index = RecordIndex()
 
-    def add(self, name, record):
-        super().add(name, record)
-        self.filter_index.add((record.service, record.state), record.created, name)
-        ids = self.by_member.get(record.civil_id)
+    def add(self, name, service_request):
+        super().add(name, service_request)
+        self.filter_index.add(
+            (service_request.service, service_request.state), service_request.created, name
+        )
+        ids = self.by_member.get(service_request.civil_id)
         if ids is None:
-            ids = self.by_member[record.civil_id] = OOTreeSet()
+            ids = self.by_member[service_request.civil_id] = OOTreeSet()
         ids.insert(name)
-        if record.is_open:
-            self.open_drafts[(record.civil_id, record.service, record.cr_number)] = name
-            self.open_by_created.insert((record.created, name))
-        return record
+        if service_request.is_open:
+            self.open_drafts[
+                (service_request.civil_id, service_request.service, service_request.cr_number)
+            ] = name
+            self.open_by_created.insert((service_request.created, name))
+        return service_request
 
     def remove(self, name):
-        record = self.get(name)
-        if record is not None and record.is_open:
-            self.closed(record)
-        record = super().remove(name)
-        self.filter_index.remove((record.service, record.state), record.created, name)
-        ids = self.by_member.get(record.civil_id)
+        service_request = self.get(name)
+        if service_request is not None and service_request.is_open:
+            self.closed(service_request)
+        service_request = super().remove(name)
+        self.filter_index.remove(
+            (service_request.service, service_request.state), service_request.created, name
+        )
+        ids = self.by_member.get(service_request.civil_id)
         if ids is not None and name in ids:
             ids.remove(name)
-        return record
+        return service_request
 
-    def restated(self, record, old_state):
-        """``record`` moved from ``old_state``: keep the filter index true."""
-        self.filter_index.remove((record.service, old_state), record.created, record.__name__)
-        self.filter_index.add((record.service, record.state), record.created, record.__name__)
+    def restated(self, service_request, old_state):
+        """``service_request`` moved from ``old_state``: keep the filter index true."""
+        self.filter_index.remove(
+            (service_request.service, old_state), service_request.created, service_request.__name__
+        )
+        self.filter_index.add(
+            (service_request.service, service_request.state),
+            service_request.created,
+            service_request.__name__,
+        )
 
     def find(self, services, states, first=None, last=None, limit=200):
         """Requests newest first, by service, state and creation time (see RecordIndex)."""
@@ -217,13 +229,13 @@ class ServiceRequests(Folder):
             self[name] for name in self.filter_index.find((services, states), first, last, limit)
         ]
 
-    def closed(self, record):
-        """``record`` left the open states: drop it from the open indexes."""
-        key = (record.civil_id, record.service, record.cr_number)
-        if self.open_drafts.get(key) == record.__name__:
+    def closed(self, service_request):
+        """``service_request`` left the open states: drop it from the open indexes."""
+        key = (service_request.civil_id, service_request.service, service_request.cr_number)
+        if self.open_drafts.get(key) == service_request.__name__:
             del self.open_drafts[key]
-        if (record.created, record.__name__) in self.open_by_created:
-            self.open_by_created.remove((record.created, record.__name__))
+        if (service_request.created, service_request.__name__) in self.open_by_created:
+            self.open_by_created.remove((service_request.created, service_request.__name__))
 
     def find_open_draft(self, civil_id, service, cr_number, now=None):
         """The member's open request for this service and CR, if any.
@@ -233,17 +245,17 @@ class ServiceRequests(Folder):
         name = self.open_drafts.get((civil_id, service, cr_number))
         if name is None:
             return None
-        record = self[name]
-        if now is not None and record.expire_if_stale(now):
+        service_request = self[name]
+        if now is not None and service_request.expire_if_stale(now):
             return None
-        return record
+        return service_request
 
     def open_request(self, service, civil_id, cr_number, now, occi_number=None, language='en'):
         """The member's open request for this service and CR, else a new one:
         going back or reloading never makes a second request."""
-        record = self.find_open_draft(civil_id, service, cr_number, now)
-        if record is not None:
-            return record
+        service_request = self.find_open_draft(civil_id, service, cr_number, now)
+        if service_request is not None:
+            return service_request
         name = secrets.token_urlsafe(12)
         while name in self:
             name = secrets.token_urlsafe(12)
@@ -257,7 +269,7 @@ class ServiceRequests(Folder):
     def for_member(self, civil_id):
         """The member's requests, newest first."""
         records = (self[name] for name in self.by_member.get(civil_id, ()))
-        return sorted(records, key=lambda record: record.created, reverse=True)
+        return sorted(records, key=lambda service_request: service_request.created, reverse=True)
 
     def expire_stale(self, now):
         """Expire every open request older than 24 hours; returns how many.

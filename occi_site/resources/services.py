@@ -151,14 +151,14 @@ def _new_membership_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _new_membership_change(site, company, record, registry_company, today):
+def _new_membership_change(site, company, service_request, registry_company, today):
     terms = Membership.new_membership_terms(registry_company, company, today)
     companies = site['companies']
     if company is None:
         company = companies.add(
-            record.cr_number,
+            service_request.cr_number,
             Company(
-                record.cr_number,
+                service_request.cr_number,
                 registry_company.name_en,
                 registry_company.name_ar,
                 registry_company.address,
@@ -193,9 +193,11 @@ def _renewal_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _renewal_change(site, company, record, registry_company, today):
-    _require_unchanged(company, record.quote)
-    site['companies'].change_membership(company, expires_on=record.quote.new_expiry, debit_baisa=0)
+def _renewal_change(site, company, service_request, registry_company, today):
+    _require_unchanged(company, service_request.quote)
+    site['companies'].change_membership(
+        company, expires_on=service_request.quote.new_expiry, debit_baisa=0
+    )
     return company
 
 
@@ -216,7 +218,7 @@ def _certificate_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _certificate_change(site, company, record, registry_company, today):
+def _certificate_change(site, company, service_request, registry_company, today):
     membership_of(company)
     return company
 
@@ -241,9 +243,11 @@ def _change_name_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _change_name_change(site, company, record, registry_company, today):
+def _change_name_change(site, company, service_request, registry_company, today):
     membership_of(company)
-    site['companies'].rename(company, record.quote.new_name_en, record.quote.new_name_ar)
+    site['companies'].rename(
+        company, service_request.quote.new_name_en, service_request.quote.new_name_ar
+    )
     return company
 
 
@@ -266,10 +270,10 @@ def _change_grade_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _change_grade_change(site, company, record, registry_company, today):
-    _require_unchanged(company, record.quote)
+def _change_grade_change(site, company, service_request, registry_company, today):
+    _require_unchanged(company, service_request.quote)
     site['companies'].change_membership(
-        company, grade=record.quote.new_grade, expires_on=record.quote.new_expiry
+        company, grade=service_request.quote.new_grade, expires_on=service_request.quote.new_expiry
     )
     return company
 
@@ -341,7 +345,7 @@ def get_service(name):
     return SERVICES[name]
 
 
-def fulfil(site, record, today, now, registry_company=None):
+def fulfil(site, service_request, today, now, registry_company=None):
     """Apply a paid (or free and verified) request once and issue the
     company's new certificate; returns that Certificate.
 
@@ -353,24 +357,33 @@ def fulfil(site, record, today, now, registry_company=None):
     still be committed so that outcome is kept.  New Membership needs the
     registry's record of the CR (``registry_company``).
     """
-    if record.state == 'fulfilled':
-        return site['certificates'][record.certificate_serial]
-    if record.state != 'paid' and not (
-        record.state == 'verified' and record.quote is not None and not record.needs_payment
+    if service_request.state == 'fulfilled':
+        return site['certificates'][service_request.certificate_serial]
+    if service_request.state != 'paid' and not (
+        service_request.state == 'verified'
+        and service_request.quote is not None
+        and not service_request.needs_payment
     ):
-        raise ValueError('request %s is %s: not ready for fulfilment' % (record.id, record.state))
-    service = get_service(record.service)
+        raise ValueError(
+            'request %s is %s: not ready for fulfilment'
+            % (service_request.id, service_request.state)
+        )
+    service = get_service(service_request.service)
     try:
         company = service.change(
-            site, site['companies'].get(record.cr_number), record, registry_company, today
+            site,
+            site['companies'].get(service_request.cr_number),
+            service_request,
+            registry_company,
+            today,
         )
     except ServiceRefused as refusal:
-        record.transition(
-            'failed' if record.state == 'paid' else 'refused', now, note=refusal.reason
+        service_request.transition(
+            'failed' if service_request.state == 'paid' else 'refused', now, note=refusal.reason
         )
         raise
-    certificate = issue_certificate(site, company, today, request_id=record.id)
-    record.occi_number = company.membership.occi_number
-    record.certificate_serial = certificate.serial
-    record.transition('fulfilled', now, note=certificate.serial)
+    certificate = issue_certificate(site, company, today, request_id=service_request.id)
+    service_request.occi_number = company.membership.occi_number
+    service_request.certificate_serial = certificate.serial
+    service_request.transition('fulfilled', now, note=certificate.serial)
     return certificate

@@ -12,10 +12,9 @@ from datetime import timedelta
 from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
 
-from ..i18n import _
+from ..i18n import _, localizer_for, render_in
 from ..integrations.mail import send_mail
 from ..resources import database
-from ..views.notify import localizer_for, render_in
 
 BY = 'occi-remind'
 

@@ -33,7 +33,7 @@ def start_authentication(
     request, *, purpose, method=None, login_hint=None, came_from='', service_request=None
 ):
     """Send the browser to the IdP; the answer comes back to /saml/acs."""
-    provider = request.registry.occi_pki
+    provider = request.pki
     if provider is None:
         raise PkiError('idp_unavailable', 'idp_unavailable', 'PKI login is not configured')
     login = provider.begin_login(
@@ -75,7 +75,7 @@ def assertion_consumer(request):
         request.override_renderer = 'auth/acs_relay.jinja2'
         return {'saml_response': saml_response, 'relay_state': request.POST.get('RelayState', '')}
     outstanding = dict(request.session.get(OUTSTANDING, {}))
-    provider = request.registry.occi_pki
+    provider = request.pki
     try:
         authentication = provider.complete_login(
             saml_response,
@@ -168,10 +168,10 @@ def finish_step_up(request, pending, authentication):
 def logout(request):
     pki = request.session.get(PKI_SESSION)
     civil_id = request.authenticated_userid
-    if pki is None or request.registry.occi_pki is None:
+    if pki is None or request.pki is None:
         forget(request)
         return HTTPSeeOther(request.route_url('logged_out'))
-    request_id, url = request.registry.occi_pki.begin_logout(
+    request_id, url = request.pki.begin_logout(
         name_id=pki['name_id'], session_index=pki['session_index']
     )
     request.session[LOGOUT_REQUESTS] = [request_id]
@@ -181,7 +181,7 @@ def logout(request):
 
 @view_config(route_name='saml_sls', request_method='GET', renderer='auth/error.jinja2')
 def single_logout_service(request):
-    provider = request.registry.occi_pki
+    provider = request.pki
     try:
         if 'SAMLResponse' in request.GET:
             provider.complete_logout(
@@ -221,7 +221,7 @@ def logged_out(request):
 def metadata(request):
     response = request.response
     response.content_type = 'application/samlmetadata+xml'
-    response.text = request.registry.occi_pki.metadata_xml()
+    response.text = request.pki.metadata_xml()
     return response
 
 

@@ -46,8 +46,8 @@ def member_records(request, crs):
     requests = site['requests'].for_member(request.identity.civil_id)
     receipts = [
         order
-        for record in requests
-        for order in site['orders'].for_request(record.id)
+        for service_request in requests
+        for order in site['orders'].for_request(service_request.id)
         if order.state == 'paid'
     ]
     certificates = [

@@ -4,7 +4,7 @@ import logging
 
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..integrations.registry import RegistryError
+from ..integrations.commercial_registry import RegistryError
 
 log = logging.getLogger(__name__)
 

@@ -1,24 +1,30 @@
-"""How amounts and dates read on the portal, in the page's language (Babel)."""
+"""How amounts and dates read on the portal, in the page's language (Babel).
+
+Both are Jinja2 filters that take the request from the template's context,
+so a mail rendered in the member's language formats in that language.
+"""
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from pyramid.threadlocal import get_current_request
+from jinja2 import pass_context
 
 from ..i18n import _
 
 
-def rial(baisa):
+@pass_context
+def rial(context, baisa):
     """Integer baisa as the portal shows money: ``RO 25``, ``RO 25.500``."""
-    request = get_current_request()
+    request = context['request']
     whole, fraction = divmod(baisa, 1000)
     number = '%d' % whole if not fraction else '%d.%03d' % (whole, fraction)
     amount = format_decimal(number, format='#,##0.###', locale=request.locale_name)
     return request.localizer.translate(_('RO ${amount}', mapping={'amount': amount}))
 
 
-def day(value):
+@pass_context
+def day(context, value):
     """A date as ``2027-03-19`` in English and in Arabic digits' locale form in Arabic."""
-    request = get_current_request()
+    request = context['request']
     return format_date(value, format='yyyy-MM-dd', locale=request.locale_name)
 
 

@@ -5,42 +5,9 @@ server notification has no member at all), so the text is rendered with a
 localizer for the member's language, not the request's.
 """
 
-from pyramid.i18n import make_localizer
-from pyramid.interfaces import ITranslationDirectories
-from pyramid.renderers import render
-from pyramid.threadlocal import manager
-
+from ..i18n import localizer_for, render_in
 from ..integrations.mail import send_mail
 from ..integrations.sms import send_sms
-
-
-def localizer_for(request, language):
-    if language == request.locale_name:
-        return request.localizer
-    directories = request.registry.queryUtility(ITranslationDirectories, default=[])
-    return make_localizer(language, directories)
-
-
-class _InLanguage:
-    """The request as templates see it, speaking ``language``."""
-
-    def __init__(self, request, language):
-        self._request = request
-        self.localizer = localizer_for(request, language)
-        self.locale_name = language
-        self.text_direction = 'rtl' if language == 'ar' else 'ltr'
-
-    def __getattr__(self, name):
-        return getattr(self._request, name)
-
-
-def render_in(request, language, template, values):
-    speaking = _InLanguage(request, language)
-    manager.push({'request': speaking, 'registry': request.registry})
-    try:
-        return render(template, values, request=speaking)
-    finally:
-        manager.pop()
 
 
 def notify_member(request, account, subject, template, values, sms=None):

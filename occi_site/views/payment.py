@@ -14,42 +14,46 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..certificates import ReceiptData, render_receipt
-from ..i18n import _
+from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError
 from ..resources.company import ServiceRefused
 from ..resources.order import Order, PaymentMismatch
 from ..resources.services import get_service
 from .fulfilment import complete_request
-from .notify import localizer_for, notify_member
+from .notify import notify_member
 
 log = logging.getLogger(__name__)
 
 
-def start_payment(request, record):
-    """Make the order for ``record``'s confirmed quote and show it before the gateway."""
+def start_payment(request, service_request):
+    """Make the order for ``service_request``'s confirmed quote and show it before the gateway."""
     english, arabic = localizer_for(request, 'en'), localizer_for(request, 'ar')
     lines = [
         (english.translate(label), arabic.translate(label), amount)
-        for label, amount in record.quote.lines
+        for label, amount in service_request.quote.lines
         if amount
     ]
     order = request.root['orders'].new_order(
-        record.__name__, record.civil_id, lines, request.now, service=record.service
+        service_request.__name__,
+        service_request.civil_id,
+        lines,
+        request.now,
+        service=service_request.service,
     )
-    record.await_payment(order.id, request.now)
+    service_request.await_payment(order.id, request.now)
     return HTTPSeeOther(request.resource_url(order))
 
 
 def release_expired(request, order):
     """An order unpaid past its window gives its request back to the member."""
     if order.expire_if_stale(request.now):
-        record = request.root['requests'].get(order.request_id)
+        service_request = request.root['requests'].get(order.request_id)
         if (
-            record is not None
-            and record.state == 'awaiting_payment'
-            and record.order_id == order.id
+            service_request is not None
+            and service_request.state == 'awaiting_payment'
+            and service_request.order_id == order.id
         ):
-            record.transition('verified', request.now, note='order %s expired' % order.id)
+            service_request.transition('verified', request.now, note='order %s expired' % order.id)
 
 
 @view_config(
@@ -57,13 +61,13 @@ def release_expired(request, order):
 )
 def show_order(order, request):
     release_expired(request, order)
-    record = request.root['requests'].get(order.request_id)
-    service = get_service(record.service)
+    service_request = request.root['requests'].get(order.request_id)
+    service = get_service(service_request.service)
     return {
         'order': order,
-        'record': record,
+        'service_request': service_request,
         'service': service,
-        'crumbs': [(service.title, request.resource_url(record)), (_('Payment'), None)],
+        'crumbs': [(service.title, request.resource_url(service_request)), (_('Payment'), None)],
     }
 
 
@@ -83,7 +87,7 @@ def checkout(order, request):
     forename, _space, surname = account.full_name.partition(' ')
     company = request.root['companies'].get(request.root['requests'][order.request_id].cr_number)
     transaction_uuid = uuid.uuid4().hex
-    endpoint, fields = request.registry.occi_payment.checkout(
+    endpoint, fields = request.payment_gateway.checkout(
         reference_number=order.id,
         transaction_uuid=transaction_uuid,
         amount_baisa=order.amount_baisa,
@@ -107,7 +111,7 @@ def checkout(order, request):
 def read_gateway_answer(request):
     """The order and the checked result of a gateway message, or an HTTP error."""
     try:
-        result = request.registry.occi_payment.read_result(request.POST)
+        result = request.payment_gateway.read_result(request.POST)
     except PaymentResponseError as error:
         request.root['audit'].record(
             'payment.bad_signature',
@@ -154,11 +158,11 @@ def settle(request, order, result, channel):
     )
     if not changed:
         return
-    record = request.root['requests'][order.request_id]
+    service_request = request.root['requests'][order.request_id]
     account = request.root['accounts'].get(order.civil_id)
     if order.state == 'paid':
-        if record.state == 'awaiting_payment' and record.order_id == order.id:
-            record.transition('paid', request.now, note=order.id)
+        if service_request.state == 'awaiting_payment' and service_request.order_id == order.id:
+            service_request.transition('paid', request.now, note=order.id)
             if account is not None:
                 notify_member(
                     request,
@@ -175,25 +179,27 @@ def settle(request, order, result, channel):
                     ),
                 )
             try:
-                complete_request(request, record)
+                complete_request(request, service_request)
             except ServiceRefused as refusal:
-                log.error('paid request %s could not be fulfilled: %s', record.id, refusal.reason)
+                log.error(
+                    'paid request %s could not be fulfilled: %s', service_request.id, refusal.reason
+                )
         else:
             # Money taken for an order the member had left: the chamber refunds by hand.
             request.root['audit'].record(
                 'payment.orphan', user=order.civil_id, path=path, outcome='flagged'
             )
-    elif record.state == 'awaiting_payment' and record.order_id == order.id:
-        record.transition('verified', request.now, note='%s %s' % (order.id, order.state))
+    elif service_request.state == 'awaiting_payment' and service_request.order_id == order.id:
+        service_request.transition('verified', request.now, note='%s %s' % (order.id, order.state))
 
 
 @view_config(route_name='payment_return', request_method='POST', require_csrf=False)
 def browser_return(request):
     order, result = read_gateway_answer(request)
     settle(request, order, result, 'browser')
-    record = request.root['requests'][order.request_id]
+    service_request = request.root['requests'][order.request_id]
     # A plain GET from here on: it carries the SameSite=Lax session cookie.
-    return HTTPSeeOther(request.resource_url(record))
+    return HTTPSeeOther(request.resource_url(service_request))
 
 
 @view_config(
@@ -206,9 +212,9 @@ def server_notification(request):
 
 
 def receipt_data(request, order):
-    record = request.root['requests'][order.request_id]
-    service = get_service(record.service)
-    company = request.root['companies'].get(record.cr_number)
+    service_request = request.root['requests'][order.request_id]
+    service = get_service(service_request.service)
+    company = request.root['companies'].get(service_request.cr_number)
     account = request.root['accounts'].get(order.civil_id)
     english, arabic = localizer_for(request, 'en'), localizer_for(request, 'ar')
     return ReceiptData(
@@ -217,7 +223,7 @@ def receipt_data(request, order):
         payer_name=account.full_name,
         company_name_en=company.name_en if company else '',
         company_name_ar=company.name_ar if company else '',
-        cr_number=record.cr_number,
+        cr_number=service_request.cr_number,
         service_en=english.translate(service.title),
         service_ar=arabic.translate(service.title),
         lines=list(order.lines),
@@ -232,11 +238,11 @@ def receipt_data(request, order):
 def receipt(order, request):
     if order.state != 'paid':
         raise HTTPNotFound()
-    record = request.root['requests'][order.request_id]
+    service_request = request.root['requests'][order.request_id]
     return {
         'order': order,
-        'record': record,
-        'service': get_service(record.service),
+        'service_request': service_request,
+        'service': get_service(service_request.service),
         'crumbs': [(_('Receipt'), None)],
     }
 

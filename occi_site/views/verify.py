@@ -7,9 +7,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..certificates import CertificateData, render_membership_certificate
-from ..i18n import _
+from ..i18n import _, localizer_for
 from ..resources.certificate import Certificate
-from .notify import localizer_for
 
 
 def verify_url(request, serial):

@@ -119,7 +119,7 @@ class ChooseCompany(FormView):
             )
         except ServiceRefused as refusal:
             return self.show(form.render(appstruct), refusal=refusal)
-        record = request.root['requests'].open_request(
+        service_request = request.root['requests'].open_request(
             self.service.name,
             request.identity.civil_id,
             cr_number,
@@ -127,18 +127,21 @@ class ChooseCompany(FormView):
             occi_number=occi_number,
             language=request.locale_name,
         )
-        return HTTPSeeOther(request.resource_url(record))
+        return HTTPSeeOther(request.resource_url(service_request))
 
 
-def step_up_is_fresh(record, now):
-    return record.step_up is not None and now - record.step_up['at'] <= STEP_UP_VALID_FOR
+def step_up_is_fresh(service_request, now):
+    return (
+        service_request.step_up is not None
+        and now - service_request.step_up['at'] <= STEP_UP_VALID_FOR
+    )
 
 
-def company_view(request, record):
+def company_view(request, service_request):
     """What step 3 shows of the company: the chamber's record and the registry's."""
     return {
-        'company': request.root['companies'].get(record.cr_number),
-        'listed': request.commercial_registry.company(record.cr_number),
+        'company': request.root['companies'].get(service_request.cr_number),
+        'listed': request.commercial_registry.company(service_request.cr_number),
     }
 
 
@@ -148,23 +151,25 @@ def company_view(request, record):
     permission='view',
     request_method='GET',
 )
-def show_request(record, request):
+def show_request(service_request, request):
     """Whatever step the request is at."""
-    record.expire_if_stale(request.now)
-    service = get_service(record.service)
+    service_request.expire_if_stale(request.now)
+    service = get_service(service_request.service)
     values = dict(
-        company_view(request, record),
-        record=record,
+        company_view(request, service_request),
+        service_request=service_request,
         service=service,
         crumbs=[(service.title, request.route_url('service_start', service=service.name))],
     )
-    if record.state in ('draft', 'verified') and not step_up_is_fresh(record, request.now):
+    if service_request.state in ('draft', 'verified') and not step_up_is_fresh(
+        service_request, request.now
+    ):
         values['step'] = 'verify'
-        values['stale'] = record.step_up is not None
+        values['stale'] = service_request.step_up is not None
         return values
-    if record.state == 'verified':
+    if service_request.state == 'verified':
         values['step'] = 'confirm'
-        choices = dict(record.choices)
+        choices = dict(service_request.choices)
         choices.update(
             {
                 choice.name: request.GET[choice.name]
@@ -186,30 +191,30 @@ def show_request(record, request):
         except ServiceRefused as refusal:
             values['refusal'] = refusal
         return values
-    values['step'] = record.state
-    if record.certificate_serial:
-        values['certificate'] = request.root['certificates'][record.certificate_serial]
-    if record.order_id:
-        values['order'] = request.root['orders'].get(record.order_id)
+    values['step'] = service_request.state
+    if service_request.certificate_serial:
+        values['certificate'] = request.root['certificates'][service_request.certificate_serial]
+    if service_request.order_id:
+        values['order'] = request.root['orders'].get(service_request.order_id)
     return values
 
 
 @view_config(context=ServiceRequest, name='verify', permission='edit', request_method='POST')
-def verify(record, request):
+def verify(service_request, request):
     """Step 2: the personal verification, by card or by Mobile ID."""
-    if not record.is_open:
-        return HTTPSeeOther(request.resource_url(record))
+    if not service_request.is_open:
+        return HTTPSeeOther(request.resource_url(service_request))
     method = request.POST.get('method')
     if method not in ('card', 'mobile'):
-        return HTTPSeeOther(request.resource_url(record))
+        return HTTPSeeOther(request.resource_url(service_request))
     hint = request.POST.get('mobile', '').strip() if method == 'mobile' else None
     return start_authentication(
         request,
         purpose='step_up',
         method=method,
         login_hint=hint or None,
-        came_from=request.resource_path(record),
-        service_request=record.__name__,
+        came_from=request.resource_path(service_request),
+        service_request=service_request.__name__,
     )
 
 
@@ -220,37 +225,37 @@ def verify(record, request):
     request_method='POST',
     renderer='wizard/request.jinja2',
 )
-def confirm(record, request):
+def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
-    if record.state != 'verified' or not step_up_is_fresh(record, request.now):
-        return HTTPSeeOther(request.resource_url(record))
-    service = get_service(record.service)
-    listed = request.commercial_registry.company(record.cr_number)
-    company = request.root['companies'].get(record.cr_number)
+    if service_request.state != 'verified' or not step_up_is_fresh(service_request, request.now):
+        return HTTPSeeOther(request.resource_url(service_request))
+    service = get_service(service_request.service)
+    listed = request.commercial_registry.company(service_request.cr_number)
+    company = request.root['companies'].get(service_request.cr_number)
     try:
         choices = service.read_choices(request.POST)
         quote = service.quote(
             company, listed, request.today, request.root['settings'].fees, choices
         )
     except ValueError:
-        return HTTPSeeOther(request.resource_url(record))
+        return HTTPSeeOther(request.resource_url(service_request))
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
-        return HTTPSeeOther(request.resource_url(record))
-    record.set_quote(quote, choices)
+        return HTTPSeeOther(request.resource_url(service_request))
+    service_request.set_quote(quote, choices)
     if quote.needs_payment:
-        return start_payment(request, record)
+        return start_payment(request, service_request)
     try:
-        complete_request(request, record)
+        complete_request(request, service_request)
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
-    return HTTPSeeOther(request.resource_url(record))
+    return HTTPSeeOther(request.resource_url(service_request))
 
 
 @view_config(context=ServiceRequest, name='cancel', permission='edit', request_method='POST')
-def cancel(record, request):
-    if record.is_open:
-        record.transition('cancelled', request.now, note='by the member')
+def cancel(service_request, request):
+    if service_request.is_open:
+        service_request.transition('cancelled', request.now, note='by the member')
     return HTTPSeeOther(request.route_url('dashboard'))
 
 
