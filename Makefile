@@ -9,8 +9,11 @@ STAMPS := .make
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xmlsec1: SAML signatures; fonts-hosny-amiri: Arabic in PDFs; fonts-dejavu-core:
 # the captcha image; poppler-utils and zbar-tools: the tests read certificates
-# back; openssl: development keys; chromium: the browser tests.
-DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium
+# back; openssl: development keys; chromium: the browser tests; pcscd and
+# vsmartcard-vpcd: the card reader stack with its virtual reader; swig,
+# libpcsclite-dev and gcc: building pyscard.
+DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium \
+  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc
 # axe-core, from the npm registry, is injected into pages by the browser tests.
 AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)

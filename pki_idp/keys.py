@@ -52,11 +52,16 @@ def write_key_pair(key_file, cert_file, common_name):
     )
     for path in (key_file, cert_file):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_private_key(key_file, key)
+    with open(cert_file, 'wb') as out:
+        out.write(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def write_private_key(path, key):
+    """`key` as unencrypted PKCS#8 PEM in a file only its owner may read."""
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, 'wb') as out:
         out.write(key_pem)
-    with open(cert_file, 'wb') as out:
-        out.write(certificate.public_bytes(serialization.Encoding.PEM))

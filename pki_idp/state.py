@@ -1,22 +1,24 @@
-"""What the IdP remembers, for the life of its process: logins in progress, PIN tries and
-blocked cards/SIMs, the sessions it has issued and its own pending log-out requests.
+"""What the IdP remembers, for the life of its process: logins in progress with the card
+challenges issued for them, Mobile ID PIN tries and blocked SIMs, the sessions it has issued
+and its own pending log-out requests.
 
 The IdP keeps no login session of its own: every authentication asks for the PIN again.
 """
 
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .provider import AuthnRequestInfo
 
 PIN_TRIES = 3
 LOGIN_TIMEOUT = timedelta(minutes=15)
+CHALLENGE_BYTES = 32
 
 # Login states
 CHOOSING = 'choosing'
-CARD_INSERTED = 'card_inserted'
+AT_CARD_READER = 'card_reader'
 AWAITING_PHONE = 'awaiting_phone'
 APPROVED = 'approved'
 DECLINED = 'declined'
@@ -37,6 +39,14 @@ class Login:
     mobile: str | None = None
     answer_xml: str | None = None
     answer_note: str | None = None
+    challenges: list[str] = field(default_factory=list)
+
+
+# What became of a card challenge presented back to the IdP (IdpState.take_challenge).
+FRESH = 'fresh'
+USED = 'used'
+OTHER_LOGIN = 'other_login'
+UNKNOWN = 'unknown'
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class IdpState:
         self._pin_failures: dict[tuple[str, str], int] = {}
         self._sessions: dict[str, IssuedSession] = {}
         self._logouts: dict[str, str] = {}
+        # challenge -> [login ID, used?]
+        self._challenges: dict[str, list] = {}
 
     # -- logins ---------------------------------------------------------------------------
 
@@ -87,7 +99,8 @@ class IdpState:
     def _live(self, login_id):
         oldest = self.clock() - LOGIN_TIMEOUT
         for stale in [key for key, login in self._logins.items() if login.started_at < oldest]:
-            del self._logins[stale]
+            for challenge in self._logins.pop(stale).challenges:
+                self._challenges.pop(challenge, None)
         return self._logins.get(login_id)
 
     def advance(self, login_id, from_states, **changes):
@@ -118,11 +131,40 @@ class IdpState:
             if session is not None:
                 self._sessions[session.session_index] = session
 
+    # -- card challenges ------------------------------------------------------------------
+
+    def issue_challenge(self, login_id):
+        """A fresh random challenge for the card to sign, good once and for this login only."""
+        challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
+        with self._lock:
+            login = self._live(login_id)
+            if login is None:
+                return None
+            login.challenges.append(challenge)
+            self._challenges[challenge] = [login_id, False]
+        return challenge
+
+    def take_challenge(self, login_id, challenge):
+        """Spend a challenge presented for `login_id`: FRESH the first time, then USED; or
+        OTHER_LOGIN, or UNKNOWN (never issued, or its login has timed out)."""
+        with self._lock:
+            self._live(login_id)
+            entry = self._challenges.get(challenge)
+            if entry is None:
+                return UNKNOWN
+            owner, used = entry
+            if owner != login_id:
+                return OTHER_LOGIN
+            if used:
+                return USED
+            entry[1] = True
+            return FRESH
+
     # -- PINs -----------------------------------------------------------------------------
 
     def check_pin(self, credential, expected, given):
-        """Check a PIN for a card ("card", civil ID) or SIM ("mobile", number); wrong PINs
-        count down and block the credential after PIN_TRIES; a right one resets the count."""
+        """Check the PIN of a SIM ("mobile", number); wrong PINs count down and block the
+        SIM after PIN_TRIES; a right one resets the count. (A card checks its own PIN.)"""
         with self._lock:
             failures = self._pin_failures.get(credential, 0)
             if failures >= PIN_TRIES:

@@ -9,8 +9,8 @@ import webtest
 import occi_site
 from occi_site.resources import ROOT_KEY, database
 
-# The PKI tests' fixtures (key pairs made once, the IdP-and-SP world).
-pytest_plugins = ['tests.pki_helpers']
+# The PKI tests' fixtures (key pairs made once, the IdP-and-SP world) and the card reader stack.
+pytest_plugins = ['tests.card_stack', 'tests.pki_helpers']
 
 
 def portal_settings(tmp_path, **overrides):

@@ -1,8 +1,10 @@
 """Shared set-up of the PKI tests: real key pairs, the development IdP mounted at /idp and a
-portal service provider that trusts it, all in a temporary directory.
+portal service provider that trusts it, all in a temporary directory, with the session's card
+reader stack (tests/card_stack.py) for the smart card.
 
 The IdP is driven through its pages with WebTest; its final page carries the signed SAMLResponse
-that a browser would post to the portal, which the tests hand to the SP adapter directly.
+that a browser would post to the portal, which the tests hand to the SP adapter directly. On the
+PIN pad page the tests do what its script does: ask the card agent, then post its answer.
 """
 
 import base64
@@ -18,9 +20,12 @@ import webtest
 import pki_idp
 from occi_site.integrations.pki import MemoryReplayCache, PkiServiceProvider
 
+from .card_stack import AGENT_HOST, CardStack
+
 SP_BASE = 'http://localhost/saml'
 IDP_MOUNT = '/idp'
 IDP_BASE = f'http://localhost{IDP_MOUNT}'
+IDP_ORIGIN = 'http://localhost'
 CONTEXTS = {
     'card': 'urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI',
     'mobile': 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
@@ -74,6 +79,8 @@ class PkiWorld:
     sp: PkiServiceProvider
     idp: webtest.TestApp
     replay_cache: MemoryReplayCache
+    cards: CardStack
+    agent: webtest.TestApp
 
     def make_sp(self, **changes):
         """Another SP with the same keys and metadata, some arguments changed."""
@@ -103,9 +110,10 @@ class PkiWorld:
         return self.sp.complete_login(answer['SAMLResponse'], **arguments)
 
 
-def make_world(directory: Path, key_material=None, test_switches=True):
+def make_world(directory: Path, cards: CardStack, key_material=None, test_switches=True):
     """SP and IdP in `directory`; with `key_material` (from the fixture) their keys are copies
-    of keys made once per test session, otherwise fresh ones (the IdP then makes its own)."""
+    of keys made once per test session, otherwise fresh ones (the IdP then makes its own).
+    The IdP trusts the national CA of `cards` and its card page shows their virtual reader."""
     (directory / 'idp').mkdir()
     if key_material is None:
         sp_key, sp_cert = write_key_pair(directory, 'sp')
@@ -133,10 +141,19 @@ def make_world(directory: Path, key_material=None, test_switches=True):
             'pki_idp.metadata_file': str(directory / 'idp-metadata.xml'),
             'pki_idp.sp_metadata_file': str(directory / 'sp-metadata.xml'),
             'pki_idp.test_switches': 'true' if test_switches else 'false',
+            'pki_idp.national_ca_file': cards.ca_file,
+            'pki_idp.dev_card_reader': cards.control_socket,
         },
     )
     idp = webtest.TestApp(mounted(IDP_MOUNT, app), extra_environ={'HTTP_HOST': 'localhost'})
-    return PkiWorld(directory, sp, idp, MemoryReplayCache())
+    return PkiWorld(
+        directory, sp, idp, MemoryReplayCache(), cards, agent_client(cards.agent(IDP_ORIGIN))
+    )
+
+
+def agent_client(agent):
+    """The card agent as the PIN pad page's script reaches it: at 127.0.0.1, from the IdP."""
+    return webtest.TestApp(agent, extra_environ={'HTTP_HOST': AGENT_HOST})
 
 
 @pytest.fixture(scope='session')
@@ -147,8 +164,8 @@ def key_material(tmp_path_factory):
 
 
 @pytest.fixture
-def world(tmp_path, key_material):
-    return make_world(tmp_path, key_material)
+def world(tmp_path, key_material, card_stack):
+    return make_world(tmp_path, card_stack, key_material)
 
 
 def answer_fields(page):
@@ -168,24 +185,39 @@ def encode_answer(xml):
     return {'SAMLResponse': base64.b64encode(xml.encode('utf-8')).decode('ascii')}
 
 
-def insert_card(page, civil_id):
-    """From the card reader page: insert a test card, landing on the PIN pad."""
-    return page.forms[0].submit('civil_id', value=civil_id).follow()
+def ask_agent(agent, origin, challenge, pin, status='*'):
+    """What the PIN pad's script asks the card agent: the card's answer, or why there is none."""
+    return agent.post_json(
+        '/sign', {'challenge': challenge, 'pin': pin}, headers={'Origin': origin}, status=status
+    ).json
 
 
-def enter_pin(pad, pin, status=303):
-    form = pad.forms[0]
-    form['pin'] = pin
+def post_card_answer(pad, answer, status=303):
+    """Post the card's certificate and signature from the PIN pad, as its script does."""
+    form = pad.forms['pin-pad']
+    form['certificate'].force_value(answer['certificate'])
+    form['signature'].force_value(answer['signature'])
     return form.submit(status=status)
 
 
+def enter_pin(pad, agent, pin, origin=IDP_ORIGIN, status=303):
+    """Connect on the PIN pad: the agent has the card sign the page's challenge, and the
+    answer goes to the IdP; the agent's refusal (a dict) when the card says no."""
+    answer = ask_agent(agent, origin, pad.forms['pin-pad']['challenge'].value, pin)
+    if 'error' in answer:
+        return answer
+    return post_card_answer(pad, answer, status)
+
+
 def card_login(world, civil_id='90000001', pin='1234', **login_options):
-    """A whole smart card login; (LoginRequest, answer fields)."""
+    """A whole smart card login through the card agent and the card of `civil_id` in the
+    virtual reader; (LoginRequest, answer fields)."""
     login = world.sp.begin_login(**login_options)
-    page = world.idp.get(login.redirect_url).follow()
+    pad = world.idp.get(login.redirect_url).follow()
     if login.method is None:
-        page = page.click(description='Login using card')
-    done = enter_pin(insert_card(page, civil_id), pin).follow()
+        pad = pad.click(description='Login using card')
+    world.cards.insert(civil_id)
+    done = enter_pin(pad, world.agent, pin).follow()
     return login, answer_fields(done)
 
 

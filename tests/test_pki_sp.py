@@ -18,7 +18,6 @@ from .pki_helpers import (
     CONTEXTS,
     SP_BASE,
     answer_xml,
-    card_login,
     encode_answer,
     mobile_login,
     query_of,
@@ -122,7 +121,7 @@ def test_missing_idp_metadata_is_a_polite_error(world):
 
 
 def test_the_civil_id_can_come_from_the_name_id(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     sp = world.make_sp(civil_id_attribute='nameid')
     authentication = sp.complete_login(
         answer['SAMLResponse'],
@@ -133,7 +132,7 @@ def test_the_civil_id_can_come_from_the_name_id(world):
 
 
 def test_a_slow_clock_within_the_skew_is_tolerated(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     sp = world.make_sp(clock=lambda: datetime.now(UTC) - timedelta(seconds=60))
     sp.complete_login(
         answer['SAMLResponse'],
@@ -161,7 +160,7 @@ def test_a_slow_clock_within_the_skew_is_tolerated(world):
 )
 def test_misbehaving_idp_answers_are_refused(world, how, reason):
     world.misbehave(how)
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     error = refusal(world, login, answer)
     assert error.reason == reason
     assert error.in_response_to == login.request_id
@@ -170,7 +169,7 @@ def test_misbehaving_idp_answers_are_refused(world, how, reason):
 
 def test_the_attacker_certificate_really_is_embedded(world):
     world.misbehave('attacker_signed')
-    _login, answer = card_login(world)
+    _login, answer = mobile_login(world)
     pem = (world.directory / 'idp' / 'idp.crt').read_text()
     idp_certificate = ''.join(pem.splitlines()[1:-1])
     embedded = re.findall(r'<ns2:X509Certificate>([^<]+)<', answer_xml(answer))
@@ -178,13 +177,13 @@ def test_the_attacker_certificate_really_is_embedded(world):
 
 
 def test_stripped_signatures_are_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     stripped = SIGNATURE.sub('', answer_xml(answer))
     assert refusal(world, login, encode_answer(stripped)).reason == 'unsigned'
 
 
 def test_extra_unsigned_assertion_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     xml = answer_xml(answer)
     signed = ASSERTION.search(xml).group(0)
     forged = SIGNATURE.sub('', signed).replace('>90000001<', '>90000009<')
@@ -198,7 +197,7 @@ def test_extra_unsigned_assertion_is_refused(world):
 
 def test_signed_assertion_moved_is_refused(world):
     """Signature wrapping: the signed assertion hides inside a forged one."""
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     xml = SIGNATURE.sub('', answer_xml(answer), count=1)
     signed = ASSERTION.search(xml).group(0)
     forged = SIGNATURE.sub('', signed).replace('>90000001<', '>90000009<')
@@ -209,7 +208,7 @@ def test_signed_assertion_moved_is_refused(world):
 
 
 def test_signed_assertion_moved_outside_the_response_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     xml = SIGNATURE.sub('', answer_xml(answer), count=1)
     signed = ASSERTION.search(xml).group(0)
     forged = SIGNATURE.sub('', signed).replace('>90000001<', '>90000009<')
@@ -220,7 +219,7 @@ def test_signed_assertion_moved_outside_the_response_is_refused(world):
 
 
 def test_replayed_answer_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     world.complete(login, answer)
     error = refusal(world, login, answer)
     assert error.reason == 'replay'
@@ -236,7 +235,7 @@ def test_the_replay_cache_forgets_after_not_on_or_after():
 
 
 def test_answer_to_another_session_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     other = world.sp.begin_login()
     error = refusal(world, login, answer, expected_request_ids={other.request_id: None})
     assert error.reason == 'unknown_request'
@@ -244,7 +243,7 @@ def test_answer_to_another_session_is_refused(world):
 
 
 def test_unsolicited_answer_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     xml = SIGNATURE.sub('', answer_xml(answer), count=1)
     xml = re.sub(r'(<ns0:Response[^>]*?) InResponseTo="[^"]+"', r'\1', xml, count=1)
     assert refusal(world, login, encode_answer(xml)).reason == 'unsolicited'
@@ -252,7 +251,7 @@ def test_unsolicited_answer_is_refused(world):
 
 def test_assertion_for_another_request_in_a_new_envelope_is_refused(world):
     """A signed assertion answering request A, re-wrapped as the answer to request B."""
-    first, answer = card_login(world)
+    first, answer = mobile_login(world)
     second = world.sp.begin_login()
     xml = SIGNATURE.sub('', answer_xml(answer), count=1)
     xml = xml.replace(
@@ -271,7 +270,7 @@ def test_a_method_other_than_the_one_asked_for_is_refused(world):
 
 
 def test_a_missing_civil_id_is_refused(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     sp = world.make_sp(civil_id_attribute='PassportNumber')
     with pytest.raises(PkiError) as refused:
         sp.complete_login(
@@ -290,13 +289,13 @@ def test_a_missing_civil_id_is_refused(world):
     ],
 )
 def test_doctypes_are_refused(world, doctype):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     xml = answer_xml(answer).replace('<?xml version="1.0"?>', f'<?xml version="1.0"?>{doctype}', 1)
     assert refusal(world, login, encode_answer(xml)).reason == 'doctype'
 
 
 def test_garbage_is_refused(world):
-    login, _answer = card_login(world)
+    login, _answer = mobile_login(world)
     assert refusal(world, login, {'SAMLResponse': '%%%'}).reason == 'malformed'
     assert refusal(world, login, encode_answer('<not-saml/>')).reason == 'malformed'
 
@@ -305,7 +304,7 @@ def test_garbage_is_refused(world):
 
 
 def logged_in(world):
-    login, answer = card_login(world)
+    login, answer = mobile_login(world)
     return world.complete(login, answer)
 
 

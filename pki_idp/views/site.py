@@ -20,12 +20,8 @@ def metadata(request):
 
 @view_config(route_name='language', request_method='GET')
 def choose_language(request):
-    """Remember the language and go back to the page it was chosen on (only pages of ours)."""
-    came_from = request.GET.get('came_from', '')
-    ours = request.script_name + '/'
-    if not came_from.startswith(ours) or came_from.startswith('//') or '\\' in came_from:
-        came_from = ours
-    response = HTTPSeeOther(request.host_url + came_from)
+    """Remember the language and go back to the page it was chosen on."""
+    response = back_to(request, request.GET.get('came_from', ''))
     language = request.GET.get('lang')
     if language in LANGUAGES:
         response.set_cookie(
@@ -37,6 +33,14 @@ def choose_language(request):
             samesite='Lax',
         )
     return response
+
+
+def back_to(request, came_from, default=None):
+    """Redirect to `came_from` if it is a page of ours, else to `default` or our home page."""
+    ours = request.script_name + '/'
+    if not came_from.startswith(ours) or came_from.startswith('//') or '\\' in came_from:
+        came_from = default or ours
+    return HTTPSeeOther(request.host_url + came_from)
 
 
 @exception_view_config(SamlRequestError, renderer='problem.jinja2')

@@ -7,11 +7,11 @@ from pyramid.view import view_config
 from saml2 import samlp
 
 from ..i18n import _
-from ..state import AWAITING_PHONE, BLOCKED, CARD_INSERTED, CHOOSING, DECLINED, DONE
+from ..state import AT_CARD_READER, AWAITING_PHONE, BLOCKED, CHOOSING, DECLINED, DONE
 from .flow import chooser, current_login, not_authenticated
 from .mobile import send_to_phone
 
-UNFINISHED = (CHOOSING, CARD_INSERTED, AWAITING_PHONE, DECLINED, BLOCKED)
+UNFINISHED = (CHOOSING, AT_CARD_READER, AWAITING_PHONE, DECLINED, BLOCKED)
 
 
 @view_config(route_name='sso', request_method='GET')
