@@ -3,6 +3,7 @@ vpcd: every exchange is a real PC/SC one through pyscard, nothing mocked."""
 
 import base64
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -200,7 +201,7 @@ def test_the_agent_command_serves_the_card(card_stack, tmp_path):
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     assert response.headers['Access-Control-Allow-Origin'] == ORIGIN
-                    assert b'"civil_id": "90000008"' in response.read()
+                    assert json.loads(response.read())['civil_id'] == '90000008'
                     break
             except urllib.error.URLError:
                 time.sleep(0.1)
