@@ -104,7 +104,7 @@ class CardVerifier:
             verifier.verify(certificate, [])
         except VerificationError as exc:
             raise CardRefused(
-                _("Your card's certificate was not issued by the national certifying authority."),
+                _('Your card was not issued by the national certification authority.'),
                 str(exc),
             ) from exc
         key = certificate.public_key()

@@ -110,10 +110,13 @@ class PkiWorld:
         return self.sp.complete_login(answer['SAMLResponse'], **arguments)
 
 
-def make_world(directory: Path, cards: CardStack, key_material=None, test_switches=True):
+def make_world(
+    directory: Path, cards: CardStack, key_material=None, test_switches=True, reader_socket=None
+):
     """SP and IdP in `directory`; with `key_material` (from the fixture) their keys are copies
     of keys made once per test session, otherwise fresh ones (the IdP then makes its own).
-    The IdP trusts the national CA of `cards` and its card page shows their virtual reader."""
+    The IdP trusts the national CA of `cards` and its card page shows their virtual reader
+    (or the one at `reader_socket`; none if it is empty)."""
     (directory / 'idp').mkdir()
     if key_material is None:
         sp_key, sp_cert = write_key_pair(directory, 'sp')
@@ -142,7 +145,9 @@ def make_world(directory: Path, cards: CardStack, key_material=None, test_switch
             'pki_idp.sp_metadata_file': str(directory / 'sp-metadata.xml'),
             'pki_idp.test_switches': 'true' if test_switches else 'false',
             'pki_idp.national_ca_file': cards.ca_file,
-            'pki_idp.dev_card_reader': cards.control_socket,
+            'pki_idp.dev_card_reader': (
+                cards.control_socket if reader_socket is None else reader_socket
+            ),
         },
     )
     idp = webtest.TestApp(mounted(IDP_MOUNT, app), extra_environ={'HTTP_HOST': 'localhost'})

@@ -176,7 +176,7 @@ def test_the_browser_may_ask_before_posting(agent):
     agent.options('/sign', headers={'Origin': 'https://evil.example'}, status=403)
 
 
-def test_the_agent_command_serves_the_card(card_stack, tmp_path):
+def test_the_agent_command_serves_the_card(card_stack):
     """occi-card-agent as `make run` starts it: its own process, on the pcscd of the session."""
     card_stack.insert('90000008')
     _host, port = get_free_port()
@@ -191,7 +191,7 @@ def test_the_agent_command_serves_the_card(card_stack, tmp_path):
             os.environ['PCSCLITE_CSOCK_NAME'],
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / 'agent.log', 'w'),
+        stderr=subprocess.DEVNULL,
     )
     try:
         request = urllib.request.Request(
