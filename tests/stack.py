@@ -2,6 +2,11 @@
 development PKI IdP at /idp and the sandbox gateway at /gateway, composed as
 development.ini composes them, served on a real loopback port (the gateway's
 server notifications travel over HTTP) and driven with WebTest like a browser.
+
+With the session's card reader stack (tests/card_stack.py) the IdP trusts its
+national CA and shows its virtual reader, and the card agent serves the stack's
+pages on a loopback port of its own; without it the smart card is not offered
+a way in (the tests of such a stack log in otherwise).
 """
 
 import subprocess
@@ -16,6 +21,7 @@ import occi_site
 import payment_sandbox
 import pki_idp
 
+from .card_stack import CardStack
 from .conftest import portal_settings
 
 GATEWAY_KEYS = {
@@ -52,11 +58,21 @@ def key_pair(directory, name):
 
 
 class Stack:
-    def __init__(self, tmp_path, **portal_overrides):
+    def __init__(self, tmp_path, cards: CardStack | None = None, **portal_overrides):
         self.composite = URLMap()
         self.server = StopableWSGIServer.create(self.composite)
         base = self.server.application_url.rstrip('/')
         self.base = base
+        self.cards = cards
+        self.agent_server = None
+        card_settings = {'pki_idp.national_ca_file': str(tmp_path / 'no-national-ca.pem')}
+        if cards is not None:
+            self.agent_server = StopableWSGIServer.create(cards.agent(base))
+            card_settings = {
+                'pki_idp.national_ca_file': cards.ca_file,
+                'pki_idp.card_agent_url': self.agent_server.application_url.rstrip('/'),
+                'pki_idp.dev_card_reader': cards.control_socket,
+            }
         sp_key, sp_cert = key_pair(tmp_path, 'sp')
         settings = portal_settings(
             tmp_path,
@@ -83,6 +99,7 @@ class Stack:
                 'pki_idp.metadata_file': str(tmp_path / 'idp-metadata.xml'),
                 'pki_idp.sp_metadata_file': str(tmp_path / 'sp-metadata.xml'),
                 'pki_idp.test_switches': 'true',
+                **card_settings,
             },
         )
         self.gateway = payment_sandbox.main(
@@ -111,6 +128,8 @@ class Stack:
 
     def close(self):
         self.server.shutdown()
+        if self.agent_server is not None:
+            self.agent_server.shutdown()
 
     def outbox(self):
         return self.portal.registry.occi_outbox.messages()

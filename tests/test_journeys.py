@@ -1,6 +1,7 @@
 """Member journeys through the whole stack: registration, PKI login with the
-development IdP (real signed SAML through xmlsec1), step-up, payment at the
-sandbox gateway and Single Log-Out."""
+development IdP (real signed SAML through xmlsec1, the smart card through the
+card agent, pcscd and the emulated card), step-up, payment at the sandbox
+gateway and Single Log-Out."""
 
 import re
 from datetime import date
@@ -9,12 +10,13 @@ import pytest
 
 from occi_site.resources import ROOT_KEY, database
 
+from .pki_helpers import agent_client, enter_pin
 from .stack import NEXT_YEAR, Stack
 
 
 @pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path)
+def stack(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack)
     yield stack
     stack.close()
 
@@ -37,12 +39,13 @@ def register(stack, browser, civil_id='90000001', mobile='99000001', name='Ali S
     assert form.submit('verify').follow().status_int == 200
 
 
-def card_at_idp(reader, civil_id='90000001', pin='1234'):
-    """From the IdP's card reader to the Single Log Out page."""
-    pad = reader.forms[0].submit('civil_id', value=civil_id).follow()
-    form = pad.forms[0]
-    form['pin'] = pin
-    return form.submit().follow()
+def card_at_idp(stack, pad, civil_id='90000001', pin='1234'):
+    """From the IdP's PIN pad to the Single Log Out page: the card of `civil_id` put in the
+    virtual reader with the pad's own development buttons, the PIN to the card agent."""
+    if stack.cards.slot.card is not stack.cards.card(civil_id):
+        pad = pad.forms[1].submit('insert', value=civil_id).follow()
+    stack.cards.insert(civil_id)
+    return enter_pin(pad, agent_client(stack.cards.agent(stack.base)), pin, stack.base).follow()
 
 
 def terminate(stack, browser, single_log_out):
@@ -53,7 +56,7 @@ def terminate(stack, browser, single_log_out):
 
 
 def card_reader(browser):
-    """/login, then the IdP's chooser, then its card reader."""
+    """/login, then the IdP's chooser, then its PIN pad."""
     return browser.get('/login').follow().follow().click(description='Login using card')
 
 
@@ -66,7 +69,7 @@ def signed_answer(single_log_out):
 
 
 def login_with_card(stack, browser, civil_id='90000001', pin='1234'):
-    return terminate(stack, browser, card_at_idp(card_reader(browser), civil_id, pin))
+    return terminate(stack, browser, card_at_idp(stack, card_reader(browser), civil_id, pin))
 
 
 def choose_company(browser, service, cr, occi=None):
@@ -97,8 +100,8 @@ def step_up(
         phone_form.submit('confirm')
         done = waiting.forms[0].submit().follow()
     else:
-        reader = form.submit().follow().follow()
-        done = card_at_idp(reader, civil_id, pin)
+        pad = form.submit().follow().follow()
+        done = card_at_idp(stack, pad, civil_id, pin)
     return terminate(stack, browser, done)
 
 
@@ -141,13 +144,21 @@ def test_unregistered_civil_id_is_sent_to_registration(stack):
     stack.browser.get('/dashboard', status=403)
 
 
-def test_wrong_pin_counts_down(stack):
+def test_three_wrong_pins_block_the_card(stack):
     browser = stack.browser
-    pad = card_reader(browser).forms[0].submit('civil_id', value='90000001').follow()
-    form = pad.forms[0]
-    form['pin'] = '0000'
-    page = form.submit(status=422)
-    assert '2 tries left' in page.html.find(class_='problem').text
+    register(stack, browser)
+    pad = card_reader(browser)
+    card = stack.cards.new_card('90000001')
+    stack.cards.insert(card)
+    agent = agent_client(stack.cards.agent(stack.base))
+    assert enter_pin(pad, agent, '0000', stack.base)['tries_left'] == 2
+    assert enter_pin(pad, agent, '1111', stack.base)['tries_left'] == 1
+    assert enter_pin(pad, agent, '2222', stack.base)['error'] == 'pin_blocked'
+    assert enter_pin(pad, agent, '1234', stack.base)['error'] == 'pin_blocked'
+    assert card.blocked
+    # Another card of the same person (a renewed one) still logs in.
+    dashboard = terminate(stack, browser, card_at_idp(stack, pad)).follow()
+    assert 'Welcome, Ali Said Al Jahdhami' in dashboard
 
 
 def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
@@ -163,7 +174,7 @@ def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
 def test_replayed_answer_is_refused(stack):
     browser = stack.browser
     register(stack, browser)
-    done = card_at_idp(card_reader(browser))
+    done = card_at_idp(stack, card_reader(browser))
     answer = signed_answer(done)
     assert terminate(stack, browser, done).status_int == 303
     replay = browser.post('/saml/acs', answer, status=400)
@@ -173,7 +184,7 @@ def test_replayed_answer_is_refused(stack):
 def test_answer_without_the_session_cookie_is_relayed_first_party(stack):
     browser = stack.browser
     register(stack, browser)
-    done = card_at_idp(card_reader(browser))
+    done = card_at_idp(stack, card_reader(browser))
     answer = signed_answer(done)
     session_cookie = browser.cookies['occi_session']
     cross_site = stack.new_browser()
@@ -287,8 +298,8 @@ def test_locked_account_is_refused(stack):
     browser.get('/dashboard', status=403)
 
 
-def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path):
-    stack = Stack(tmp_path, **{'occi.initial_admins': '90000009'})
+def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack, **{'occi.initial_admins': '90000009'})
     try:
         browser = stack.browser
         register(
