@@ -19,10 +19,20 @@ AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
+# The processes of the Procfile that `make run` starts (honcho stops them all together): the
+# portal with the virtual card reader stack (a private pcscd, the emulated cards, the card
+# agent), or with CARD_READER=physical the portal and a card agent on the machine's own pcscd.
+RUN_PROCESSES := web pcscd card agent
+ifeq ($(CARD_READER),physical)
+RUN_PROCESSES := web reader-agent
+endif
+
 .PHONY: run test lint install system-packages catalogs update-catalogs bench clean
 
-run: install var/pki/sp.crt
-	$(BIN)/pserve development.ini
+run: install var/pki/sp.crt var/dev-cards/national-ca.pem
+	@# A reader configuration left by an earlier run names stale vpcd ports.
+	rm -f var/card-reader/readers/vpcd
+	$(BIN)/honcho start $(RUN_PROCESSES)
 
 test: install $(AXE) lint
 	$(BIN)/python -m pytest
@@ -68,6 +78,10 @@ var/pki/sp.crt:
 	mkdir -p var/pki
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=occi-portal-dev-sp' \
 	  -keyout var/pki/sp.key -out var/pki/sp.crt 2>/dev/null
+
+# The development national CA and a card for each test person.
+var/dev-cards/national-ca.pem: | $(STAMPS)/venv
+	$(BIN)/occi-dev-card issue var/dev-cards
 
 bench: install
 	$(BIN)/python bench/certificate_render.py
