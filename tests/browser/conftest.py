@@ -1,6 +1,7 @@
 """Fixtures: one headless Chromium for the session, one whole development stack
-(portal, IdP, gateway on a loopback port, fresh database) per test module and
-language, and the journeys a test opens, each in a fresh browser context.
+(portal, IdP, gateway on a loopback port, fresh database, and the card agent
+before the session's card reader stack) per test module and language, and the
+journeys a test opens, each in a fresh browser context.
 
 Accounts are registered once per module and language (``members``), through
 the registration pages like anyone else; the tests of a module share them and
@@ -54,8 +55,8 @@ def language(request):
 
 
 @pytest.fixture(scope='module')
-def stack(language, tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp('stack-%s' % language), **PORTAL_OVERRIDES)
+def stack(language, tmp_path_factory, card_stack):
+    stack = Stack(tmp_path_factory.mktemp('stack-%s' % language), card_stack, **PORTAL_OVERRIDES)
     yield stack
     stack.close()
 

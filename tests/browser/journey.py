@@ -90,6 +90,12 @@ class Journey:
         """A text of the development IdP's pages."""
         return translate(self.language, msgid, domain='pki_idp', **mapping)
 
+    def idp_plural(self, singular, plural, n):
+        """A text of the IdP's pages with plural forms, for the number `n`."""
+        return localizer(self.language).pluralize(
+            singular, plural, n, domain='pki_idp', mapping={'tries': n}
+        )
+
     def gateway(self, msgid, **mapping):
         """A text of the sandbox gateway's pages."""
         return translate(self.language, msgid, domain='payment_sandbox', **mapping)

@@ -23,6 +23,8 @@ APPROVED_CARD = '4111111111111111'
 DECLINED_CARD = '4000000000000002'
 # The phone's answer reaches the waiting page at its next poll, every two seconds.
 PHONE_ANSWER_TIMEOUT_MS = 15000
+# The PIN pad asks the card agent whose card is in the reader every two seconds.
+CARD_READ_TIMEOUT_MS = 15000
 
 
 def email_of(civil_id):
@@ -80,21 +82,45 @@ def expect_heading(journey, text):
     expect(journey.page.get_by_role('heading', level=1)).to_have_text(text)
 
 
-def card_at_idp(journey, civil_id):
-    """The card reader and the PIN pad, the PIN typed on the on-screen keys."""
-    person = PEOPLE.by_civil_id(civil_id)
+def insert_card(journey, civil_id):
+    """On the PIN pad: the card of `civil_id` into the virtual reader with the page's own
+    development button, until the page shows it read through the card agent."""
     page = journey.page
-    journey.speak()
-    expect_heading(journey, journey.idp('Insert your civil ID card'))
-    journey.snap('idp-card-reader', shared=True)
-    page.locator('button[name="civil_id"][value="%s"]' % civil_id).click()
-    expect_heading(journey, journey.idp('Authenticate using your smart card'))
-    journey.snap('idp-pin-pad', shared=True)
-    keys = page.locator('.keys')
-    for digit in person.pin:
+    card = page.locator('button[name="insert"][value="%s"]' % civil_id)
+    if card.get_attribute('aria-pressed') != 'true':
+        card.click()
+        expect_heading(journey, journey.idp('Authenticate using your smart card'))
+    expect(page.locator('[data-reader-status]')).to_contain_text(
+        civil_id, timeout=CARD_READ_TIMEOUT_MS
+    )
+
+
+def type_pin(journey, pin):
+    keys = journey.page.locator('.keys')
+    for digit in pin:
         keys.get_by_role('button', name=digit, exact=True).click()
-    assert page.get_by_label(journey.idp('Enter your PIN')).input_value() == person.pin
+    assert journey.page.get_by_label(journey.idp('Enter your PIN')).input_value() == pin
     keys.get_by_role('button', name=journey.idp('Connect')).click()
+
+
+def card_at_idp(journey, civil_id, wrong_pin=None):
+    """The PIN pad with the person's card in the reader, the PIN typed on the on-screen keys
+    (first `wrong_pin`, if given, and the card's answer to it); the card agent, pcscd and the
+    emulated card do the rest."""
+    person = PEOPLE.by_civil_id(civil_id)
+    journey.speak()
+    expect_heading(journey, journey.idp('Authenticate using your smart card'))
+    insert_card(journey, civil_id)
+    journey.snap('idp-pin-pad', shared=True)
+    if wrong_pin:
+        type_pin(journey, wrong_pin)
+        expect(journey.page.get_by_role('alert')).to_have_text(
+            journey.idp('Wrong PIN.')
+            + ' '
+            + journey.idp_plural('${tries} try left', '${tries} tries left', 2)
+        )
+        journey.snap('idp-pin-pad-wrong-pin')
+    type_pin(journey, person.pin)
 
 
 def mobile_id_at_idp(journey, civil_id):
@@ -147,10 +173,10 @@ def open_login(journey):
     journey.snap('idp-login-methods', shared=True)
 
 
-def login_with_card(journey, civil_id):
+def login_with_card(journey, civil_id, wrong_pin=None):
     open_login(journey)
     journey.page.get_by_role('link', name=journey.idp('Login using card')).click()
-    card_at_idp(journey, civil_id)
+    card_at_idp(journey, civil_id, wrong_pin)
     terminate(journey, '**/dashboard')
 
 

@@ -1,6 +1,8 @@
 """Registration, PKI login with the smart card and with Mobile ID, and logout
 through the Single Log-Out page, in English and in Arabic."""
 
+from urllib.parse import parse_qs
+
 import pytest
 from playwright.sync_api import expect
 
@@ -30,6 +32,26 @@ def test_login_with_smart_card_and_logout(journeys, members):
     log_out(journey)
     response = page.goto('/dashboard')
     assert response.status == 403
+
+
+def test_login_with_smart_card_after_a_wrong_pin(journeys, members):
+    """The card answers a wrong PIN with the tries left, shown on the PIN pad; the PIN
+    never goes to the identity provider."""
+    members.register('90000008')
+    journey = journeys.open('login-smart-card-wrong-pin')
+    posted = []
+    journey.page.on(
+        'request',
+        lambda request: (
+            posted.append(request.post_data or '') if request.method == 'POST' else None
+        ),
+    )
+    login_with_card(journey, '90000008', wrong_pin='1111')
+    expect(journey.page.get_by_role('heading', level=1)).to_have_text(
+        journey._('E-services Dashboard')
+    )
+    card_answers = [parse_qs(data) for data in posted if 'signature=' in data]
+    assert [set(fields) for fields in card_answers] == [{'challenge', 'certificate', 'signature'}]
 
 
 def test_login_with_mobile_id(journeys, members):
