@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 import pki_idp
 from occi_site.integrations.pki import PkiError
+from pki_idp.dev_card.issuer import CertificationAuthority, key_usage
 from pki_idp.people import Person
 
 from .pki_helpers import (
@@ -166,8 +167,6 @@ def test_a_wrong_pin_stays_between_the_agent_and_the_card(world):
 
 
 def test_a_card_of_another_national_ca_is_refused(world):
-    from pki_idp.dev_card.issuer import CertificationAuthority
-
     foreign = CertificationAuthority.create('Another certification authority')
     login, pad = card_pad(world)
     world.cards.insert(world.cards.new_card('90000001', ca=foreign))
@@ -201,7 +200,6 @@ def test_a_card_outside_its_validity_dates_is_refused(world, days, message):
 def test_a_certificate_not_meant_for_logging_in_is_refused(world):
     ca = world.cards.folder.ca()
     card = world.cards.new_card('90000001')
-    key_usage = x509.KeyUsage(*[False] * 2, True, *[False] * 6)  # key encipherment only
     certificate = x509.load_der_x509_certificate(card.certificate)
     builder = (
         x509.CertificateBuilder()
@@ -211,7 +209,7 @@ def test_a_certificate_not_meant_for_logging_in_is_refused(world):
         .serial_number(x509.random_serial_number())
         .not_valid_before(certificate.not_valid_before_utc)
         .not_valid_after(certificate.not_valid_after_utc)
-        .add_extension(key_usage, critical=True)
+        .add_extension(key_usage(key_encipherment=True), critical=True)
     )
     card.certificate = builder.sign(ca.key, hashes.SHA256()).public_bytes(
         serialization.Encoding.DER

@@ -25,6 +25,26 @@ CARD_LIFETIME = datetime.timedelta(days=5 * 365)
 KEY_SIZE = 2048
 
 
+def key_usage(**allowed):
+    """A KeyUsage extension allowing only the usages named."""
+    usages = dict.fromkeys(
+        (
+            'digital_signature',
+            'content_commitment',
+            'key_encipherment',
+            'data_encipherment',
+            'key_agreement',
+            'key_cert_sign',
+            'crl_sign',
+            'encipher_only',
+            'decipher_only',
+        ),
+        False,
+    )
+    usages.update(allowed)
+    return x509.KeyUsage(**usages)
+
+
 def new_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
 
@@ -59,20 +79,7 @@ class CertificationAuthority:
             .not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + CA_LIFETIME)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .sign(key, hashes.SHA256())
         )
@@ -99,20 +106,7 @@ class CertificationAuthority:
             .not_valid_before(not_before)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(key_usage(digital_signature=True), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
