@@ -2,17 +2,24 @@
 
 from pyramid.config import Configurator
 
+from .startup_checks import check_settings
+
 
 def main(global_config, **settings):
     """The portal's WSGI application."""
+    check_settings(settings)
     settings.setdefault('jinja2.directories', 'occi_site:templates')
     settings.setdefault('jinja2.i18n.domain', 'occi_site')
     settings.setdefault(
         'jinja2.filters',
-        'rial = occi_site.views.formatting:rial\nday = occi_site.views.formatting:day',
+        'rial = occi_site.views.formatting:rial\n'
+        'day = occi_site.views.formatting:day\n'
+        'moment = occi_site.views.formatting:moment',
     )
     settings.setdefault('tm.manager_hook', 'pyramid_tm.explicit_manager')
     with Configurator(settings=settings) as config:
+        config.include('.public_url')
+        config.include('.headers')
         config.include('pyramid_jinja2')
         config.include('pyramid_tm')
         config.include('pyramid_retry')

@@ -1,5 +1,10 @@
-"""One security policy: identity from the signed session cookie, permissions
+"""One security policy: identity from the server-side session, permissions
 from ``__acl__``.
+
+A session names the account it was started for and that account's security
+stamp at login; the account renews its stamp whenever its state or roles
+change (``Account.__setattr__``), so a lock or a role change ends every
+session of the account on every app server, whichever code made the change.
 
 Principals are the civil ID, ``role:<role>`` for each role of the account,
 and ``cr:<number>`` for each CR the commercial registry lists the person for.
@@ -7,12 +12,8 @@ The CR principals are asked of the registry only when an ACL names one.
 """
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.session import SignedCookieSessionFactory
-from pyramid.settings import asbool
 
 from .resources import root_factory
-
-SESSION_KEY = 'civil_id'
 
 
 class Principals:
@@ -60,11 +61,13 @@ def member_crs(request):
 
 class SecurityPolicy:
     def identity(self, request):
-        civil_id = request.session.get(SESSION_KEY)
-        if civil_id is None:
+        session = request.session
+        record = session.record
+        if record is None or record.civil_id is None:
             return None
-        account = root_factory(request)['accounts'].get(civil_id)
-        if account is None or not account.is_active:
+        account = root_factory(request)['accounts'].get(record.civil_id)
+        if account is None or not account.is_active or account.security_stamp != record.stamp:
+            session.invalidate()
             return None
         return account
 
@@ -77,10 +80,7 @@ class SecurityPolicy:
         return ACLHelper().permits(context, principals, permission)
 
     def remember(self, request, userid, **kw):
-        # A fresh session on login: nothing from before it (CSRF token
-        # included) carries over.
-        request.session.invalidate()
-        request.session[SESSION_KEY] = userid
+        request.session.bind(root_factory(request)['accounts'][userid])
         return []
 
     def forget(self, request, **kw):
@@ -89,17 +89,6 @@ class SecurityPolicy:
 
 
 def includeme(config):
-    settings = config.registry.settings
-    config.set_session_factory(
-        SignedCookieSessionFactory(
-            settings['occi.session.secret'],
-            cookie_name='occi_session',
-            secure=asbool(settings.get('occi.session.secure', False)),
-            httponly=True,
-            samesite='Lax',
-            timeout=int(settings.get('occi.session.timeout', 3600)),
-            reissue_time=int(settings.get('occi.session.reissue_time', 300)),
-        )
-    )
+    config.include('.sessions')
     config.set_security_policy(SecurityPolicy())
     config.set_default_csrf_options(require_csrf=True)

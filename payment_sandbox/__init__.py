@@ -7,6 +7,8 @@ the signed decision goes back to the merchant's server and through the browser.
 
 from pyramid.config import Configurator
 
+from occi_site.headers import add_security_headers
+
 
 def main(global_config, **settings):
     """The sandbox gateway's WSGI application (mounted under /gateway in development)."""
@@ -16,6 +18,7 @@ def main(global_config, **settings):
     settings.setdefault('jinja2.lstrip_blocks', 'true')
     with Configurator(settings=settings) as config:
         config.include('pyramid_jinja2')
+        add_security_headers(config)
         config.include('.i18n')
         config.include('.sandbox')
         config.include('.views')

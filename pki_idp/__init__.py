@@ -28,6 +28,8 @@ Settings (paste ini, app section):
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 
+from occi_site.headers import add_security_headers, origin
+
 from .card_login import CardVerifier
 from .i18n import negotiate_locale
 from .keys import ensure_key_pair
@@ -58,6 +60,8 @@ def main(global_config, **settings):
     config.include('pyramid_jinja2')
     config.add_translation_dirs('pki_idp:locale/')
     config.add_static_view('static', 'pki_idp:static')
+    agent = settings.get('pki_idp.card_agent_url')
+    add_security_headers(config, connect_src=[origin(agent)] if agent else ())
 
     keys = ensure_key_pair(
         settings['pki_idp.key_file'],

@@ -1,6 +1,6 @@
 """Fixtures: the portal over a fresh in-memory ZODB for every test."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import transaction
@@ -13,9 +13,27 @@ from occi_site.resources import ROOT_KEY, database
 pytest_plugins = ['tests.card_stack', 'tests.pki_helpers']
 
 
+# A secret that passes the start-up checks, for tests that turn development tools off.
+SOUND_SECRET = 'q8Vn3LsZ0pXw7RkT2mYc5HbJ9dGf4NaE'
+
+
+class Clock:
+    """The application's clock in a test: ``registry.occi_clock = Clock()``, then ``advance``."""
+
+    def __init__(self, now=datetime(2026, 3, 1, 8, 0, tzinfo=UTC)):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
 def portal_settings(tmp_path, **overrides):
     settings = {
         'zodbconn.uri': 'memory://',
+        'zodbconn.uri.sessions': 'memory://',
         'occi.dev_tools': 'true',
         'occi.sample_data': 'true',
         'occi.outbox_path': str(tmp_path / 'outbox.jsonl'),

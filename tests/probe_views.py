@@ -4,6 +4,7 @@ to exercise the foundation's transaction and form machinery."""
 import colander
 import deform
 from pyramid.csrf import get_csrf_token
+from pyramid.security import remember
 from pyramid.view import view_config
 
 from occi_site.integrations.mail import send_mail
@@ -61,8 +62,7 @@ def company(request):
 @view_config(route_name='probe_login', renderer='string')
 def login(request):
     """Start a session for an existing active account, as PKI login does."""
-    request.session.invalidate()
-    request.session['civil_id'] = request.matchdict['civil_id']
+    remember(request, request.matchdict['civil_id'])
     return 'logged in'
 
 

@@ -225,6 +225,8 @@ def test_order_expires_unpaid(stack):
     request_id, order_page = renewal_order(stack)
     later = datetime.now(UTC) + timedelta(minutes=91)
     stack.portal.registry.occi_clock = lambda: later
+    # The member's session idled out meanwhile: they log in again.
+    stack.browser.get('/_probe/login/90000001')
     page = stack.browser.get(order_page.request.url)
     assert 'expired unpaid' in page
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'

@@ -482,9 +482,9 @@ def test_idp_initiated_logout_reaches_the_portal_and_comes_back(world):
     location = to_portal.headers['Location']
     assert location.startswith(f'{SP_BASE}/sls?SAMLRequest=')
 
-    name_id, back = world.sp.answer_logout_request(query_of(location))
-    assert name_id == authentication.name_id
-    home = world.idp.get(back, status=303).follow()
+    logout = world.sp.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
+    assert logout.name_id == authentication.name_id
+    home = world.idp.get(logout.redirect_url, status=303).follow()
     assert 'The portal has logged the member out.' in home.text
     assert 'No sessions have been issued yet.' in home.text
 

@@ -362,7 +362,7 @@ def test_unsigned_logout_request_from_the_idp_is_refused(world):
     location = idp_logout_request(world)
     unsigned = re.sub(r'&Signature=[^&]*', '', query_of(location))
     with pytest.raises(PkiError) as refused:
-        world.sp.answer_logout_request(unsigned)
+        world.sp.answer_logout_request(unsigned, replay_cache=world.replay_cache)
     assert refused.value.reason == 'unsigned'
 
 
@@ -370,14 +370,43 @@ def test_logout_request_with_a_weak_signature_algorithm_is_refused(world):
     values = query_values(idp_logout_request(world))
     values['SigAlg'] = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
     with pytest.raises(PkiError) as refused:
-        world.sp.answer_logout_request(values)
+        world.sp.answer_logout_request(values, replay_cache=world.replay_cache)
     assert refused.value.reason == 'bad_signature'
 
 
 def test_logout_answer_to_the_idp_is_signed(world):
     location = idp_logout_request(world)
-    _name_id, back = world.sp.answer_logout_request(query_of(location))
+    back = world.sp.answer_logout_request(
+        query_of(location), replay_cache=world.replay_cache
+    ).redirect_url
     values = query_values(back)
     assert back.startswith('http://localhost/idp/slo?SAMLResponse=')
     assert values['SigAlg'].endswith('rsa-sha256') and values['Signature']
     assert 'urn:oasis:names:tc:SAML:2.0:status:Success' in inflate(values['SAMLResponse'])
+
+
+def test_a_logout_request_is_accepted_once(world):
+    location = idp_logout_request(world)
+    logout = world.sp.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
+    assert logout.session_indexes
+    with pytest.raises(PkiError) as refused:
+        world.sp.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
+    assert refused.value.reason == 'replay'
+    assert 'already been used' in refused.value.message
+
+
+def test_a_logout_request_names_only_its_own_session(world):
+    location = idp_logout_request(world)
+    logout = world.sp.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
+    [index] = logout.session_indexes
+    assert logout.names(logout.name_id, index)
+    assert not logout.names(logout.name_id, index + '-later')
+    assert not logout.names('someone-else', index)
+
+
+def test_an_old_logout_request_is_refused(world):
+    location = idp_logout_request(world)
+    later = world.make_sp(clock=lambda: datetime.now(UTC) + timedelta(minutes=8))
+    with pytest.raises(PkiError) as refused:
+        later.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
+    assert refused.value.reason == 'expired'

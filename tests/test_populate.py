@@ -12,6 +12,8 @@ from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.search import find_accounts, find_companies
 from occi_site.scripts import populate as populate_script
 
+from .conftest import SOUND_SECRET
+
 TODAY = date(2026, 11, 24)
 COUNT = 2000
 
@@ -117,11 +119,12 @@ def test_the_console_script(tmp_path, data_fs, capsys):
                 '[app:main]',
                 'use = egg:occi_site',
                 'zodbconn.uri = file://%s' % data_fs,
+                'zodbconn.uri.sessions = memory://',
                 'occi.sample_data = true',
                 'occi.outbox_path = %s' % (tmp_path / 'outbox.jsonl'),
                 'occi.mail = outbox',
                 'occi.sms = outbox',
-                'occi.session.secret = test-secret',
+                'occi.session.secret = %s' % SOUND_SECRET,
                 'occi.public_url = http://localhost',
             ]
         )

@@ -99,6 +99,11 @@ _MESSAGES = {
     'context': _(
         'This step needs a login with the method that was asked for. Please log in again.'
     ),
+    'weak_context': _(
+        'The PKI login service confirmed your identity with a way of logging in that the '
+        'portal does not accept. Please log in again with your smart card or Mobile ID.'
+    ),
+    'logout_replay': _('This log-out message has already been used.'),
     'no_civil_id': _('The PKI login service did not give your civil ID number.'),
 }
 
@@ -176,6 +181,21 @@ class Authentication:
     not_on_or_after: datetime
     in_response_to: str
     attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdpLogout:
+    """An IdP-initiated LogoutRequest, checked: whom it logs out, and where its answer goes."""
+
+    name_id: str
+    session_indexes: tuple[str, ...]
+    redirect_url: str
+
+    def names(self, name_id, session_index):
+        """True if this logs out the session authenticated as `name_id` / `session_index`."""
+        if name_id != self.name_id:
+            return False
+        return not self.session_indexes or session_index in self.session_indexes
 
 
 def _parse_instant(value, what):
@@ -644,7 +664,7 @@ class PkiServiceProvider:
         class_ref = (reference.text or '').strip() if reference is not None else ''
         if class_ref not in self.accepted_contexts.values():
             raise PkiError(
-                'weak_context', 'context', f'AuthnContextClassRef {class_ref!r} not accepted'
+                'weak_context', 'weak_context', f'AuthnContextClassRef {class_ref!r} not accepted'
             )
         if method is not None and class_ref != self.accepted_contexts[method]:
             raise PkiError('wrong_context', 'context', f'asked for {method}, got {class_ref!r}')
@@ -707,11 +727,14 @@ class PkiServiceProvider:
         if response.status is None or response.status.status_code.value != STATUS_SUCCESS:
             raise PkiError('status', 'status', 'logout not successful')
 
-    def answer_logout_request(self, query):
+    def answer_logout_request(self, query, *, replay_cache):
         """Check an IdP-initiated LogoutRequest (signature required) and answer it.
 
-        Returns (name_id, redirect_url): end the portal session whose Authentication.name_id
-        equals `name_id`, then send the browser to `redirect_url` (a signed LogoutResponse).
+        Each LogoutRequest is accepted once: its ID goes into `replay_cache` until the
+        request expires (its NotOnOrAfter, and at most LOGOUT_REQUEST_LIFETIME after its
+        IssueInstant). Returns an IdpLogout: end the portal session whose Authentication
+        has that name_id and, when session_indexes is not empty, one of those session
+        indexes; then send the browser to redirect_url (a signed LogoutResponse).
         """
         client, idp = self._idp()
         values = self._verified_redirect(client, idp, query, 'SAMLRequest')
@@ -720,17 +743,23 @@ class PkiServiceProvider:
             request = samlp.logout_request_from_string(xml)
         except Exception as exc:
             raise PkiError('malformed', 'malformed', f'unreadable LogoutRequest: {exc}') from exc
-        if request is None or request.name_id is None:
-            raise PkiError('malformed', 'malformed', 'not a LogoutRequest with a NameID')
+        if request is None or request.name_id is None or not request.id:
+            raise PkiError('malformed', 'malformed', 'not a LogoutRequest with an ID and a NameID')
         if request.issuer is None or not self._is_idp(request.issuer, idp):
             raise PkiError('wrong_issuer', 'untrusted', 'LogoutRequest issuer')
         if request.destination and request.destination != self.sls_url:
             raise PkiError('wrong_destination', 'untrusted', f'Destination {request.destination!r}')
-        if request.not_on_or_after and (
-            _parse_instant(request.not_on_or_after, 'NotOnOrAfter')
-            <= self.clock() - self.clock_skew
-        ):
+        now = self.clock()
+        issued = _parse_instant(request.issue_instant, 'IssueInstant')
+        if issued > now + self.clock_skew:
+            raise PkiError('not_yet_valid', 'expired', f'IssueInstant {request.issue_instant}')
+        ends = issued + LOGOUT_REQUEST_LIFETIME
+        if request.not_on_or_after:
+            ends = min(ends, _parse_instant(request.not_on_or_after, 'NotOnOrAfter'))
+        if ends <= now - self.clock_skew:
             raise PkiError('expired', 'expired', 'LogoutRequest expired')
+        if replay_cache.seen_before('logout:' + request.id, ends + self.clock_skew):
+            raise PkiError('replay', 'logout_replay', f'LogoutRequest {request.id} seen before')
         response = client.create_logout_response(request, [BINDING_HTTP_REDIRECT], sign=False)
         info = client.apply_binding(
             BINDING_HTTP_REDIRECT,
@@ -741,7 +770,13 @@ class PkiServiceProvider:
             sign=True,
             sigalg=SIG_RSA_SHA256,
         )
-        return encode_name_id(request.name_id), dict(info['headers'])['Location']
+        return IdpLogout(
+            name_id=encode_name_id(request.name_id),
+            session_indexes=tuple(
+                (index.text or '').strip() for index in request.session_index or ()
+            ),
+            redirect_url=dict(info['headers'])['Location'],
+        )
 
     def _idp_logout_url(self, client, idp):
         endpoints = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, 'idpsso')

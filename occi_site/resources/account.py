@@ -1,5 +1,6 @@
 """Member accounts, keyed by civil ID, with unique e-mail and mobile indexes."""
 
+import secrets
 from datetime import UTC, datetime
 
 from BTrees.OOBTree import OOBTree
@@ -10,6 +11,8 @@ from .folder import Folder
 from .search import NameIndex, index_account, unindex_account
 
 ROLES = ('member', 'editor', 'admin')
+# What the account may do: changing any of these renews the security stamp.
+SECURITY_ATTRIBUTES = frozenset({'state', 'roles'})
 
 
 class Account(Persistent):
@@ -17,10 +20,14 @@ class Account(Persistent):
 
     ``state`` is ``pending`` until both e-mail and mobile are verified, then
     ``active``; an administrator may set it to ``locked``.
+
+    ``security_stamp`` changes whenever ``state`` or ``roles`` change, however
+    they are changed; a session started under another stamp is over.
     """
 
     __name__ = None
     __parent__ = None
+    security_stamp = ''
 
     def __init__(self, civil_id, full_name, email, mobile, language='en'):
         self.civil_id = civil_id
@@ -32,6 +39,11 @@ class Account(Persistent):
         self.roles = ('member',)
         self.created = datetime.now(UTC)
         self.registration = None
+
+    def __setattr__(self, name, value):
+        if name in SECURITY_ATTRIBUTES and getattr(self, name, None) != value:
+            super().__setattr__('security_stamp', secrets.token_hex(8))
+        super().__setattr__(name, value)
 
     @property
     def __acl__(self):

@@ -6,6 +6,14 @@ from pyramid.events import BeforeRender
 from ..i18n import LANGUAGES
 
 
+def current_path(request):
+    """The path and query of this page, or ``/`` when the address does not decode."""
+    try:
+        return request.path_qs
+    except UnicodeDecodeError:
+        return '/'
+
+
 def _template_globals(event):
     request = event.get('request')
     if request is None:
@@ -16,6 +24,7 @@ def _template_globals(event):
     event.setdefault('other_lang', next(lang for lang in LANGUAGES if lang != request.locale_name))
     event.setdefault('account', request.identity)
     event.setdefault('crumbs', ())
+    event.setdefault('here', current_path(request))
     event.setdefault('dev_tools', request.registry.settings.get('occi.dev_tools'))
 
 
@@ -26,6 +35,7 @@ def includeme(config):
     config.include('.public')
     config.include('.registration')
     config.include('.auth')
+    config.include('.sessions')
     config.include('.dashboard')
     config.include('.wizard')
     config.include('.payment')

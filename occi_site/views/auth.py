@@ -2,7 +2,9 @@
 
 Outstanding AuthnRequests live in the session under ``saml_requests``
 (request ID -> what it was for), so an answer is accepted only in the browser
-that asked, and only once.
+that asked, and only once.  Logout ends the portal session first, then asks
+the IdP to end its own: whatever the IdP answers, or if it never answers, the
+portal session is over.
 """
 
 import logging
@@ -14,6 +16,7 @@ from pyramid.view import view_config
 from ..i18n import _
 from ..integrations.pki import PkiError
 from ..resources.roles import apply_initial_roles
+from ..sessions import COOKIE_NAME
 from .public import safe_return_path
 
 log = logging.getLogger(__name__)
@@ -21,7 +24,6 @@ log = logging.getLogger(__name__)
 OUTSTANDING = 'saml_requests'
 LOGOUT_REQUESTS = 'saml_logout_requests'
 PKI_SESSION = 'pki'
-SESSION_COOKIE = 'occi_session'
 
 
 def audit(request, action, civil_id='', outcome='ok', **details):
@@ -69,7 +71,7 @@ def assertion_consumer(request):
     saml_response = request.POST.get('SAMLResponse')
     if not saml_response:
         return HTTPBadRequest()
-    if SESSION_COOKIE not in request.cookies and 'resubmitted' not in request.POST:
+    if COOKIE_NAME not in request.cookies and 'resubmitted' not in request.POST:
         # A cross-site POST arrives without the SameSite=Lax session cookie;
         # re-post it from our own page so the session comes along.
         request.override_renderer = 'auth/acs_relay.jinja2'
@@ -168,39 +170,42 @@ def finish_step_up(request, pending, authentication):
 def logout(request):
     pki = request.session.get(PKI_SESSION)
     civil_id = request.authenticated_userid
+    forget(request)
+    audit(request, 'logout', civil_id or '')
     if pki is None or request.pki is None:
-        forget(request)
         return HTTPSeeOther(request.route_url('logged_out'))
     request_id, url = request.pki.begin_logout(
         name_id=pki['name_id'], session_index=pki['session_index']
     )
+    # Kept in a new, anonymous session, so that the IdP's answer can be checked.
     request.session[LOGOUT_REQUESTS] = [request_id]
-    audit(request, 'logout.start', civil_id or '')
     return HTTPSeeOther(url)
 
 
 @view_config(route_name='saml_sls', request_method='GET', renderer='auth/error.jinja2')
 def single_logout_service(request):
     provider = request.pki
+    answer = 'SAMLResponse' in request.GET
     try:
-        if 'SAMLResponse' in request.GET:
+        if answer:
             provider.complete_logout(
                 request.query_string, expected_request_ids=request.session.get(LOGOUT_REQUESTS, ())
             )
-            audit(request, 'logout', request.authenticated_userid or '')
             forget(request)
             return HTTPSeeOther(request.route_url('logged_out'))
         if 'SAMLRequest' in request.GET:
-            name_id, url = provider.answer_logout_request(request.query_string)
+            logout = provider.answer_logout_request(
+                request.query_string, replay_cache=request.root['assertions']
+            )
             pki = request.session.get(PKI_SESSION)
-            if pki is not None and pki['name_id'] == name_id:
+            if pki is not None and logout.names(pki['name_id'], pki['session_index']):
                 audit(request, 'logout.by_idp', request.authenticated_userid or '')
                 forget(request)
-            return HTTPSeeOther(url)
+            return HTTPSeeOther(logout.redirect_url)
     except PkiError as error:
         audit(request, 'logout.refused', outcome=error.reason)
         request.response.status = 400
-        return {'message': error.message, 'logout': True}
+        return {'message': error.message, 'logout': True, 'logged_out': answer}
     return HTTPBadRequest()
 
 

@@ -2,9 +2,11 @@
 
 import logging
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..integrations.commercial_registry import RegistryError
+from ..resources import root_factory
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,15 @@ def forbidden(exc, request):
     return {'login_needed': request.identity is None}
 
 
+@exception_view_config(URLDecodeError, renderer='errors/400.jinja2')
+def unreadable_address(exc, request):
+    """An address that is not UTF-8 (``/static/%c0%ae``): the visitor's mistake, or a probe."""
+    # Refused before traversal found the root, which the page's menu needs.
+    request.root = root_factory(request)
+    request.response.status = 400
+    return {}
+
+
 @exception_view_config(RegistryError, renderer='errors/registry.jinja2')
 def registry_unavailable(exc, request):
     log.error('commercial registry: %s', exc)
@@ -30,7 +41,8 @@ def registry_unavailable(exc, request):
 
 @exception_view_config(Exception, renderer='errors/500.jinja2')
 def server_error(exc, request):
-    log.exception('unhandled error on %s', request.path_qs)
+    # The raw path: the error may be that it does not decode.
+    log.exception('unhandled error on %r', request.environ.get('PATH_INFO'))
     request.response.status = 500
     return {}
 

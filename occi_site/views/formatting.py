@@ -4,10 +4,11 @@ Both are Jinja2 filters that take the request from the template's context,
 so a mail rendered in the member's language formats in that language.
 """
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import pass_context
 
+from ..clock import OMAN
 from ..i18n import _
 
 
@@ -26,6 +27,15 @@ def day(context, value):
     """A date as ``2027-03-19`` in English and in Arabic digits' locale form in Arabic."""
     request = context['request']
     return format_date(value, format='yyyy-MM-dd', locale=request.locale_name)
+
+
+@pass_context
+def moment(context, value):
+    """A time as ``2027-03-19 14:05``, in Oman."""
+    request = context['request']
+    return format_datetime(
+        value.astimezone(OMAN), format='yyyy-MM-dd HH:mm', locale=request.locale_name
+    )
 
 
 # The grades are data; naming them here puts them in the catalog.

@@ -102,20 +102,16 @@ def undo(context, request):
             outcome='refused',
             details={'transaction': description, 'reason': str(error)},
         )
-        request.session.flash(
-            translate(
-                _(
-                    'This change cannot be undone: something it changed has been changed again '
-                    'since, or the database was packed after it. Make the change by hand instead. '
-                    '(${reason})',
-                    mapping={'reason': str(error)},
-                )
-            )
+        message = _(
+            'This change cannot be undone: something it changed has been changed again '
+            'since, or the database was packed after it. Make the change by hand instead. '
+            '(${reason})',
+            mapping={'reason': str(error)},
         )
     else:
         audit_apart(db, 'undo', user=user, path='/', details={'transaction': description})
-        request.session.flash(
-            translate(_('Undone: ${description}', mapping={'description': description}))
-        )
+        message = _('Undone: ${description}', mapping={'description': description})
+    # The flash message is stored in the session, in the request's next transaction.
     request.tm.begin()
+    request.session.flash(translate(message))
     return target

@@ -1,0 +1,86 @@
+"""Security headers on every response of the portal, the development IdP and the
+sandbox gateway, built with the ``secure`` library.
+
+No page may be framed (clickjacking of confirm buttons, admin actions, the PIN
+pad), no inline script runs (scripts are static files), nothing is sniffed,
+no address leaks to other sites in the Referer, and browser features the
+pages never use are switched off.  HSTS is sent where the site is served over
+HTTPS only (``occi.session.secure``).
+"""
+
+from urllib.parse import urlsplit
+
+import secure
+from pyramid.settings import asbool
+
+HSTS_SECONDS = 365 * 24 * 3600
+UNUSED_FEATURES = (
+    'accelerometer',
+    'camera',
+    'geolocation',
+    'gyroscope',
+    'magnetometer',
+    'microphone',
+    'payment',
+    'usb',
+)
+
+
+def content_security_policy(connect_src=()):
+    return (
+        secure.ContentSecurityPolicy()
+        .default_src("'self'")
+        .script_src("'self'")
+        # TinyMCE, the rich text editor of the management forms, styles its editor inline.
+        .style_src("'self'", "'unsafe-inline'")
+        .img_src("'self'", 'data:', 'blob:')
+        .connect_src("'self'", *connect_src)
+        .object_src("'none'")
+        .base_uri("'self'")
+        .frame_ancestors("'none'")
+    )
+
+
+def security_headers(*, connect_src=(), hsts=False):
+    permissions = secure.PermissionsPolicy()
+    for feature in UNUSED_FEATURES:
+        permissions.add_directive(feature)
+    return secure.Secure(
+        csp=content_security_policy(connect_src),
+        hsts=(
+            secure.StrictTransportSecurity().max_age(HSTS_SECONDS).include_subdomains()
+            if hsts
+            else None
+        ),
+        permissions=permissions,
+        referrer=secure.ReferrerPolicy().same_origin(),
+        xcto=secure.XContentTypeOptions().nosniff(),
+        xfo=secure.XFrameOptions().deny(),
+    )
+
+
+def origin(url):
+    """``scheme://host[:port]`` of ``url``, as CSP source lists name it."""
+    parts = urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.netloc)
+
+
+def security_headers_tween_factory(handler, registry):
+    headers = registry.occi_security_headers
+
+    def security_headers_tween(request):
+        response = handler(request)
+        headers.set_headers(response)
+        return response
+
+    return security_headers_tween
+
+
+def add_security_headers(config, *, connect_src=(), hsts=False):
+    """Send the headers on every response of ``config``'s application, error pages included."""
+    config.registry.occi_security_headers = security_headers(connect_src=connect_src, hsts=hsts)
+    config.add_tween('occi_site.headers.security_headers_tween_factory')
+
+
+def includeme(config):
+    add_security_headers(config, hsts=asbool(config.registry.settings.get('occi.session.secure')))
