@@ -8,6 +8,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 
 import occi_site
+from occi_site.startup_checks import check_settings
 
 from .conftest import portal_settings
 
@@ -93,3 +94,13 @@ def test_development_tools_allow_the_shipped_development_secrets(tmp_path):
         },
     )
     assert occi_site.main({}, **settings)
+
+
+def test_production_ini_as_shipped_does_not_start():
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(ROOT / 'production.ini')
+    settings = dict(parser.items('app:main'))
+    with pytest.raises(ConfigurationError) as raised:
+        check_settings(settings)
+    for name in ('occi.session.secret', 'occi.payment.secret_key', 'occi.payment.profile_id'):
+        assert name in str(raised.value)
