@@ -60,8 +60,8 @@ def main(global_config, **settings):
     config.include('pyramid_jinja2')
     config.add_translation_dirs('pki_idp:locale/')
     config.add_static_view('static', 'pki_idp:static')
-    agent = settings.get('pki_idp.card_agent_url')
-    add_security_headers(config, connect_src=[origin(agent)] if agent else ())
+    # The PIN pad page's script calls the card agent: the only other origin it may reach.
+    add_security_headers(config, connect_src=[origin(settings['pki_idp.card_agent_url'])])
 
     keys = ensure_key_pair(
         settings['pki_idp.key_file'],

@@ -70,6 +70,7 @@ def test_the_idp_lets_its_pin_pad_reach_the_card_agent(tmp_path):
             'pki_idp.cert_file': str(tmp_path / 'idp.crt'),
             'pki_idp.metadata_file': str(tmp_path / 'idp-metadata.xml'),
             'pki_idp.sp_metadata_file': str(tmp_path / 'sp-metadata.xml'),
+            'pki_idp.national_ca_file': str(tmp_path / 'national-ca.pem'),
             'pki_idp.card_agent_url': 'http://127.0.0.1:8765/agent/',
         },
     )

@@ -11,8 +11,8 @@ from .test_journeys import login_with_card, register
 
 
 @pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path)
+def stack(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack)
     yield stack
     stack.close()
 
