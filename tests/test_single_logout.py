@@ -49,6 +49,16 @@ def test_a_refused_logout_answer_still_leaves_the_portal_logged_out(stack, membe
     member.get('/dashboard', status=403)
 
 
+def test_logout_when_the_idp_cannot_be_asked_still_ends_the_session(stack, member, tmp_path):
+    copied = member.cookies['occi_session']
+    (tmp_path / 'idp-metadata.xml').unlink()
+    page = member.get('/dashboard').forms[0].submit().follow()
+    assert 'You are logged out' in page
+    thief = stack.new_browser()
+    thief.set_cookie('occi_session', copied)
+    thief.get('/dashboard', status=403)
+
+
 def test_a_copied_cookie_is_refused_after_single_log_out(stack, member):
     copied = member.cookies['occi_session']
     at_idp = log_out_at_the_portal(member).follow()

@@ -174,9 +174,14 @@ def logout(request):
     audit(request, 'logout', civil_id or '')
     if pki is None or request.pki is None:
         return HTTPSeeOther(request.route_url('logged_out'))
-    request_id, url = request.pki.begin_logout(
-        name_id=pki['name_id'], session_index=pki['session_index']
-    )
+    try:
+        request_id, url = request.pki.begin_logout(
+            name_id=pki['name_id'], session_index=pki['session_index']
+        )
+    except PkiError as error:
+        # The portal session is over all the same; the IdP's ends on its own.
+        log.error('PKI log-out could not be started: %s', error)
+        return HTTPSeeOther(request.route_url('logged_out'))
     # Kept in a new, anonymous session, so that the IdP's answer can be checked.
     request.session[LOGOUT_REQUESTS] = [request_id]
     return HTTPSeeOther(url)
