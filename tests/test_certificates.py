@@ -19,7 +19,6 @@ from reportlab.pdfbase import pdfmetrics
 from occi_site.certificates import (
     ArabicFontMissing,
     fonts,
-    format_omr,
     render_membership_certificate,
     render_receipt,
     shape_arabic,
@@ -196,26 +195,6 @@ def test_receipt_fits_its_lines_on_one_page():
     lines = [('Year fees', 'رسوم السنة', 25000)] * 7
     with pytest.raises(ValueError, match='1 to 6 lines'):
         dataclasses.replace(RECEIPT, lines=lines, total_baisa=175000)
-
-
-@pytest.mark.parametrize(
-    'baisa, shown',
-    [
-        (25000, '25.000 OMR'),
-        (4000, '4.000 OMR'),
-        (0, '0.000 OMR'),
-        (5, '0.005 OMR'),
-        (1234567, '1,234.567 OMR'),
-        (-4000, '-4.000 OMR'),
-    ],
-)
-def test_amounts_show_as_the_gateway_shows_them(baisa, shown):
-    assert format_omr(baisa) == shown
-
-
-def test_amounts_refuse_floats():
-    with pytest.raises(TypeError):
-        format_omr(25.0)
 
 
 def test_shape_arabic_joins_letters_in_visual_order():

@@ -354,14 +354,24 @@ def test_find_company_by_arabic_name_and_record_a_debit(portal):
     assert 'membership.debit' in page and 'Arrears from the paper registry' in page
 
 
-def test_debit_amount_is_checked_next_to_the_field(portal):
+@pytest.mark.parametrize(
+    'typed, message',
+    [
+        ('1.2345x', 'Type an amount in rials, such as 25 or 12.500.'),
+        ('1.2345', 'Use at most three decimals: the baisa is the smallest amount.'),
+        ('0', 'Type an amount from 0.001 to 100000.000 rials.'),
+    ],
+)
+def test_debit_amount_is_checked_next_to_the_field(portal, typed, message):
     admin = admin_app(portal)
     form = admin.get('/companies/1229237/@@manage-membership').forms['deform']
-    form['amount'] = '1.2345x'
+    form['amount'] = typed
     form['reason'] = 'Kept'
     page = form.submit('record')
     assert page.forms['deform']['reason'].value == 'Kept'
-    assert page.html.find(class_='invalid-feedback') or 'is not a number' in page
+    assert page.forms['deform']['amount'].value == typed
+    assert page.html.find(class_='invalid-feedback').text.strip() == message
+    assert read(portal, lambda site: site['companies']['1229237'].membership.debit_baisa) == 0
 
 
 def test_fee_schedule_in_rials_kept_in_baisa(portal):

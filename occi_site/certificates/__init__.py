@@ -6,14 +6,12 @@ arabic-reshaper and python-bidi and set in the Amiri font.
 
 from occi_site.certificates.fonts import ArabicFontMissing, shape_arabic
 from occi_site.certificates.membership import CertificateData, render_membership_certificate
-from occi_site.certificates.money import format_omr
 from occi_site.certificates.receipt import ReceiptData, render_receipt
 
 __all__ = (
     'ArabicFontMissing',
     'CertificateData',
     'ReceiptData',
-    'format_omr',
     'render_membership_certificate',
     'render_receipt',
     'shape_arabic',

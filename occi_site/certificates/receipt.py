@@ -4,9 +4,9 @@ import datetime
 from dataclasses import dataclass
 
 from occi_site.certificates import page
-from occi_site.certificates.money import format_omr
 from occi_site.certificates.page import LEFT, RIGHT, Row
 from occi_site.i18n import _
+from occi_site.money import document_amount
 
 # The Arabic description column ends here; the amounts are right of it.
 ARABIC_DESCRIPTION_RIGHT = RIGHT - 120
@@ -110,7 +110,7 @@ def _draw_lines(canvas, data, top):
     y = top - 7
     for label_en, label_ar, amount in data.lines:
         y -= LINE_HEIGHT
-        _draw_line(canvas, y, label_en, label_ar, format_omr(amount))
+        _draw_line(canvas, y, label_en, label_ar, document_amount(amount))
         page.rule(canvas, y - 7, colour=page.HAIRLINE, width=0.4)
     y -= LINE_HEIGHT + 4
     _draw_line(
@@ -118,7 +118,7 @@ def _draw_lines(canvas, data, top):
         y,
         _('Total'),
         'الإجمالي',
-        format_omr(data.total_baisa),
+        document_amount(data.total_baisa),
         font=page.SERIF_BOLD,
         size=12,
     )

@@ -16,10 +16,11 @@ import base64
 import hashlib
 import hmac
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from ..money import gateway_amount, parse_gateway_amount
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,6 @@ BILL_TO_KEYS = (
     'address_country',
 )
 
-# The Omani rial has three decimals: baisa are thousandths of a rial. Digits
-# are ASCII only on purpose: str.isdigit() would also accept Arabic-Indic ones.
-_AMOUNT = re.compile(r'(0|[1-9][0-9]*)(?:\.([0-9]{1,3}))?', re.ASCII)
-
 
 class PaymentResponseError(ValueError):
     """A gateway response that cannot be trusted or understood."""
@@ -50,31 +47,6 @@ class PaymentResponseError(ValueError):
 
 class PaymentSignatureError(PaymentResponseError):
     """A gateway response whose signature is missing or does not match."""
-
-
-def format_amount(baisa: int) -> str:
-    """Baisa as the gateway's amount: 25000 -> "25.000"."""
-    if isinstance(baisa, bool) or not isinstance(baisa, int):
-        raise TypeError(f'an amount in baisa must be an int, not {type(baisa).__name__}')
-    if baisa < 0:
-        raise ValueError(f'an amount cannot be negative: {baisa}')
-    rials, rest = divmod(baisa, 1000)
-    return f'{rials}.{rest:03d}'
-
-
-def parse_amount(text: str) -> int:
-    """The gateway's amount in baisa: "25.000" -> 25000, "25.5" -> 25500.
-
-    Strict: no sign, no spaces, no exponent, no leading zeros, at most three
-    decimals, ASCII digits only.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f'an amount must be text, not {type(text).__name__}')
-    match = _AMOUNT.fullmatch(text)
-    if match is None:
-        raise ValueError(f'not an amount: {text!r}')
-    rials, decimals = match.groups()
-    return int(rials) * 1000 + int((decimals or '').ljust(3, '0'))
 
 
 def _data_to_sign(fields: Mapping[str, str]) -> str:
@@ -202,7 +174,7 @@ class SecureAcceptanceGateway:
             'locale': locale,
             'transaction_type': 'sale',
             'reference_number': reference_number,
-            'amount': format_amount(amount_baisa),
+            'amount': gateway_amount(amount_baisa),
             'currency': currency,
         }
         for key in BILL_TO_KEYS:
@@ -233,7 +205,7 @@ class SecureAcceptanceGateway:
             raise PaymentResponseError(f'unknown decision {decision!r}')
         amount = signed.get('req_amount')
         try:
-            amount_baisa = parse_amount(amount) if amount else None
+            amount_baisa = parse_gateway_amount(amount) if amount else None
         except ValueError as error:
             raise PaymentResponseError(str(error)) from None
         return GatewayResult(

@@ -5,21 +5,18 @@ so a mail rendered in the member's language formats in that language.
 """
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from jinja2 import pass_context
 
 from ..clock import OMAN
 from ..i18n import _
+from ..money import portal_amount
 
 
 @pass_context
 def rial(context, baisa):
     """Integer baisa as the portal shows money: ``RO 25``, ``RO 25.500``."""
     request = context['request']
-    whole, fraction = divmod(baisa, 1000)
-    number = '%d' % whole if not fraction else '%d.%03d' % (whole, fraction)
-    amount = format_decimal(number, format='#,##0.###', locale=request.locale_name)
-    return request.localizer.translate(_('RO ${amount}', mapping={'amount': amount}))
+    return request.localizer.translate(portal_amount(baisa, request.locale_name))
 
 
 @pass_context

@@ -3,7 +3,6 @@ or a name in either language; its membership, its history, and recording a
 debit the member owes the chamber."""
 
 from datetime import datetime
-from decimal import Decimal
 
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
@@ -14,7 +13,7 @@ from ...i18n import _
 from ...resources.company import Companies, Company
 from ...resources.search import find_companies
 from .changes import record_change
-from .forms import ManageForm, rials, search_form, to_baisa
+from .forms import ManageForm, Rials, rials_between, search_form
 from .tabs import manage_page, mgmt_view
 
 HISTORY_SHOWN = 30
@@ -45,9 +44,9 @@ def search(context, request):
 
 class DebitSchema(colander.Schema):
     amount = colander.SchemaNode(
-        rials(),
+        Rials(),
         title=_('Amount (RO)'),
-        validator=colander.Range(min=Decimal('0.001'), max=Decimal(100000)),
+        validator=rials_between(1, 100_000_000),
         description=_('In rials, with up to three decimals (baisa).'),
     )
     reason = colander.SchemaNode(
@@ -90,7 +89,7 @@ class MembershipView(ManageForm):
 
     def record_success(self, form, appstruct):
         company = self.context
-        amount = to_baisa(appstruct['amount'])
+        amount = appstruct['amount']
         company.__parent__.change_membership(
             company, debit_baisa=company.membership.debit_baisa + amount
         )

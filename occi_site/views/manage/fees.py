@@ -1,8 +1,6 @@
 """The fee schedule in /manage: the annual fee of each grade and the fee of
 each service, typed in rials with three decimals and kept as integer baisa."""
 
-from decimal import Decimal
-
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
 
@@ -10,15 +8,16 @@ from ...i18n import _
 from ...resources.services import SERVICES
 from ...resources.settings import FeeSchedule
 from .changes import record_change
-from .forms import ManageForm, from_baisa, rials, to_baisa
+from .forms import ManageForm, Rials, rials_between
 from .tabs import mgmt_view
 
-HIGHEST_FEE = Decimal(100000)
+# 100,000 rials, in baisa.
+HIGHEST_FEE = 100_000_000
 
 
 def _fee_node(name, title):
     return colander.SchemaNode(
-        rials(), name=name, title=title, validator=colander.Range(min=Decimal(0), max=HIGHEST_FEE)
+        Rials(), name=name, title=title, validator=rials_between(0, HIGHEST_FEE)
     )
 
 
@@ -55,8 +54,8 @@ class FeesView(ManageForm):
 
     def appstruct(self):
         return {
-            'annual': {grade: from_baisa(fee) for grade, fee in self.context.annual_fees.items()},
-            'services': {name: from_baisa(fee) for name, fee in self.context.service_fees.items()},
+            'annual': dict(self.context.annual_fees),
+            'services': dict(self.context.service_fees),
         }
 
     def show(self, rendered_form, **values):
@@ -68,8 +67,7 @@ class FeesView(ManageForm):
             (self.context.annual_fees, appstruct['annual']),
             (self.context.service_fees, appstruct['services']),
         ):
-            for name, amount in typed.items():
-                baisa = to_baisa(amount)
+            for name, baisa in typed.items():
                 if table[name] != baisa:
                     changes.append('%s: %d -> %d' % (name, table[name], baisa))
                     table[name] = baisa

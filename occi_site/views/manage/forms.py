@@ -1,30 +1,50 @@
 """Management forms: the site's FormView (dispatch on the pressed button),
 inside the management page, with Cancel, and money typed in rials."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
 
 from ...i18n import _
+from ...money import AmountError, parse_rials, rials_text
 from ..forms import FormView
 from .tabs import manage_page, manage_url
 
-BAISA_PER_RIAL = 1000
+
+class Rials(colander.SchemaType):
+    """An amount typed in rials (``12.5``) and kept as integer baisa (12500).
+
+    A wrong amount is refused with a message next to the field, never rounded.
+    """
+
+    def serialize(self, node, appstruct):
+        if appstruct is colander.null:
+            return colander.null
+        return rials_text(appstruct)
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null or not cstruct.strip():
+            return colander.null
+        try:
+            return parse_rials(cstruct)
+        except AmountError as error:
+            raise colander.Invalid(node, error.message) from None
 
 
-def rials():
-    """A colander type for an amount in rials with three decimals (baisa)."""
-    return colander.Decimal('0.001', rounding=ROUND_HALF_UP)
+def rials_between(lowest, highest):
+    """A validator of a Rials field: from ``lowest`` to ``highest`` baisa, said in rials."""
 
+    def validate(node, baisa):
+        if not lowest <= baisa <= highest:
+            raise colander.Invalid(
+                node,
+                _(
+                    'Type an amount from ${lowest} to ${highest} rials.',
+                    mapping={'lowest': rials_text(lowest), 'highest': rials_text(highest)},
+                ),
+            )
 
-def to_baisa(amount):
-    return int(amount * BAISA_PER_RIAL)
-
-
-def from_baisa(baisa):
-    return Decimal(baisa) / BAISA_PER_RIAL
+    return validate
 
 
 def date_input():
