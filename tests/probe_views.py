@@ -6,6 +6,7 @@ import deform
 from pyramid.csrf import get_csrf_token
 from pyramid.security import remember
 from pyramid.view import view_config
+from ZODB.POSException import ConflictError
 
 from occi_site.integrations.mail import send_mail
 from occi_site.integrations.sms import send_sms
@@ -59,6 +60,14 @@ def company(request):
     return {'name_en': found.name_en if found else None}
 
 
+@view_config(route_name='probe_conflict', renderer='string')
+def conflict(request):
+    """Meets a ZODB conflict on its first two attempts, as a hot object would."""
+    if request.environ['retry.attempt'] < 2:
+        raise ConflictError()
+    return 'attempt %d' % request.environ['retry.attempt']
+
+
 @view_config(route_name='probe_login', renderer='string')
 def login(request):
     """Start a session for an existing active account, as PKI login does."""
@@ -68,6 +77,7 @@ def login(request):
 
 def includeme(config):
     config.add_route('probe_login', '/_probe/login/{civil_id}')
+    config.add_route('probe_conflict', '/_probe/conflict')
     config.add_route('probe_company', '/_probe/company/{cr}')
     config.add_route('probe_post', '/_probe/post')
     config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')
