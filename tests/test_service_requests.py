@@ -494,3 +494,31 @@ def test_concurrent_new_memberships_never_share_a_number(file_db):
     assert len(set(numbers)) == 2 * rounds
     assert sorted(numbers, key=int) == [str(n) for n in range(100000, 100000 + 2 * rounds)]
     assert conflicts
+
+
+def test_first_entries_about_a_new_path_at_once_do_not_conflict(file_db):
+    (tm1, conn1), (tm2, conn2) = connect(file_db), connect(file_db)
+    for number, connection in enumerate((conn1, conn2)):
+        connection.root()[ROOT_KEY]['audit'].record(
+            'payment.accept', user='90000001', path='/orders/OCCI-ORD-NEW', details={'n': number}
+        )
+    tm1.commit()
+    tm2.commit()
+    tm1.begin()
+    found = conn1.root()[ROOT_KEY]['audit'].latest(path='/orders/OCCI-ORD-NEW')
+    assert sorted(entry['details']['n'] for _key, entry in found) == [0, 1]
+
+
+def test_evolve_step_2_rebuilds_the_audit_indexes(site):
+    from BTrees.OOBTree import OOBTree
+
+    from occi_site.resources.evolve import step_2_audit_pair_indexes
+
+    audit = site['audit']
+    first = audit.record('login', user='90000001', path='/accounts/90000001')
+    audit.record('login', user='90000002', path='/accounts/90000002')
+    audit.by_path, audit.by_user = OOBTree(), OOBTree()  # as a log was stored before
+    step_2_audit_pair_indexes(site)
+    [(_key, entry)] = audit.latest(path='/accounts/90000001')
+    assert entry == first
+    assert [e['user'] for _k, e in audit.latest(user='90000002')] == ['90000002']

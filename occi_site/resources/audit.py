@@ -2,14 +2,18 @@
 
 Entries are keyed by a time-ordered integer with random low digits, so
 concurrent writers add different keys and BTree conflict resolution merges
-them instead of raising ConflictError.
+them instead of raising ConflictError.  The indexes by path and by user are
+sets of ``(path, key)`` and ``(user, key)`` pairs for the same reason: the
+first two entries about a new path (an order's first answers, a change and
+its audit written apart) add two pairs, where a mapping from the path to
+its own set would have both writers create that set and conflict.
 """
 
 import secrets
 from datetime import UTC, datetime
 
-from BTrees.LOBTree import LOBTree, LOTreeSet
-from BTrees.OOBTree import OOBTree
+from BTrees.LOBTree import LOBTree
+from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
 
 
@@ -27,6 +31,10 @@ def time_ordered_key(when, taken=()):
     return key
 
 
+# Above every key of the log (LOBTree keys are signed 64-bit integers).
+LAST_KEY = 2**63 - 1
+
+
 class AuditLog(Persistent):
     __name__ = None
     __parent__ = None
@@ -34,8 +42,8 @@ class AuditLog(Persistent):
 
     def __init__(self):
         self.entries = LOBTree()
-        self.by_path = OOBTree()
-        self.by_user = OOBTree()
+        self.by_path = OOTreeSet()
+        self.by_user = OOTreeSet()
 
     def record(self, action, *, user=None, path='/', outcome='ok', details=None, when=None):
         when = when or _utcnow()
@@ -50,11 +58,8 @@ class AuditLog(Persistent):
             outcome,
             tuple(sorted((details or {}).items())),
         )
-        for index, value in ((self.by_path, path), (self.by_user, user or '')):
-            keys = index.get(value)
-            if keys is None:
-                keys = index[value] = LOTreeSet()
-            keys.add(key)
+        self.by_path.add((path, key))
+        self.by_user.add((user or '', key))
         return self.entry(key)
 
     def entry(self, key):
@@ -75,18 +80,21 @@ class AuditLog(Persistent):
         a page costs the same on a log of any length.
         """
         if path is not None:
-            keys = self.by_path.get(path)
+            index, value = self.by_path, path
         elif user is not None:
-            keys = self.by_user.get(user)
+            index, value = self.by_user, user
         else:
-            keys = self.entries
+            index = value = None
         found = []
-        if not keys:
-            return found
-        key = before - 1 if before is not None else None
+        key = before - 1 if before is not None else LAST_KEY
         while len(found) < limit:
             try:
-                key = keys.maxKey() if key is None else keys.maxKey(key)
+                if index is None:
+                    key = self.entries.maxKey(key)
+                else:
+                    indexed, key = index.maxKey((value, key))
+                    if indexed != value:
+                        break
             except ValueError:
                 break
             entry = self.entry(key)
@@ -99,3 +107,11 @@ class AuditLog(Persistent):
 
     def __len__(self):
         return len(self.entries)
+
+    def reindex(self):
+        """Rebuild the indexes from the entries (for a schema step)."""
+        self.by_path = OOTreeSet()
+        self.by_user = OOTreeSet()
+        for key, (_when, user, _action, path, _outcome, _details) in self.entries.items():
+            self.by_path.add((path, key))
+            self.by_user.add((user, key))

@@ -37,7 +37,15 @@ def step_1_create_tree(site):
     site.add('counters', Counters())
 
 
-STEPS = ((1, step_1_create_tree),)
+def step_2_audit_pair_indexes(site):
+    """The audit log's indexes by path and by user become sets of pairs."""
+    site['audit'].reindex()
+
+
+STEPS = (
+    (1, step_1_create_tree),
+    (2, step_2_audit_pair_indexes),
+)
 
 GENERATION = STEPS[-1][0]
 
