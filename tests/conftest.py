@@ -5,8 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import transaction
 import webtest
+from pyramid.config import Configurator
+from pyramid.request import Request, apply_request_extensions
 
 import occi_site
+from occi_site.events import DomainEvent
 from occi_site.resources import ROOT_KEY, database
 
 # The PKI tests' fixtures (key pairs made once, the IdP-and-SP world) and the card reader stack.
@@ -80,6 +83,26 @@ def site(wsgi_app):
     yield conn.root()[ROOT_KEY]
     conn.transaction_manager.abort()
     conn.close()
+
+
+def script_request(registry):
+    """A request for a change made outside any web request, as a script makes
+    one: the resources announce their events through ``registry``."""
+    request = Request.blank('/')
+    request.registry = registry
+    apply_request_extensions(request)
+    return request
+
+
+@pytest.fixture
+def announced():
+    """``(request, events)``: a request whose registry keeps every domain
+    event announced through it in ``events``, and has no other subscriber."""
+    events = []
+    config = Configurator()
+    config.add_subscriber(events.append, DomainEvent)
+    config.commit()
+    return script_request(config.registry), events
 
 
 def add_account(

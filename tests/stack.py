@@ -57,10 +57,30 @@ def key_pair(directory, name):
     return str(key), str(cert)
 
 
+class StatusRecorder:
+    """WSGI middleware keeping the status of every answer the portal gives
+    (to browsers and to the gateway's server notifications alike), so a test
+    can say that none was a server error."""
+
+    def __init__(self, app):
+        self.app = app
+        self.statuses = []
+
+    def __call__(self, environ, start_response):
+        def recording_start_response(status, headers, exc_info=None):
+            self.statuses.append((int(status.split()[0]), environ.get('PATH_INFO', '')))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, recording_start_response)
+
+    def server_errors(self):
+        return [(status, path) for status, path in self.statuses if status >= 500]
+
+
 class Stack:
     def __init__(self, tmp_path, cards: CardStack | None = None, **portal_overrides):
         self.composite = URLMap()
-        self.server = StopableWSGIServer.create(self.composite)
+        self.server = StopableWSGIServer.create(self.composite, threads=10)
         base = self.server.application_url.rstrip('/')
         self.base = base
         self.cards = cards
@@ -112,7 +132,8 @@ class Stack:
         )
         self.composite['/idp'] = self.idp
         self.composite['/gateway'] = self.gateway
-        self.composite['/'] = self.portal
+        self.recorder = StatusRecorder(self.portal)
+        self.composite['/'] = self.recorder
         host = urlsplit(base).netloc
         self.browser = self.new_browser()
         self.host = host
@@ -130,6 +151,10 @@ class Stack:
         self.server.shutdown()
         if self.agent_server is not None:
             self.agent_server.shutdown()
+
+    def server_errors(self):
+        """Every 5xx the portal answered so far, as ``(status, path)``."""
+        return self.recorder.server_errors()
 
     def outbox(self):
         return self.portal.registry.occi_outbox.messages()

@@ -352,6 +352,12 @@ def test_find_company_by_arabic_name_and_record_a_debit(portal):
     assert membership == 12_500
     page = admin.get('/companies/1229237/@@manage-membership')
     assert 'membership.debit' in page and 'Arrears from the paper registry' in page
+    # The change and its audit written apart do not conflict (no retry, nothing rolled back).
+    assert 'rolled back' not in [e['outcome'] for e in audit_of(portal, path='/companies/1229237')]
+    changed = audit_of(portal, path='/companies/1229237', action='membership.changed')
+    assert [(entry['user'], entry['details']) for entry in changed] == [
+        ('90000009', {'debit_baisa': '0 -> 12500'})
+    ]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,9 @@ HTTP for its server notifications, and exactly-once fulfilment."""
 
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,7 +14,7 @@ import webtest
 from occi_site.integrations.payment import sign_fields
 from occi_site.resources import ROOT_KEY, database
 
-from .conftest import add_account
+from .conftest import add_account, script_request
 from .stack import GATEWAY_KEYS, NEXT_YEAR, Stack
 
 
@@ -36,10 +39,9 @@ def in_db(stack, action):
         conn.close()
 
 
-def renewal_order(stack, years='2'):
-    """A verified two-year renewal of CR 1229237, confirmed: the order page."""
-    browser = stack.browser
-    form = browser.get('/services/renewal').forms['deform']
+def verified_renewal(stack):
+    """A renewal of CR 1229237, its personal verification just made: ``(id, url)``."""
+    form = stack.browser.get('/services/renewal').forms['deform']
     form['cr_number'] = '1229237'
     form['occi_number'] = '91868'
     url = form.submit('next').location
@@ -48,26 +50,41 @@ def renewal_order(stack, years='2'):
     in_db(
         stack,
         lambda site: site['requests'][request_id].record_step_up(
-            'a-' + request_id, now, 'card', now
+            'a-' + request_id, now, 'card', now, script_request(stack.portal.registry)
         ),
     )
-    page = browser.get(url, {'years': years})
+    return request_id, url
+
+
+def renewal_order(stack, years='2'):
+    """A verified renewal of CR 1229237 (two years), confirmed: the order page."""
+    request_id, url = verified_renewal(stack)
+    page = stack.browser.get(url, {'years': years})
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
     form['years'] = years
     return request_id, form.submit('confirm').follow()
 
 
+APPROVED_CARD = '4111111111111111'
+DECLINED_CARD = '4000000000000002'
+
+
 def to_gateway(stack, order_page):
+    """One checkout attempt of the order (a tab of its own): the gateway's billing page."""
     checkout = order_page.forms[1].submit()
     form = checkout.forms['gateway-checkout']
     assert form.action == stack.base + '/gateway/pay'
     billing = form.submit().follow()
-    assert 'Billing Information' in billing
+    assert billing.request.path.endswith('/billing')
     return billing
 
 
-def pay(stack, order_page, number='4111111111111111', card_type='001'):
-    billing = to_gateway(stack, order_page)
+def pay(stack, order_page, number=APPROVED_CARD, card_type='001'):
+    return pay_at_gateway(to_gateway(stack, order_page), number, card_type)
+
+
+def pay_at_gateway(billing, number=APPROVED_CARD, card_type='001'):
+    """From the billing page of one attempt to the gateway's receipt."""
     payment = billing.forms[0].submit('next').follow()
     form = payment.forms[0]
     form['card_type'] = card_type
@@ -81,6 +98,23 @@ def pay(stack, order_page, number='4111111111111111', card_type='001'):
 
 def back_to_portal(receipt):
     return receipt.forms['return-to-merchant'].submit()
+
+
+def answer_of(receipt):
+    """The signed answer the receipt page posts back to the portal."""
+    form = receipt.forms['return-to-merchant']
+    return {name: field.value for name, (field,) in form.fields.items() if name}
+
+
+def fulfilments(stack):
+    return [m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete']
+
+
+def admin_of(stack):
+    in_db(stack, lambda site: add_account(site, '90000009', roles=('member', 'admin')))
+    admin = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
+    admin.get('/_probe/login/90000009')
+    return admin
 
 
 def membership(stack):
@@ -126,26 +160,34 @@ def test_two_year_renewal_paid_once(stack):
     assert channels.count(('email', 'Your OCCI e-service request is complete')) == 1
 
 
-def test_declined_card_changes_nothing_and_the_member_retries(stack):
+def test_after_a_declined_card_the_member_changes_the_request_and_pays(stack):
     request_id, order_page = renewal_order(stack)
-    receipt = pay(stack, order_page, number='4000000000000002')
+    receipt = pay(stack, order_page, number=DECLINED_CARD)
     page = back_to_portal(receipt).follow()
     assert membership(stack)[0] == date(2027, 3, 19)
-    assert 'Renew Membership' in page
     state = in_db(stack, lambda site: site['requests'][request_id].state)
-    assert state == 'verified'
-    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
-    form['years'] = '2'
-    retry = form.submit('confirm').follow()
-    back_to_portal(pay(stack, retry))
-    assert membership(stack)[0] == date(2029, 3, 19)
+    assert state == 'awaiting_payment'
+    change = next(f for f in page.forms.values() if f.action.endswith('/change'))
+    step3 = change.submit().follow()
+    assert 'Renew Membership' in step3
+    form = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
+    form['years'] = '1'
+    back_to_portal(pay(stack, form.submit('confirm').follow()))
+    assert membership(stack)[0] == date(2028, 3, 19)
+    orders = in_db(stack, lambda site: [o.state for o in site['orders'].for_request(request_id)])
+    assert orders == ['withdrawn', 'paid']
+    assert stack.server_errors() == []
 
 
 def test_cancel_at_the_gateway(stack):
     request_id, order_page = renewal_order(stack)
     billing = to_gateway(stack, order_page)
     receipt = billing.forms[0].submit('cancel').follow()
-    back_to_portal(receipt).follow()
+    page = back_to_portal(receipt).follow()
+    assert page.html.find(role='alert').text.strip() == (
+        'The payment was cancelled at the payment gateway. No money was taken. You can try again.'
+    )
+    assert any(f.action.endswith('/checkout') for f in page.forms.values())
     orders = in_db(stack, lambda site: [o.state for o in site['orders'].for_request(request_id)])
     assert orders == ['cancelled']
     assert membership(stack)[0] == date(2027, 3, 19)
@@ -165,12 +207,10 @@ def test_fulfilled_exactly_once_however_the_answers_arrive(stack, delivery):
         time.sleep(0.1)
     time.sleep(0.5)
     assert membership(stack)[0] == date(2029, 3, 19)
-    fulfilled = [
-        m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
-    ]
-    assert len(fulfilled) == 1
+    assert len(fulfilments(stack)) == 1
     certificates = in_db(stack, lambda site: list(site['certificates'].issued_for('1229237')))
     assert len(certificates) == 1
+    assert stack.server_errors() == []
 
 
 def signed_answer(fields, **changes):
@@ -183,9 +223,7 @@ def test_tampered_amount_is_refused_and_flagged(stack):
     switch(stack, 'drop_notification')
     request_id, order_page = renewal_order(stack)
     receipt = pay(stack, order_page)
-    form = receipt.forms['return-to-merchant']
-    fields = {name: field.value for name, (field,) in form.fields.items() if name}
-    forged = signed_answer(fields, req_amount='5.000', auth_amount='5.000')
+    forged = signed_answer(answer_of(receipt), req_amount='5.000', auth_amount='5.000')
     webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host}).post(
         '/payment/notify', forged
     )
@@ -202,18 +240,31 @@ def test_bad_signature_is_refused(stack):
         status=400,
     )
     assert membership(stack)[0] == date(2027, 3, 19)
+    unknown = {
+        'decision': 'ACCEPT',
+        'req_reference_number': 'OCCI-ORD-NONE',
+        'signed_field_names': 'decision,req_reference_number,signed_field_names',
+    }
+    stranger.post('/payment/notify', signed_answer(unknown), status=404)
+    refused = in_db(
+        stack,
+        lambda site: [
+            (entry['action'], entry['outcome'], entry['details']['channel'])
+            for _key, entry in site['audit'].latest(path='/orders')
+        ],
+    )
+    assert refused == [('payment.refused', 'flagged', 'server')] * 2
 
 
 def test_replayed_old_answer_changes_nothing(stack):
     request_id, order_page = renewal_order(stack)
-    receipt = pay(stack, order_page, number='4000000000000002')
-    form = receipt.forms['return-to-merchant']
-    declined = {name: field.value for name, (field,) in form.fields.items() if name}
+    receipt = pay(stack, order_page, number=DECLINED_CARD)
+    declined = answer_of(receipt)
     back_to_portal(receipt)
     page = stack.browser.get('/requests/%s/' % request_id)
-    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
-    form['years'] = '2'
-    back_to_portal(pay(stack, form.submit('confirm').follow()))
+    retry = next(f for f in page.forms.values() if f.action.endswith('/checkout'))
+    billing = retry.submit().forms['gateway-checkout'].submit().follow()
+    back_to_portal(pay_at_gateway(billing))
     assert membership(stack)[0] == date(2029, 3, 19)
     stranger = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
     stranger.post('/payment/notify', declined)
@@ -232,10 +283,39 @@ def test_order_expires_unpaid(stack):
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'
 
 
-def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
-    import urllib.parse
-    import urllib.request
+class StayHere(urllib.request.HTTPRedirectHandler):
+    """Takes a redirect as the answer, as a test of the answer wants it."""
 
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def post_at_once(count, url, fields, cookie=''):
+    """POST ``fields`` to ``url`` from ``count`` threads released together,
+    over real HTTP; the status of each answer, sorted."""
+    body = urllib.parse.urlencode(fields).encode()
+    opener = urllib.request.build_opener(StayHere)
+    statuses = []
+    start = threading.Barrier(count)
+
+    def post():
+        request = urllib.request.Request(url, data=body, headers={'Cookie': cookie})
+        start.wait()
+        try:
+            with opener.open(request, timeout=60) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
     stack = Stack(
         tmp_path,
         **{
@@ -248,32 +328,11 @@ def test_twenty_concurrent_notifications_fulfil_once_on_filestorage(tmp_path):
         stack.browser.get('/_probe/login/90000001')
         switch(stack, 'drop_notification')
         request_id, order_page = renewal_order(stack)
-        receipt = pay(stack, order_page)
-        form = receipt.forms['return-to-merchant']
-        answer = urllib.parse.urlencode(
-            {name: field.value for name, (field,) in form.fields.items() if name}
-        ).encode()
-        statuses = []
-        start = threading.Barrier(20)
-
-        def notify():
-            start.wait()
-            with urllib.request.urlopen(
-                stack.base + '/payment/notify', data=answer, timeout=30
-            ) as response:
-                statuses.append(response.status)
-
-        threads = [threading.Thread(target=notify) for _ in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert statuses == [200] * 20
+        answer = answer_of(pay(stack, order_page))
+        assert post_at_once(20, stack.base + '/payment/notify', answer) == [200] * 20
+        assert stack.server_errors() == []
         assert membership(stack)[0] == date(2029, 3, 19)
-        fulfilled = [
-            m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
-        ]
-        assert len(fulfilled) == 1
+        assert len(fulfilments(stack)) == 1
         messages = in_db(
             stack, lambda site: len(site['orders'].for_request(request_id)[0].gateway_messages)
         )
@@ -288,9 +347,7 @@ def test_admin_filters_orders_and_exports_them_as_csv(stack):
 
     request_id, order_page = renewal_order(stack)
     back_to_portal(pay(stack, order_page))
-    in_db(stack, lambda site: add_account(site, '90000009', roles=('member', 'admin')))
-    admin = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
-    admin.get('/_probe/login/90000009')
+    admin = admin_of(stack)
     query = {'service': 'renewal', 'state': 'paid', 'search': 'search'}
     page = admin.get('/orders/@@manage-search', query)
     assert 'OCCI-ORD-' in page
@@ -307,3 +364,169 @@ def test_admin_filters_orders_and_exports_them_as_csv(stack):
     stack.browser.get('/orders/export.csv', status=403)
     requests = admin.get('/requests/@@manage-search', {'state': 'fulfilled', 'search': 'search'})
     assert request_id in requests
+
+
+def test_declined_then_approved_in_another_tab_pays_the_order_once(stack):
+    request_id, order_page = renewal_order(stack)
+    first, second = to_gateway(stack, order_page), to_gateway(stack, order_page)
+    back_to_portal(pay_at_gateway(first, DECLINED_CARD))
+    done = back_to_portal(pay_at_gateway(second)).follow()
+    assert stack.server_errors() == []
+    assert 'Your request is complete.' in done
+    assert membership(stack)[0] == date(2029, 3, 19)
+    assert len(fulfilments(stack)) == 1
+    states = in_db(
+        stack,
+        lambda site: (
+            site['requests'][request_id].state,
+            [order.state for order in site['orders'].for_request(request_id)],
+        ),
+    )
+    assert states == ('fulfilled', ['paid'])
+
+
+def test_approved_twice_is_money_to_give_back(stack):
+    import csv
+    import io
+
+    _request_id, order_page = renewal_order(stack)
+    first, second = to_gateway(stack, order_page), to_gateway(stack, order_page)
+    back_to_portal(pay_at_gateway(first))
+    receipt = pay_at_gateway(second)
+    transaction_id = answer_of(receipt)['transaction_id']
+    back_to_portal(receipt)
+    assert stack.server_errors() == []
+    assert membership(stack)[0] == date(2029, 3, 19)
+    assert len(fulfilments(stack)) == 1
+    order_url = order_page.request.url
+    order_id = order_url.rstrip('/').rsplit('/', 1)[1]
+    # The member sees the money the chamber owes them on the order page.
+    page = stack.browser.get(order_url)
+    due = page.html.find(class_='refunds').text
+    assert 'Refund due' in due and 'RO 50' in due and transaction_id in due
+    # The administrator finds it, exports it and marks it refunded.
+    admin = admin_of(stack)
+    found = admin.get('/orders/@@manage-search', {'refund': 'due', 'search': 'search'})
+    assert order_id in found
+    rows = list(csv.DictReader(io.StringIO(admin.get('/orders/export.csv', {}).text)))
+    assert [(row['reference'], row['refund_due'], row['refund_transactions']) for row in rows] == [
+        (order_id, '50.000', transaction_id)
+    ]
+    assert admin.get(order_url + 'manage').location.endswith('@@manage-payment')
+    assert 'Refund due' in found.html.find('table', class_='manage-table').text
+    tab = admin.get(order_url + '@@manage-payment')
+    assert transaction_id in tab.html.find(class_='refunds').text
+    form = tab.forms['deform']
+    form['transaction_id'] = transaction_id
+    form['note'] = 'RF'
+    refused = form.submit('refunded')
+    assert refused.forms['deform']['note'].value == 'RF'
+    assert 'Shorter than minimum length 3' in refused.html.find(class_='invalid-feedback').text
+    form = refused.forms['deform']
+    form['note'] = 'Refunded by the bank, reference RF-1'
+    done = form.submit('refunded').follow()
+    assert 'deform' not in done.forms
+    assert not admin.get(
+        '/orders/@@manage-search', {'refund': 'due', 'search': 'search'}
+    ).html.find('table', class_='manage-table')
+    audit = admin.get(order_url + '@@manage-audit')
+    assert 'payment.refunded' in audit and 'payment.refund_due' in audit
+    refunded = stack.browser.get(order_url).html.find(class_='refunds').text
+    assert 'Refunded' in refunded and 'Refund due' not in refunded
+    rows = list(csv.DictReader(io.StringIO(admin.get('/orders/export.csv', {}).text)))
+    assert [(row['refund_due'], row['refunded']) for row in rows] == [('0.000', '50.000')]
+    subjects = [m['subject'] for m in stack.outbox() if m['channel'] == 'email']
+    assert subjects.count('OCCI will refund a payment') == 1
+    assert subjects.count('OCCI refunded a payment') == 1
+    refunded_by = in_db(
+        stack,
+        lambda site: [
+            entry['user']
+            for _key, entry in site['audit'].latest(path='/orders/' + order_id)
+            if entry['action'] == 'payment.refunded'
+        ],
+    )
+    assert refunded_by == ['90000009']
+
+
+@pytest.mark.parametrize(
+    'language, words',
+    [
+        ('en', 'declined by the card issuer'),
+        ('ar', 'رفض'),
+    ],
+)
+def test_a_declined_card_brings_the_member_back_with_a_clear_message(tmp_path, language, words):
+    stack = Stack(tmp_path, **{'pyramid.includes': 'tests.probe_views'})
+    try:
+        in_db(stack, lambda site: add_account(site, '90000001'))
+        stack.browser = stack.new_browser(language)
+        stack.browser.get('/_probe/login/90000001')
+        request_id, order_page = renewal_order(stack)
+        page = back_to_portal(pay(stack, order_page, DECLINED_CARD)).follow()
+        assert page.request.path == '/requests/%s/' % request_id
+        alert = page.html.find(role='alert').text
+        assert words in alert
+        retry = next(f for f in page.forms.values() if f.action.endswith('/checkout'))
+        billing = retry.submit().forms['gateway-checkout'].submit().follow()
+        back_to_portal(pay_at_gateway(billing))
+        assert membership(stack)[0] == date(2029, 3, 19)
+        assert stack.server_errors() == []
+    finally:
+        stack.close()
+
+
+def test_an_orders_audit_tab_shows_its_gateway_messages(stack):
+    _request_id, order_page = renewal_order(stack)
+    back_to_portal(pay(stack, order_page))
+    audit = admin_of(stack).get(order_page.request.url + '@@manage-audit')
+    assert 'payment.accept' in audit and 'No entries' not in audit
+
+
+def test_ten_concurrent_confirms_make_one_order_and_no_error(tmp_path):
+    stack = Stack(tmp_path, **{'pyramid.includes': 'tests.probe_views'})
+    try:
+        in_db(stack, lambda site: add_account(site, '90000001'))
+        browser = stack.browser
+        browser.get('/_probe/login/90000001')
+        request_id, url = verified_renewal(stack)
+        page = browser.get(url, {'years': '2'})
+        confirm = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+        cookie = '; '.join('%s=%s' % item for item in browser.cookies.items())
+        fields = [*confirm.submit_fields(), ('confirm', '')]
+        assert post_at_once(10, confirm.action, fields, cookie) == [303] * 10
+        assert stack.server_errors() == []
+        orders = in_db(stack, lambda site: len(site['orders'].for_request(request_id)))
+        assert orders == 1
+    finally:
+        stack.close()
+
+
+def test_an_approval_for_an_order_the_request_left_is_money_to_give_back(stack):
+    request_id, first_page = renewal_order(stack)
+    left_open = to_gateway(stack, first_page)  # a tab still at the gateway
+    page = stack.browser.get('/requests/%s/' % request_id)
+    step3 = next(f for f in page.forms.values() if f.action.endswith('/change')).submit()
+    form = next(f for f in step3.follow().forms.values() if f.action.endswith('/confirm'))
+    form['years'] = '1'
+    second_page = form.submit('confirm').follow()
+    back_to_portal(pay(stack, second_page))
+    receipt = pay_at_gateway(left_open)
+    transaction_id = answer_of(receipt)['transaction_id']
+    page = back_to_portal(receipt).follow()
+    assert 'Your request is complete.' in page
+    assert membership(stack)[0] == date(2028, 3, 19)
+    assert len(fulfilments(stack)) == 1
+    orders = in_db(
+        stack,
+        lambda site: [
+            (order.state, [(r.transaction_id, r.amount_baisa, r.why) for r in order.refunds_due])
+            for order in site['orders'].for_request(request_id)
+        ],
+    )
+    assert orders == [('paid', [(transaction_id, 50_000, 'request_not_waiting')]), ('paid', [])]
+    due = stack.browser.get(first_page.request.url).html.find(class_='refunds').text
+    assert 'Refund due' in due and 'RO 50' in due
+    refund_mail = [m for m in stack.outbox() if m['subject'] == 'OCCI will refund a payment']
+    assert len(refund_mail) == 1 and transaction_id in refund_mail[0]['body']
+    assert stack.server_errors() == []

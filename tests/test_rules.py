@@ -1,6 +1,6 @@
 """The chamber's rules for the five e-services, on any day: no database needed."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -9,6 +9,8 @@ from occi_site.resources.company import Companies, Company, Membership, ServiceR
 from occi_site.resources.search import find_companies
 from occi_site.resources.services import SERVICES, Choice, get_service
 from occi_site.resources.settings import FeeSchedule
+
+NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 FEES = FeeSchedule()
 RO = 1000
@@ -406,7 +408,8 @@ def test_the_occi_number_must_be_the_companys():
     )
 
 
-def test_companies_keep_their_indexes_through_every_change():
+def test_companies_keep_their_indexes_through_every_change(announced):
+    request, events = announced
     companies = Companies('Companies')
     company = companies.add('1229237', member(date(2027, 3, 19)))
     assert companies.find_by_occi_number('91868') is company
@@ -415,7 +418,14 @@ def test_companies_keep_their_indexes_through_every_change():
     companies.rename(company, 'Promising Ventures', 'المشاريع الواعدة')
     assert find_companies(companies, 'projects') == []
     assert find_companies(companies, 'promising ventures') == [company]
-    companies.change_membership(company, expires_on=date(2028, 3, 19))
+    companies.change_membership(company, NOW, request, expires_on=date(2028, 3, 19))
+    [changed] = events
+    assert (changed.subject, changed.changes) == (
+        company,
+        {'expires_on': (date(2027, 3, 19), date(2028, 3, 19))},
+    )
+    companies.change_membership(company, NOW, request, expires_on=date(2028, 3, 19))
+    assert len(events) == 1  # nothing changed, nothing announced
     assert list(companies.expiring_between(date(2027, 1, 1), date(2027, 12, 31))) == []
     assert list(companies.expiring_between(date(2028, 3, 19), date(2028, 3, 19))) == [company]
     companies.remove('1229237')

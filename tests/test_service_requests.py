@@ -14,16 +14,31 @@ from ZODB.FileStorage import FileStorage
 from ZODB.MappingStorage import MappingStorage
 from ZODB.POSException import ConflictError
 
+from occi_site.events import (
+    GatewayAnswerRecorded,
+    MembershipChanged,
+    OrderStateChanged,
+    PaymentReceived,
+    RefundDue,
+    RefundMade,
+    RequestFulfilled,
+    RequestStateChanged,
+)
 from occi_site.integrations.commercial_registry import SampleRegistry
+from occi_site.integrations.payment import GatewayResult
 from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.certificate import Certificates, issue_certificate
 from occi_site.resources.company import ServiceRefused
 from occi_site.resources.counters import Counters, next_certificate_serial, next_occi_number
-from occi_site.resources.order import Orders
+from occi_site.resources.order import STATES as ORDER_STATES
+from occi_site.resources.order import TRANSITIONS as ORDER_TRANSITIONS
+from occi_site.resources.order import Orders, Outcome
 from occi_site.resources.sample import seed_sample_memberships
 from occi_site.resources.search import find_companies
+from occi_site.resources.service_request import STATES as REQUEST_STATES
+from occi_site.resources.service_request import TRANSITIONS as REQUEST_TRANSITIONS
 from occi_site.resources.service_request import ServiceRequests
-from occi_site.resources.services import fulfil, get_service
+from occi_site.resources.services import get_service
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
@@ -47,10 +62,21 @@ def site():
     db.close()
 
 
-def start(site, service, cr, civil_id=MEMBER, occi_number=None):
+@pytest.fixture
+def script(announced):
+    """The request the changes happen in, as a script's; ``script.events``
+    lists what was announced."""
+    request, events = announced
+    request.events = events
+    return request
+
+
+def start(site, request, service, cr, civil_id=MEMBER, occi_number=None):
     """A request through steps 1-3: opened, verified and priced."""
-    record = site['requests'].open_request(service, civil_id, cr, NOW, occi_number=occi_number)
-    record.record_step_up('assertion-1', NOW, 'smartcard', NOW)
+    record = site['requests'].open_request(
+        service, civil_id, cr, NOW, request, occi_number=occi_number
+    )
+    record.record_step_up('assertion-1', NOW, 'smartcard', NOW, request)
     company = site['companies'].get(cr)
     listed = REGISTRY.company(cr)
     choices = get_service(service).read_choices({'years': '1'})
@@ -60,17 +86,37 @@ def start(site, service, cr, civil_id=MEMBER, occi_number=None):
     return record
 
 
-def pay(site, record):
-    order = site['orders'].new_order(
-        record.id,
-        record.civil_id,
-        [(str(label), 'ar', amount) for label, amount in record.quote.lines],
-        NOW,
+def order_for(record, request, when=NOW):
+    """The order of ``record``'s quote, taken to the gateway once (attempt ``uuid-1``)."""
+    order = record.await_payment(
+        [(str(label), 'ar', amount) for label, amount in record.quote.lines], when, request
     )
-    record.await_payment(order.id, NOW)
-    order.transition('pending', NOW)
-    order.transition('paid', NOW)
-    record.transition('paid', NOW, note=order.id)
+    order.begin_checkout('uuid-1', {'checkout': 'signed fields'}, when, request)
+    return order
+
+
+def answer(order, decision='ACCEPT', attempt='uuid-1', transaction='T-1', **changes):
+    """A verified answer of the gateway about ``order``."""
+    values = {
+        'decision': decision,
+        'reason_code': {'ACCEPT': '100', 'DECLINE': '203'}.get(decision),
+        'message': '',
+        'transaction_id': transaction,
+        'reference_number': order.id,
+        'transaction_uuid': attempt,
+        'amount_baisa': order.amount_baisa,
+        'currency': 'OMR',
+        'card_type': 'Visa' if decision == 'ACCEPT' else None,
+        'card_last4': '1111' if decision == 'ACCEPT' else None,
+        'signed_date_time': None,
+    }
+    values.update(changes)
+    return GatewayResult(fields={'decision': decision, 'transaction_id': transaction}, **values)
+
+
+def pay(site, request, record):
+    order = order_for(record, request)
+    assert order.record_gateway_result(answer(order), NOW, request) == Outcome.PAID
     return order
 
 
@@ -87,11 +133,11 @@ def test_the_tree_has_the_typed_containers(site):
 # Service requests
 
 
-def test_a_request_moves_through_its_states(site):
-    record = start(site, 'renewal', '1229237')
+def test_a_request_moves_through_its_states(site, script):
+    record = start(site, script, 'renewal', '1229237')
     assert record.state == 'verified'
     assert record.step_up == {'assertion_id': 'assertion-1', 'at': NOW, 'method': 'smartcard'}
-    pay(site, record)
+    pay(site, script, record)
     assert [state for _when, state, _note in record.history] == [
         'draft',
         'verified',
@@ -99,80 +145,146 @@ def test_a_request_moves_through_its_states(site):
         'paid',
     ]
     assert isinstance(record.history, tuple)
+    changes = [
+        (event.old_state, event.new_state, event.service)
+        for event in script.events
+        if isinstance(event, RequestStateChanged)
+    ]
+    assert changes == [
+        (None, 'draft', 'renewal'),
+        ('draft', 'verified', 'renewal'),
+        ('verified', 'awaiting_payment', 'renewal'),
+        ('awaiting_payment', 'paid', 'renewal'),
+    ]
+    assert all(event.when == NOW and event.request is script for event in script.events)
+
+
+def in_state(record, state):
+    """``record`` put straight into ``state``, as the flow would have left it."""
+    record.state = state
+    return record
+
+
+def a_request(site, script):
+    return site['requests'].open_request('certificate', MEMBER, '1229237', NOW, script)
+
+
+def an_order(site, script):
+    return site['orders'].new_order('request-1', MEMBER, [('Fee', 'رسوم', 4_000)], NOW, script)
+
+
+TABLES = [
+    (a_request, REQUEST_STATES, REQUEST_TRANSITIONS, RequestStateChanged),
+    (an_order, ORDER_STATES, ORDER_TRANSITIONS, OrderStateChanged),
+]
 
 
 @pytest.mark.parametrize(
-    'path, illegal',
+    'make, old_state, new_state, table, event_class',
     [
-        ((), 'paid'),
-        ((), 'fulfilled'),
-        (('verified',), 'paid'),
-        (('cancelled',), 'verified'),
-        (('expired',), 'draft'),
+        (make, old_state, new_state, table, event_class)
+        for make, states, table, event_class in TABLES
+        for old_state in states
+        for new_state in states
     ],
 )
-def test_illegal_transitions_are_refused(site, path, illegal):
-    record = site['requests'].open_request('renewal', MEMBER, '1229237', NOW)
-    for state in path:
-        record.transition(state, NOW)
+def test_every_transition_is_checked_against_its_table(
+    site, script, make, old_state, new_state, table, event_class
+):
+    record = in_state(make(site, script), old_state)
+    allowed = new_state in table.get(old_state, ())
+    if (event_class, old_state, new_state) == (RequestStateChanged, 'verified', 'fulfilled'):
+        allowed = False  # a request with no free quote is never fulfilled unpaid
+    if not allowed:
+        with pytest.raises(ValueError):
+            record.transition(new_state, NOW, script)
+        assert record.state == old_state
+        return
+    record.transition(new_state, NOW, script, note='why')
+    assert record.state == new_state
+    event = script.events[-1]
+    assert (type(event), event.subject, event.old_state, event.new_state, event.note) == (
+        event_class,
+        record,
+        old_state,
+        new_state,
+        'why',
+    )
+
+
+def test_a_free_request_is_fulfilled_from_verified(site, script):
+    record = start(site, script, 'new_membership', '1445820')
+    record.transition('fulfilled', NOW, script)
+    assert record.state == 'fulfilled'
+
+
+def test_a_priced_request_is_never_fulfilled_unpaid(site, script):
+    record = start(site, script, 'certificate', '1229237')
     with pytest.raises(ValueError):
-        record.transition(illegal, NOW)
-
-
-def test_a_priced_request_is_never_fulfilled_unpaid(site):
-    record = start(site, 'certificate', '1229237')
+        record.transition('fulfilled', NOW, script)
     with pytest.raises(ValueError):
-        record.transition('fulfilled', NOW)
-    with pytest.raises(ValueError):
-        fulfil(site, record, TODAY, NOW)
+        record.fulfil(TODAY, NOW, script)
 
 
-def test_reloading_resumes_the_open_request(site):
+def test_the_personal_verification_is_fresh_for_ten_minutes(site, script):
+    record = site['requests'].open_request('renewal', MEMBER, '1229237', NOW, script)
+    assert not record.step_up_is_fresh(NOW)
+    record.record_step_up('assertion-1', NOW, 'card', NOW, script)
+    assert record.step_up_is_fresh(NOW + timedelta(minutes=10))
+    assert not record.step_up_is_fresh(NOW + timedelta(minutes=10, seconds=1))
+
+
+def test_reloading_resumes_the_open_request(site, script):
     requests = site['requests']
-    first = requests.open_request('renewal', MEMBER, '1229237', NOW)
-    assert requests.open_request('renewal', MEMBER, '1229237', NOW) is first
+    first = requests.open_request('renewal', MEMBER, '1229237', NOW, script)
+    assert requests.open_request('renewal', MEMBER, '1229237', NOW, script) is first
     assert requests.find_open_draft(MEMBER, 'renewal', '1229237') is first
-    assert requests.open_request('certificate', MEMBER, '1229237', NOW) is not first
-    first.transition('cancelled', NOW)
+    assert requests.open_request('certificate', MEMBER, '1229237', NOW, script) is not first
+    first.cancel(NOW, script)
     assert requests.find_open_draft(MEMBER, 'renewal', '1229237') is None
-    second = requests.open_request('renewal', MEMBER, '1229237', NOW)
+    second = requests.open_request('renewal', MEMBER, '1229237', NOW, script)
     assert second is not first
     assert {r.id for r in requests.for_member(MEMBER)} == {
         first.id,
         second.id,
         requests.find_open_draft(MEMBER, 'certificate', '1229237').id,
     }
+    with pytest.raises(ValueError):
+        first.cancel(NOW, script)
 
 
-def test_request_ids_are_unguessable(site):
-    ids = {site['requests'].open_request('renewal', str(n), '1229237', NOW).id for n in range(50)}
+def test_request_ids_are_unguessable(site, script):
+    ids = {
+        site['requests'].open_request('renewal', str(n), '1229237', NOW, script).id
+        for n in range(50)
+    }
     assert len(ids) == 50
     assert all(len(name) == 16 and '/' not in name for name in ids)
 
 
-def test_abandoned_requests_expire_after_24_hours(site):
+def test_abandoned_requests_expire_after_24_hours(site, script):
     requests = site['requests']
-    record = requests.open_request('renewal', MEMBER, '1229237', NOW)
-    assert not record.expire_if_stale(NOW + timedelta(hours=24))
+    record = requests.open_request('renewal', MEMBER, '1229237', NOW, script)
+    assert not record.expire_if_stale(NOW + timedelta(hours=24), script)
     later = NOW + timedelta(hours=24, seconds=1)
-    assert requests.find_open_draft(MEMBER, 'renewal', '1229237', now=later) is None
+    again = requests.open_request('renewal', MEMBER, '1229237', later, script)
     assert record.state == 'expired'
-    assert requests.open_request('renewal', MEMBER, '1229237', later) is not record
+    assert again is not record and again.state == 'draft'
 
 
-def test_expire_stale_reads_only_the_stale_requests(site):
+def test_expire_stale_reads_only_the_stale_requests(site, script):
     requests = site['requests']
-    old = requests.open_request('renewal', MEMBER, '1229237', NOW)
-    paying = start(site, 'certificate', '1229237')
-    pay(site, paying)
-    fresh = requests.open_request('renewal', MEMBER, '1445820', NOW + timedelta(hours=20))
-    assert requests.expire_stale(NOW + timedelta(hours=25)) == 1
+    old = requests.open_request('renewal', MEMBER, '1229237', NOW, script)
+    paying = start(site, script, 'certificate', '1229237')
+    pay(site, script, paying)
+    fresh = requests.open_request('renewal', MEMBER, '1445820', NOW + timedelta(hours=20), script)
+    assert requests.expire_stale(NOW + timedelta(hours=25), script) == 1
     assert (old.state, paying.state, fresh.state) == ('expired', 'paid', 'draft')
     assert list(requests.open_by_created) == [(fresh.created, fresh.id)]
 
 
-def test_only_the_member_and_admins_see_a_request(site):
-    record = site['requests'].open_request('renewal', MEMBER, '1229237', NOW)
+def test_only_the_member_and_admins_see_a_request(site, script):
+    record = site['requests'].open_request('renewal', MEMBER, '1229237', NOW, script)
     acl = ACLHelper()
     member = [Everyone, Authenticated, MEMBER, 'role:member']
     other = [Everyone, Authenticated, '90000002', 'role:member']
@@ -184,19 +296,19 @@ def test_only_the_member_and_admins_see_a_request(site):
     assert not acl.permits(site['requests'], [Everyone], 'view')
 
 
-def test_times_must_be_aware(site):
+def test_times_must_be_aware(site, script):
     with pytest.raises(ValueError):
-        site['requests'].open_request('renewal', MEMBER, '1229237', datetime(2026, 11, 24))
+        site['requests'].open_request('renewal', MEMBER, '1229237', datetime(2026, 11, 24), script)
 
 
 # Fulfilment of each service
 
 
-def test_new_membership_is_fulfilled_once(site):
-    record = start(site, 'new_membership', '1445820')
+def test_new_membership_is_fulfilled_once(site, script):
+    record = start(site, script, 'new_membership', '1445820')
     assert not record.needs_payment
     listed = REGISTRY.company('1445820')
-    certificate = fulfil(site, record, TODAY, NOW, registry_company=listed)
+    certificate = record.fulfil(TODAY, NOW, script, registry_company=listed)
     company = site['companies']['1445820']
     assert company.membership.occi_number == '100000'
     assert company.membership.grade == 'Fourth'
@@ -209,67 +321,76 @@ def test_new_membership_is_fulfilled_once(site):
         '100000',
         'OCCI-2026-000001',
     )
+    [admitted] = [event for event in script.events if isinstance(event, MembershipChanged)]
+    assert admitted.changes == {
+        'occi_number': (None, '100000'),
+        'grade': (None, 'Fourth'),
+        'expires_on': (None, date(2027, 11, 24)),
+    }
+    [fulfilled] = [event for event in script.events if isinstance(event, RequestFulfilled)]
+    assert (fulfilled.subject, fulfilled.certificate) == (record, certificate)
 
-    assert fulfil(site, record, TODAY, NOW, registry_company=listed) is certificate
+    assert record.fulfil(TODAY, NOW, script, registry_company=listed) is certificate
     assert len(site['certificates']) == 1
     assert site['counters'].last('occi_number') == 100000
     assert len(record.history) == 3
+    assert len([event for event in script.events if isinstance(event, RequestFulfilled)]) == 1
 
 
-def test_a_second_new_membership_of_the_same_cr_is_refused(site):
+def test_a_second_new_membership_of_the_same_cr_is_refused(site, script):
     listed = REGISTRY.company('1445820')
-    first = start(site, 'new_membership', '1445820')
-    second = start(site, 'new_membership', '1445820', civil_id='90000002')
-    fulfil(site, first, TODAY, NOW, registry_company=listed)
+    first = start(site, script, 'new_membership', '1445820')
+    second = start(site, script, 'new_membership', '1445820', civil_id='90000002')
+    first.fulfil(TODAY, NOW, script, registry_company=listed)
     with pytest.raises(ServiceRefused) as refused:
-        fulfil(site, second, TODAY, NOW, registry_company=listed)
+        second.fulfil(TODAY, NOW, script, registry_company=listed)
     assert refused.value.reason == 'already_member'
     assert second.state == 'refused'
 
 
-def test_renewal_is_fulfilled_once(site):
+def test_renewal_is_fulfilled_once(site, script):
     companies = site['companies']
     company = companies['1279531']  # expired 2024-05-02, Third
-    companies.change_membership(company, debit_baisa=3_000)
-    record = start(site, 'renewal', '1279531')
+    companies.change_membership(company, NOW, script, debit_baisa=3_000)
+    record = start(site, script, 'renewal', '1279531')
     assert record.total_baisa == 50_000 + 100_000 + 3_000
-    pay(site, record)
-    certificate = fulfil(site, record, TODAY, NOW)
+    pay(site, script, record)
+    certificate = record.fulfil(TODAY, NOW, script)
     assert company.membership.expires_on == date(2027, 5, 2)
     assert company.membership.debit_baisa == 0
     assert list(companies.expiring_between(date(2027, 5, 2), date(2027, 5, 2))) == [company]
     assert list(companies.expiring_between(date(2024, 5, 2), date(2024, 5, 2))) == []
     assert certificate.expires_on == date(2027, 5, 2)
 
-    fulfil(site, record, TODAY, NOW)
+    record.fulfil(TODAY, NOW, script)
     assert company.membership.expires_on == date(2027, 5, 2)
     assert len(site['certificates']) == 1
 
 
-def test_change_name_is_fulfilled(site):
+def test_change_name_is_fulfilled(site, script):
     companies = site['companies']
-    record = start(site, 'change_name', '1304464')
-    pay(site, record)
-    fulfil(site, record, TODAY, NOW)
+    record = start(site, script, 'change_name', '1304464')
+    pay(site, script, record)
+    record.fulfil(TODAY, NOW, script)
     company = companies['1304464']
     assert company.name_en == 'Nizwa Date Company'
     assert find_companies(companies, 'nizwa date company') == [company]
     assert find_companies(companies, 'dates') == []
 
 
-def test_change_grade_is_fulfilled(site):
-    record = start(site, 'change_grade', '1020446')  # chamber Third, registry Second
-    pay(site, record)
-    certificate = fulfil(site, record, TODAY, NOW)
+def test_change_grade_is_fulfilled(site, script):
+    record = start(site, script, 'change_grade', '1020446')  # chamber Third, registry Second
+    pay(site, script, record)
+    certificate = record.fulfil(TODAY, NOW, script)
     membership = site['companies']['1020446'].membership
     assert membership.grade == 'Second'
     assert membership.expires_on == date(2027, 11, 24)  # max(2027-01-15, today + 1 year)
     assert certificate.grade == 'Second'
 
 
-def test_a_new_certificate_supersedes_the_previous_one(site):
-    first = fulfil(site, pay_for(site, 'certificate', '1229237'), TODAY, NOW)
-    second = fulfil(site, pay_for(site, 'certificate', '1229237'), TODAY, NOW)
+def test_a_new_certificate_supersedes_the_previous_one(site, script):
+    first = pay_for(site, script, 'certificate', '1229237').fulfil(TODAY, NOW, script)
+    second = pay_for(site, script, 'certificate', '1229237').fulfil(TODAY, NOW, script)
     certificates = site['certificates']
     assert (first.status, first.superseded_by) == ('superseded', second.serial)
     assert certificates.current_for('1229237') is second
@@ -279,26 +400,199 @@ def test_a_new_certificate_supersedes_the_previous_one(site):
     assert second.verification_status(date(2027, 3, 20)) == 'expired'
 
 
-def pay_for(site, service, cr):
-    record = start(site, service, cr)
-    pay(site, record)
+def pay_for(site, script, service, cr):
+    record = start(site, script, service, cr)
+    pay(site, script, record)
     return record
 
 
-def test_a_membership_changed_since_the_quote_fails_the_paid_request(site):
-    first = start(site, 'renewal', '1229237')
-    second = start(site, 'renewal', '1229237', civil_id='90000002')
-    pay(site, first)
-    pay(site, second)
-    fulfil(site, first, TODAY, NOW)
+def test_a_membership_changed_since_the_quote_fails_the_paid_request(site, script):
+    first = start(site, script, 'renewal', '1229237')
+    second = start(site, script, 'renewal', '1229237', civil_id='90000002')
+    pay(site, script, first)
+    pay(site, script, second)
+    first.fulfil(TODAY, NOW, script)
     with pytest.raises(ServiceRefused) as refused:
-        fulfil(site, second, TODAY, NOW)
+        second.fulfil(TODAY, NOW, script)
     assert refused.value.reason == 'membership_changed'
     assert second.state == 'failed'
     assert site['companies']['1229237'].membership.expires_on == date(2028, 3, 19)
 
 
-# Certificates and orders
+# Orders and the gateway's answers
+
+
+def outcomes(order, script, *answers):
+    return [order.record_gateway_result(result, NOW, script) for result in answers]
+
+
+def test_declined_then_approved_in_another_attempt_pays_once(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    order.begin_checkout('uuid-2', {'checkout': 'second tab'}, NOW, script)
+    assert outcomes(
+        order,
+        script,
+        answer(order, 'DECLINE', 'uuid-2', 'T-1'),
+        answer(order, 'ACCEPT', 'uuid-1', 'T-2'),
+        answer(order, 'ACCEPT', 'uuid-1', 'T-2'),
+        answer(order, 'DECLINE', 'uuid-2', 'T-1'),
+    ) == [Outcome.DECLINED, Outcome.PAID, Outcome.REPEAT, Outcome.RECORDED]
+    assert (order.state, order.transaction_id, record.state) == ('paid', 'T-2', 'paid')
+    assert not order.refunds and not order.flagged
+    assert [type(e) for e in script.events if isinstance(e, PaymentReceived)] == [PaymentReceived]
+    assert len(order.gateway_messages) == 6  # two checkouts, four answers
+
+
+def test_a_declined_attempt_may_be_tried_again(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    assert outcomes(order, script, answer(order, 'DECLINE')) == [Outcome.DECLINED]
+    assert (order.state, record.state, order.is_payable(NOW)) == (
+        'declined',
+        'awaiting_payment',
+        True,
+    )
+    order.begin_checkout('uuid-2', {}, NOW, script)
+    assert outcomes(order, script, answer(order, 'CANCEL', 'uuid-2', 'T-2')) == [Outcome.CANCELLED]
+    order.begin_checkout('uuid-3', {}, NOW, script)
+    assert outcomes(order, script, answer(order, 'ERROR', 'uuid-3', 'T-3')) == [Outcome.FAILED]
+    order.begin_checkout('uuid-4', {}, NOW, script)
+    assert outcomes(
+        order,
+        script,
+        answer(order, 'REVIEW', 'uuid-4', 'T-4'),
+        answer(order, 'ACCEPT', 'uuid-4', 'T-4'),
+    ) == [Outcome.RECORDED, Outcome.PAID]
+    with pytest.raises(ValueError):
+        order.begin_checkout('uuid-5', {}, NOW, script)
+
+
+def test_an_older_attempts_decline_leaves_the_newer_attempt_pending(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    order.begin_checkout('uuid-2', {}, NOW, script)
+    assert outcomes(order, script, answer(order, 'DECLINE', 'uuid-1')) == [Outcome.RECORDED]
+    assert order.state == 'pending'
+
+
+def test_approved_twice_is_a_refund_due_until_refunded(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    order.begin_checkout('uuid-2', {}, NOW, script)
+    assert outcomes(
+        order,
+        script,
+        answer(order, 'ACCEPT', 'uuid-1', 'T-1'),
+        answer(order, 'ACCEPT', 'uuid-2', 'T-2'),
+        answer(order, 'ACCEPT', 'uuid-2', 'T-2'),
+    ) == [Outcome.PAID, Outcome.REFUND_DUE, Outcome.REPEAT]
+    [refund] = order.refunds_due
+    assert (refund.transaction_id, refund.amount_baisa, refund.why, refund.card_last4) == (
+        'T-2',
+        4_000,
+        'paid_twice',
+        '1111',
+    )
+    assert (order.refund_state, order.refund_due_baisa, order.transaction_id) == (
+        'due',
+        4_000,
+        'T-1',
+    )
+    [due] = [e for e in script.events if isinstance(e, RefundDue)]
+    assert (due.subject, due.refund) == (order, refund)
+    orders = site['orders']
+    assert orders.find(['certificate'], ['paid'], refund_states=['due']) == [order]
+    later = NOW + timedelta(days=2)
+    order.mark_refunded('T-2', 'RF-1', later, script)
+    assert (refund.is_due, refund.refunded_at, refund.note) == (False, later, 'RF-1')
+    assert (order.refund_state, order.refund_due_baisa, order.refunded_baisa) == (
+        'refunded',
+        0,
+        4_000,
+    )
+    assert orders.find(['certificate'], ['paid'], refund_states=['due']) == []
+    assert orders.find(['certificate'], ['paid'], refund_states=['refunded']) == [order]
+    assert isinstance(script.events[-1], RefundMade)
+    with pytest.raises(ValueError):
+        order.mark_refunded('T-2', 'again', later, script)
+    with pytest.raises(ValueError):
+        order.mark_refunded('T-1', 'the payment itself', later, script)
+
+
+def test_an_answer_that_is_not_the_orders_is_kept_and_flagged(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    assert (
+        outcomes(
+            order,
+            script,
+            answer(order, amount_baisa=1_000),
+            answer(order, attempt='uuid-of-another-order'),
+            answer(order, currency='USD'),
+        )
+        == [Outcome.FLAGGED] * 3
+    )
+    assert (order.flagged, order.state, record.state) == (True, 'pending', 'awaiting_payment')
+    assert outcomes(order, script, answer(order)) == [Outcome.PAID]
+    recorded = [e for e in script.events if isinstance(e, GatewayAnswerRecorded)]
+    assert [e.outcome for e in recorded] == ['flagged', 'flagged', 'flagged', 'paid']
+    assert 'amount' not in recorded[0].why and '1000' in recorded[0].why
+
+
+def test_a_late_approval_of_an_expired_order_still_pays_its_request(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    order = order_for(record, script)
+    later = NOW + timedelta(minutes=91)
+    assert order.expire_if_stale(later, script)
+    assert (order.state, record.state) == ('expired', 'verified')
+    assert outcomes(order, script, answer(order)) == [Outcome.PAID]
+    assert (order.state, record.state) == ('paid', 'paid')
+
+
+def test_an_approval_for_a_withdrawn_order_after_another_is_money_to_give_back(site, script):
+    record = start(site, script, 'certificate', '1229237')
+    first = order_for(record, script)
+    record.change_before_payment(NOW, script)
+    assert (first.state, record.state) == ('withdrawn', 'verified')
+    second = order_for(record, script)
+    assert outcomes(second, script, answer(second, transaction='T-2')) == [Outcome.PAID]
+    assert outcomes(first, script, answer(first, transaction='T-1')) == [Outcome.REFUND_DUE]
+    assert (first.state, first.refunds['T-1'].why) == ('paid', 'request_not_waiting')
+    assert (record.state, record.order_id) == ('paid', second.id)
+
+
+def test_orders(site, script):
+    orders = site['orders']
+    order = orders.new_order(
+        'request-1',
+        MEMBER,
+        [('First year fees', 'رسوم السنة الأولى', 25_000), ('Old Debit', 'مديونية سابقة', 0)],
+        NOW,
+        script,
+    )
+    assert order.id.startswith('OCCI-ORD-') and len(order.id) == 25
+    assert (order.amount_baisa, order.currency, order.state) == (25_000, 'OMR', 'created')
+    assert orders.for_request('request-1') == [order]
+    order.keep_gateway_message({'decision': 'REVIEW'}, NOW)
+    order.transition('pending', NOW, script)
+    assert not order.is_expired(NOW + timedelta(minutes=90))
+    assert order.is_expired(NOW + timedelta(minutes=91))
+    assert order.gateway_messages[0][1] == {'decision': 'REVIEW'}
+
+
+@pytest.mark.parametrize('amount', [25.0, '25000', -1, True])
+def test_order_amounts_are_baisa(site, script, amount):
+    with pytest.raises((TypeError, ValueError)):
+        site['orders'].new_order('request-1', MEMBER, [('Fee', 'رسوم', amount)], NOW, script)
+
+
+def test_an_order_has_something_to_pay(site, script):
+    with pytest.raises(ValueError):
+        site['orders'].new_order('request-1', MEMBER, [('Fee', 'رسوم', 0)], NOW, script)
+
+
+# Certificates
 
 
 def test_a_certificate_is_a_record(site):
@@ -313,52 +607,12 @@ def test_a_certificate_is_a_record(site):
     assert certificate.grade == 'Fourth'
 
 
-def test_orders(site):
-    orders = site['orders']
-    order = orders.new_order(
-        'request-1',
-        MEMBER,
-        [('First year fees', 'رسوم السنة الأولى', 25_000), ('Old Debit', 'مديونية سابقة', 0)],
-        NOW,
-    )
-    assert order.id.startswith('OCCI-ORD-') and len(order.id) == 25
-    assert (order.amount_baisa, order.currency, order.state) == (25_000, 'OMR', 'created')
-    assert orders.for_request('request-1') == [order]
-    order.keep_gateway_message({'decision': 'REVIEW'}, NOW)
-    order.transition('pending', NOW)
-    assert not order.is_expired(NOW + timedelta(minutes=90))
-    assert order.is_expired(NOW + timedelta(minutes=91))
-    assert order.expire_if_stale(NOW + timedelta(minutes=91))
-    # A late approval from the gateway is still recorded.
-    order.transition('paid', NOW + timedelta(minutes=95), note='late approval')
-    assert [state for _when, state, _note in order.history] == [
-        'created',
-        'pending',
-        'expired',
-        'paid',
-    ]
-    assert order.gateway_messages[0][1] == {'decision': 'REVIEW'}
-    with pytest.raises(ValueError):
-        order.transition('declined', NOW)
-
-
-@pytest.mark.parametrize('amount', [25.0, '25000', -1, True])
-def test_order_amounts_are_baisa(site, amount):
-    with pytest.raises(ValueError):
-        site['orders'].new_order('request-1', MEMBER, [('Fee', 'رسوم', amount)], NOW)
-
-
-def test_an_order_has_something_to_pay(site):
-    with pytest.raises(ValueError):
-        site['orders'].new_order('request-1', MEMBER, [('Fee', 'رسوم', 0)], NOW)
-
-
 # Counters
 
 
-def test_occi_numbers_continue_after_the_chambers_and_skip_taken_ones(site):
+def test_occi_numbers_continue_after_the_chambers_and_skip_taken_ones(site, script):
     companies = site['companies']
-    companies.change_membership(companies['1229237'], occi_number='100001')
+    companies.change_membership(companies['1229237'], NOW, script, occi_number='100001')
     assert next_occi_number(site) == '100000'
     assert next_occi_number(site) == '100002'
 
@@ -406,19 +660,19 @@ def test_allocations_from_different_sequences_do_not_conflict(file_db):
     tm2.commit()
 
 
-def test_requests_of_different_members_do_not_conflict(file_db):
+def test_requests_of_different_members_do_not_conflict(file_db, script):
     (tm1, conn1), (tm2, conn2) = connect(file_db), connect(file_db)
-    conn1.root()[ROOT_KEY]['requests'].open_request('renewal', '90000001', '1229237', NOW)
-    conn2.root()[ROOT_KEY]['requests'].open_request('renewal', '90000002', '1279531', NOW)
+    conn1.root()[ROOT_KEY]['requests'].open_request('renewal', '90000001', '1229237', NOW, script)
+    conn2.root()[ROOT_KEY]['requests'].open_request('renewal', '90000002', '1279531', NOW, script)
     tm1.commit()
     tm2.commit()
     tm1.begin()
     assert len(conn1.root()[ROOT_KEY]['requests']) == 2
 
 
-def test_a_quoted_request_is_read_back_as_it_was(file_db):
+def test_a_quoted_request_is_read_back_as_it_was(file_db, script):
     tm, conn = connect(file_db)
-    record_id = start(conn.root()[ROOT_KEY], 'renewal', '1279531').id
+    record_id = start(conn.root()[ROOT_KEY], script, 'renewal', '1279531').id
     tm.commit()
     conn.close()
     tm, conn = connect(file_db)
@@ -431,10 +685,10 @@ def test_a_quoted_request_is_read_back_as_it_was(file_db):
     )
 
 
-def test_answers_of_the_gateway_kept_at_once_do_not_conflict(file_db):
+def test_answers_of_the_gateway_kept_at_once_do_not_conflict(file_db, script):
     tm, conn = connect(file_db)
     order = conn.root()[ROOT_KEY]['orders'].new_order(
-        'request-1', MEMBER, [('Fee', 'رسوم', 4_000)], NOW
+        'request-1', MEMBER, [('Fee', 'رسوم', 4_000)], NOW, script
     )
     order.keep_gateway_message({'checkout': 'signed fields'}, NOW)
     order_id = order.id
@@ -494,6 +748,40 @@ def test_concurrent_new_memberships_never_share_a_number(file_db):
     assert len(set(numbers)) == 2 * rounds
     assert sorted(numbers, key=int) == [str(n) for n in range(100000, 100000 + 2 * rounds)]
     assert conflicts
+
+
+def test_repeats_of_an_approval_at_once_do_not_conflict(file_db, script):
+    """Once an order is paid, copies of its approval (the browser return, the
+    notification, its retries) write only the gateway log: they all commit."""
+    tm, conn = connect(file_db)
+    record = start(conn.root()[ROOT_KEY], script, 'certificate', '1229237')
+    order = pay(conn.root()[ROOT_KEY], script, record)
+    tm.commit()
+    connections = [connect(file_db) for _ in range(3)]
+    for number, (_tm, connection) in enumerate(connections):
+        repeated = connection.root()[ROOT_KEY]['orders'][order.id]
+        later = NOW + timedelta(seconds=number + 1)
+        assert repeated.record_gateway_result(answer(repeated), later, script) == Outcome.REPEAT
+    for other_tm, _connection in connections:
+        other_tm.commit()
+    tm.begin()
+    assert len(conn.root()[ROOT_KEY]['orders'][order.id].gateway_messages) == 5
+
+
+def test_evolve_step_3_gives_stored_orders_their_refunds_and_index(site, script):
+    from occi_site.resources.evolve import step_3_order_refunds
+    from occi_site.resources.record_index import RecordIndex
+
+    orders = site['orders']
+    order = orders.new_order('request-1', MEMBER, [('Fee', 'رسوم', 4_000)], NOW, script)
+    # As an order was stored before refunds: no refunds, indexed by (service, state).
+    del order.refunds
+    orders.filter_index = RecordIndex()
+    orders.filter_index.add((order.service, order.state), order.created, order.__name__)
+    step_3_order_refunds(site)
+    assert (len(order.refunds), order.refund_state) == (0, '')
+    assert orders.find([''], ['created']) == [order]
+    assert orders.find([''], ['created'], refund_states=['due']) == []
 
 
 def test_first_entries_about_a_new_path_at_once_do_not_conflict(file_db):

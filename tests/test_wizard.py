@@ -10,7 +10,7 @@ import webtest
 
 from occi_site.resources import ROOT_KEY, database
 
-from .conftest import add_account
+from .conftest import add_account, script_request
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -29,7 +29,13 @@ def member(login_app):
             conn = db.open()
             with conn.transaction_manager:
                 record = conn.root()[ROOT_KEY]['requests'][url.rstrip('/').rsplit('/', 1)[1]]
-                record.record_step_up('assertion-%s' % record.id, at or app.now, 'card', app.now)
+                record.record_step_up(
+                    'assertion-%s' % record.id,
+                    at or app.now,
+                    'card',
+                    app.now,
+                    script_request(app.app.registry),
+                )
             conn.close()
 
         app.verify = verify

@@ -7,6 +7,11 @@ sets of ``(path, key)`` and ``(user, key)`` pairs for the same reason: the
 first two entries about a new path (an order's first answers, a change and
 its audit written apart) add two pairs, where a mapping from the path to
 its own set would have both writers create that set and conflict.
+
+The subscribers at the end write what the domain events (``events.py``)
+tell of service requests, orders, payments, refunds and memberships, under
+the object's path as ``resource_path`` spells it (the path the object's
+Audit tab asks for).
 """
 
 import secrets
@@ -15,6 +20,17 @@ from datetime import UTC, datetime
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOTreeSet
 from persistent import Persistent
+from pyramid.traversal import find_root, resource_path
+
+from ..events import (
+    GatewayAnswerRecorded,
+    MembershipChanged,
+    OrderStateChanged,
+    RefundDue,
+    RefundMade,
+    RequestStateChanged,
+)
+from ..money import rials_text
 
 
 def _utcnow():
@@ -115,3 +131,84 @@ class AuditLog(Persistent):
         for key, (_when, user, _action, path, _outcome, _details) in self.entries.items():
             self.by_path.add((path, key))
             self.by_user.add((user, key))
+
+
+def _audit(event, action, outcome='ok', **details):
+    """One entry for ``event``: by whoever acted, else the record's owner."""
+    subject = event.subject
+    find_root(subject)['audit'].record(
+        action,
+        user=event.by or getattr(subject, 'civil_id', ''),
+        path=resource_path(subject),
+        outcome=outcome,
+        details={name: str(value) for name, value in details.items()},
+        when=event.when,
+    )
+
+
+def audit_request_state(event):
+    _audit(
+        event,
+        'request.%s' % event.new_state,
+        service=event.service,
+        old_state=event.old_state or '',
+        note=event.note,
+    )
+
+
+def audit_order_state(event):
+    _audit(event, 'order.%s' % event.new_state, old_state=event.old_state or '', note=event.note)
+
+
+def audit_gateway_answer(event):
+    _audit(
+        event,
+        'payment.%s' % (event.decision.lower() or 'refused'),
+        outcome=event.outcome,
+        channel=event.channel,
+        transaction=event.transaction_id,
+        **({'why': event.why} if event.why else {}),
+    )
+
+
+def audit_refund_due(event):
+    refund = event.refund
+    _audit(
+        event,
+        'payment.refund_due',
+        outcome='flagged',
+        transaction=refund.transaction_id,
+        amount=rials_text(refund.amount_baisa),
+        why=refund.why,
+    )
+
+
+def audit_refund_made(event):
+    refund = event.refund
+    _audit(
+        event,
+        'payment.refunded',
+        transaction=refund.transaction_id,
+        amount=rials_text(refund.amount_baisa),
+        note=refund.note,
+    )
+
+
+def audit_membership(event):
+    _audit(
+        event,
+        'membership.changed',
+        **{name: '%s -> %s' % (old, new) for name, (old, new) in event.changes.items()},
+    )
+
+
+def includeme(config):
+    for subscriber, event in (
+        (audit_request_state, RequestStateChanged),
+        (audit_order_state, OrderStateChanged),
+        (audit_gateway_answer, GatewayAnswerRecorded),
+        (audit_refund_due, RefundDue),
+        (audit_refund_made, RefundMade),
+        (audit_membership, MembershipChanged),
+    ):
+        config.add_subscriber(subscriber, event)

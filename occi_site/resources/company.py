@@ -15,6 +15,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import Allow
 
+from ..events import MembershipChanged, announce
 from ..i18n import _
 from .folder import Folder
 from .search import NameIndex, index_company, unindex_company
@@ -289,6 +290,10 @@ class Company(Persistent):
         return registry_company.name_en.strip(), registry_company.name_ar.strip()
 
 
+# The membership fields the companies' indexes are kept by.
+INDEXED_FIELDS = ('occi_number', 'expires_on')
+
+
 class Companies(Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of
@@ -320,18 +325,50 @@ class Companies(Folder):
         index_company(self, company)
 
     def set_membership(self, company, membership):
-        """Attach or replace ``company``'s membership, keeping the indexes."""
+        """Attach or replace ``company``'s membership, keeping the indexes.
+
+        For loading records (sample data, synthetic data) only: it announces
+        nothing.  The chamber's own changes go through ``admit`` and
+        ``change_membership``.
+        """
         self._unindex(company)
         company.membership = membership
         self._index(company)
 
-    def change_membership(self, company, **changes):
-        """Change fields of ``company``'s membership (expiry, grade ...)
-        and keep the indexes true."""
-        self._unindex(company)
-        for name, value in changes.items():
-            setattr(company.membership, name, value)
-        self._index(company)
+    def admit(self, company, membership, now, request):
+        """``company`` becomes a member with ``membership`` (New Membership)."""
+        self.set_membership(company, membership)
+        announce(
+            request,
+            MembershipChanged,
+            subject=company,
+            when=now,
+            changes={
+                name: (None, getattr(membership, name))
+                for name in ('occi_number', 'grade', 'expires_on')
+            },
+        )
+
+    def change_membership(self, company, now, request, by='', **changes):
+        """Change fields of ``company``'s membership (expiry, grade ...), keep
+        the indexes true and announce what changed; ``by`` names who acts
+        when the request has nobody logged in (a script)."""
+        membership = company.membership
+        changed = {
+            name: (getattr(membership, name), value)
+            for name, value in changes.items()
+            if getattr(membership, name) != value
+        }
+        if not changed:
+            return
+        reindex = not changed.keys().isdisjoint(INDEXED_FIELDS)
+        if reindex:
+            self._unindex(company)
+        for name, (_old, value) in changed.items():
+            setattr(membership, name, value)
+        if reindex:
+            self._index(company)
+        announce(request, MembershipChanged, subject=company, when=now, by=by, changes=changed)
 
     def _index(self, company):
         membership = company.membership

@@ -7,6 +7,8 @@ change to the schema is a new step.
 
 import logging
 
+from BTrees.OOBTree import OOBTree
+
 from .account import Accounts
 from .assertions import AssertionLog
 from .audit import AuditLog
@@ -42,9 +44,19 @@ def step_2_audit_pair_indexes(site):
     site['audit'].reindex()
 
 
+def step_3_order_refunds(site):
+    """Orders keep the refunds they owe; /orders filters by refund too."""
+    orders = site['orders']
+    for order in orders.values():
+        if getattr(order, 'refunds', None) is None:
+            order.refunds = OOBTree()
+    orders.reindex()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
+    (3, step_3_order_refunds),
 )
 
 GENERATION = STEPS[-1][0]

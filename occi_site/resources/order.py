@@ -1,13 +1,40 @@
-"""Orders: what a member is asked to pay at the card gateway for one request.
+"""Orders: what a member is asked to pay at the card gateway for one request,
+and what the gateway answered.
 
-An order goes created -> pending (the member is at the gateway) -> paid,
-declined, cancelled or expired (unpaid 90 minutes after it was made).  Every
-message exchanged with the gateway is kept, in order, in a BTree keyed by
-time with random low digits: the gateway's notification and the member's
-return often arrive together, and distinct keys let ZODB merge both
-additions where a shared list would make one of them conflict.  A gateway
-approval is recorded even on an order the portal had already expired or
-cancelled: money taken is never left unrecorded.
+One order is made for each price the member confirms; it keeps that price
+(its lines, its reference number on the receipt).  The member may take it
+to the gateway several times: each checkout is an attempt with its own
+``transaction_uuid`` (two tabs, Back, or a new try after a declined card),
+and the gateway answers each attempt with its own transaction.  One order
+with many attempts, rather than an order per attempt, because the price and
+the reference the member sees stay the same however often they try, and
+every answer the gateway gives for that reference lands on one record.
+
+The order moves by ``TRANSITIONS``:
+
+- created -> pending when the member leaves for the gateway;
+- pending -> declined (the card issuer said no), cancelled (the member
+  cancelled at the gateway) or failed (the gateway erred): no money was
+  taken and the member may try again (-> pending);
+- any of those -> paid, on the first approval of any attempt, even one that
+  comes after a decline of another;
+- unpaid -> expired after ``PAYMENT_WINDOW``, or withdrawn when the member
+  goes back to change the request; a late approval still pays such an order
+  (money taken is never left unrecorded).
+
+An approval for an order already paid by another transaction, or for an
+order whose request no longer waits for it, is money to give back: a
+``Refund`` due, kept by transaction, until an administrator records that it
+was refunded.  A repeat of an answer already acted on (the browser return
+after the server notification, a duplicate, a replay) is kept and changes
+nothing.  An answer that does not match the order (amount, currency or an
+attempt it never made) is kept and flags the order for the chamber.
+
+Every message to and from the gateway is kept, in order, in a BTree keyed
+by time with random low digits: answers often arrive together, and distinct
+keys let ZODB merge concurrent additions.  A repeat writes nothing but that
+BTree and the audit log, so twenty copies of one notification at once
+conflict only while the first of them commits.
 """
 
 import secrets
@@ -17,48 +44,125 @@ from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
+from pyramid.traversal import find_root
 
+from ..events import (
+    GatewayAnswerRecorded,
+    OrderStateChanged,
+    PaymentReceived,
+    RefundDue,
+    RefundMade,
+    announce,
+)
 from ..i18n import _
+from ..money import CURRENCY, require_baisa
 from .audit import time_ordered_key
 from .folder import Folder
 from .record_index import RecordIndex
+from .states import StateTable
 
-STATES = ('created', 'pending', 'paid', 'declined', 'cancelled', 'expired')
+STATES = (
+    'created',
+    'pending',
+    'declined',
+    'cancelled',
+    'failed',
+    'paid',
+    'expired',
+    'withdrawn',
+)
+# The states from which an order may still be paid at the gateway.
+UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
 TRANSITIONS = {
-    'created': ('pending', 'cancelled', 'expired'),
-    'pending': ('paid', 'declined', 'cancelled', 'expired'),
-    'cancelled': ('paid',),
+    'created': ('pending', 'expired', 'withdrawn'),
+    'pending': ('paid', 'declined', 'cancelled', 'failed', 'expired', 'withdrawn'),
+    'declined': ('pending', 'paid', 'expired', 'withdrawn'),
+    'cancelled': ('pending', 'paid', 'expired', 'withdrawn'),
+    'failed': ('pending', 'paid', 'expired', 'withdrawn'),
     'expired': ('paid',),
+    'withdrawn': ('paid',),
 }
 STATE_TITLES = {
     'created': _('Created'),
     'pending': _('At the payment gateway'),
-    'paid': _('Paid'),
     'declined': _('Declined'),
     'cancelled': _('Cancelled'),
+    'failed': _('Failed at the gateway'),
+    'paid': _('Paid'),
     'expired': _('Expired unpaid'),
+    'withdrawn': _('Withdrawn'),
 }
-UNPAID_STATES = ('created', 'pending')
+# What an unsuccessful answer makes of a pending order.
+UNSUCCESSFUL = {'DECLINE': 'declined', 'CANCEL': 'cancelled', 'ERROR': 'failed'}
 PAYMENT_WINDOW = timedelta(minutes=90)
-CURRENCY = 'OMR'
+
+# The refund facet of an order: none, some due, all refunded.
+REFUND_STATES = ('', 'due', 'refunded')
+REFUND_STATE_TITLES = {
+    '': _('No refund'),
+    'due': _('Refund due'),
+    'refunded': _('Refunded'),
+}
+REFUND_REASONS = {
+    'paid_twice': _('This payment came after the order had already been paid.'),
+    'request_not_waiting': _('The request was no longer waiting for this payment.'),
+}
 
 
-class PaymentMismatch(Exception):
-    """A gateway answer whose amount, currency or transaction is not this order's."""
+class Outcome:
+    """What an order made of one gateway answer (``record_gateway_result``)."""
+
+    # The approval paid the order, and its request, which was waiting for it.
+    PAID = 'paid'
+    # The approval is money to give back (see Refund).
+    REFUND_DUE = 'refund_due'
+    # An answer already acted on: kept, nothing changed.
+    REPEAT = 'repeat'
+    # The latest attempt was declined, cancelled or failed: no money taken.
+    DECLINED = 'declined'
+    CANCELLED = 'cancelled'
+    FAILED = 'failed'
+    # Kept, nothing to do (a review, an older attempt's failure).
+    RECORDED = 'recorded'
+    # Not this order's: kept, and the order flagged for the chamber.
+    FLAGGED = 'flagged'
 
 
-def _require_baisa(amount):
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-        raise ValueError('amounts are whole, non-negative baisa, got %r' % (amount,))
-    return amount
+class Refund(Persistent):
+    """Money taken for an order that the chamber must give back.
+
+    Its own persistent object, so marking it refunded writes nothing else.
+    """
+
+    def __init__(self, transaction_id, amount_baisa, due_since, why, card_type='', card_last4=''):
+        self.transaction_id = transaction_id
+        self.amount_baisa = require_baisa(amount_baisa)
+        self.due_since = due_since
+        self.why = why
+        self.card_type = card_type
+        self.card_last4 = card_last4
+        self.refunded_at = None
+        self.refunded_by = ''
+        self.note = ''
+
+    @property
+    def is_due(self):
+        return self.refunded_at is None
+
+    @property
+    def reason(self):
+        return REFUND_REASONS[self.why]
 
 
-class Order(Persistent):
-    """One payment for one service request; ``lines`` are
+class Order(StateTable, Persistent):
+    """One price to pay for one service request; ``lines`` are
     ``(label_en, label_ar, amount_baisa)`` as the receipt prints them."""
 
     __name__ = None
     __parent__ = None
+    TRANSITIONS = TRANSITIONS
+    state_event = OrderStateChanged
+    kind = 'order'
 
     def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
         if now.tzinfo is None:
@@ -68,7 +172,7 @@ class Order(Persistent):
         self.civil_id = civil_id
         self.service = service
         self.lines = tuple(
-            (label_en, label_ar, _require_baisa(amount)) for label_en, label_ar, amount in lines
+            (label_en, label_ar, _line_amount(amount)) for label_en, label_ar, amount in lines
         )
         self.amount_baisa = sum(amount for _en, _ar, amount in self.lines)
         if not self.amount_baisa:
@@ -82,8 +186,11 @@ class Order(Persistent):
         self.card_last4 = None
         self.transaction_id = None
         self.paid_at = None
+        # The checkout attempts, oldest first, by transaction_uuid.
         self.transaction_uuids = ()
         self.flagged = False
+        # Refunds by the gateway's transaction id.
+        self.refunds = OOBTree()
 
     @property
     def __acl__(self):
@@ -97,14 +204,55 @@ class Order(Persistent):
     def title(self):
         return self.id
 
-    def transition(self, new_state, now, note=''):
-        """Move to ``new_state``, or ValueError if the flow does not allow it."""
-        if new_state not in TRANSITIONS.get(self.state, ()):
-            raise ValueError('order %s: %s -> %s is not allowed' % (self.id, self.state, new_state))
-        old_state, self.state = self.state, new_state
-        self.history = (*self.history, (now, new_state, note))
+    @property
+    def service_request(self):
+        """The ServiceRequest this order is for."""
+        return find_root(self)['requests'].get(self.request_id)
+
+    @property
+    def facets(self):
+        """What ``/orders`` filters this order by: (service, state, refund state)."""
+        return (self.service, self.state, self.refund_state)
+
+    @property
+    def refund_state(self):
+        """'' with no refund, 'due' while any is due, 'refunded' once all are."""
+        if not self.refunds:
+            return ''
+        return 'due' if self.refunds_due else 'refunded'
+
+    @property
+    def refunds_due(self):
+        return [refund for refund in self.refunds.values() if refund.is_due]
+
+    @property
+    def refund_due_baisa(self):
+        return sum(refund.amount_baisa for refund in self.refunds_due)
+
+    @property
+    def refunded_baisa(self):
+        return sum(refund.amount_baisa for refund in self.refunds.values() if not refund.is_due)
+
+    @property
+    def last_attempt(self):
+        return self.transaction_uuids[-1] if self.transaction_uuids else None
+
+    def is_expired(self, now):
+        """Unpaid for longer than the payment window (or already marked expired)."""
+        if self.state == 'expired':
+            return True
+        return self.state in UNPAID_STATES and now - self.created > PAYMENT_WINDOW
+
+    def is_payable(self, now):
+        """Whether the member may (still, or again) take this order to the gateway."""
+        return self.state in UNPAID_STATES and not self.is_expired(now)
+
+    def moved(self, old_state):
+        self._reindex((self.service, old_state, self.refund_state))
+
+    def _reindex(self, old_facets):
         if isinstance(self.__parent__, Orders):
-            self.__parent__.restated(self, old_state)
+            self.__parent__.restated(self, old_facets)
 
     def keep_gateway_message(self, fields, now):
         """Keep one message to or from the gateway, as it was."""
@@ -115,67 +263,144 @@ class Order(Persistent):
         """Every message kept, oldest first, as ``(when, fields)``."""
         return tuple(self.gateway_log.values())
 
-    def begin_checkout(self, transaction_uuid, fields, now):
-        """The member leaves for the gateway with these signed fields."""
+    def begin_checkout(self, transaction_uuid, fields, now, request):
+        """The member leaves for the gateway with these signed fields: a new attempt."""
+        if not self.is_payable(now):
+            raise ValueError('order %s is %s: no checkout now' % (self.id, self.state))
         self.transaction_uuids = (*self.transaction_uuids, transaction_uuid)
         self.keep_gateway_message(fields, now)
-        if self.state == 'created':
-            self.transition('pending', now, note=transaction_uuid)
+        if self.state != 'pending':
+            self.transition('pending', now, request, note=transaction_uuid)
 
-    def record_gateway_result(self, result, now):
-        """Record one signed answer of the gateway; True if it changed the order.
+    def record_gateway_result(self, result, now, request, channel=''):
+        """Keep one signed answer of the gateway and act on it; returns the Outcome.
 
-        Only the first answer for a checkout acts: a repeat (the browser
-        return after the server notification, a duplicate, a replay) is kept
-        and changes nothing.  An answer for another amount, currency or
-        checkout is kept, flags the order and raises PaymentMismatch.
+        However often and in whatever order the answers for this order's
+        attempts come, the first approval pays the order (and its request,
+        if the request waits for this order), a later approval of another
+        transaction is a refund due, and everything else is kept.
         """
         self.keep_gateway_message(result.fields, now)
-        if (
-            result.amount_baisa != self.amount_baisa
-            or result.currency != self.currency
-            or result.transaction_uuid not in self.transaction_uuids
-        ):
-            self.flagged = True
-            raise PaymentMismatch(
-                'order %s: answer for %s %s, checkout %s'
-                % (self.id, result.amount_baisa, result.currency, result.transaction_uuid)
-            )
+        outcome, why = self._act_on(result, now, request)
+        announce(
+            request,
+            GatewayAnswerRecorded,
+            subject=self,
+            when=now,
+            decision=result.decision,
+            transaction_id=result.transaction_id or '',
+            outcome=outcome,
+            channel=channel,
+            why=why,
+        )
+        return outcome
+
+    def _act_on(self, result, now, request):
+        """``(Outcome, why)`` of one answer, the order changed accordingly."""
+        transaction = result.transaction_id or result.transaction_uuid or ''
+        if result.accepted and (transaction == self.transaction_id or transaction in self.refunds):
+            return Outcome.REPEAT, ''
+        mismatch = self._mismatch(result)
+        if mismatch:
+            if not self.flagged:
+                self.flagged = True
+            return Outcome.FLAGGED, mismatch
         if result.accepted:
             if self.state == 'paid':
-                return False
-            self.card_type = result.card_type
-            self.card_last4 = result.card_last4
-            self.transaction_id = result.transaction_id
-            self.paid_at = now
-            self.transition('paid', now, note=result.transaction_id or '')
-            return True
-        if self.state != 'pending':
+                self._owe_refund(result, transaction, 'paid_twice', now, request)
+                return Outcome.REFUND_DUE, ''
+            self._pay(result, transaction, now, request)
+            service_request = self.service_request
+            if service_request is not None and service_request.payment_settled(self, now, request):
+                return Outcome.PAID, ''
+            self._owe_refund(result, transaction, 'request_not_waiting', now, request)
+            return Outcome.REFUND_DUE, ''
+        new_state = UNSUCCESSFUL.get(result.decision)
+        if (
+            new_state is None
+            or self.state != 'pending'
+            or result.transaction_uuid != self.last_attempt
+        ):
+            # A review, an older attempt's answer, or one already acted on.
+            return Outcome.RECORDED, ''
+        self.transition(new_state, now, request, note=result.reason_code or '')
+        return new_state, ''
+
+    def _mismatch(self, result):
+        """Why ``result`` is not an answer for one of this order's attempts, or ''."""
+        if result.reference_number != self.id:
+            return 'answer for reference %s' % result.reference_number
+        if result.transaction_uuid not in self.transaction_uuids:
+            return 'answer for checkout %s, not one of this order' % result.transaction_uuid
+        if (result.amount_baisa, result.currency) != (self.amount_baisa, self.currency):
+            return 'answer for %s %s' % (result.amount_baisa, result.currency)
+        return ''
+
+    def _pay(self, result, transaction, now, request):
+        self.card_type = result.card_type
+        self.card_last4 = result.card_last4
+        self.transaction_id = transaction
+        self.paid_at = now
+        self.transition('paid', now, request, note=transaction)
+        announce(
+            request,
+            PaymentReceived,
+            subject=self,
+            when=now,
+            transaction_id=transaction,
+            amount_baisa=self.amount_baisa,
+        )
+
+    def _owe_refund(self, result, transaction, why, now, request):
+        old_facets = self.facets
+        refund = self.refunds[transaction] = Refund(
+            transaction,
+            result.amount_baisa,
+            now,
+            why,
+            card_type=result.card_type or '',
+            card_last4=result.card_last4 or '',
+        )
+        self._reindex(old_facets)
+        announce(request, RefundDue, subject=self, when=now, refund=refund)
+
+    def mark_refunded(self, transaction_id, note, now, request):
+        """An administrator records that the refund of ``transaction_id`` was made."""
+        refund = self.refunds.get(transaction_id)
+        if refund is None or not refund.is_due:
+            raise ValueError('order %s: no refund due for %s' % (self.id, transaction_id))
+        old_facets = self.facets
+        refund.refunded_at = now
+        refund.refunded_by = getattr(request, 'authenticated_userid', None) or ''
+        refund.note = note
+        self._reindex(old_facets)
+        announce(request, RefundMade, subject=self, when=now, refund=refund)
+
+    def withdraw(self, now, request):
+        """The member went back to change the request: this order is not to be paid."""
+        self.transition('withdrawn', now, request, note='by the member')
+
+    def expire_if_stale(self, now, request):
+        """Expire an order unpaid past its window and give its request back to
+        the member; True if it was."""
+        if self.state not in UNPAID_STATES or not self.is_expired(now):
             return False
-        if result.decision in ('DECLINE', 'ERROR'):
-            self.transition('declined', now, note=result.reason_code or '')
-            return True
-        if result.decision == 'CANCEL':
-            self.transition('cancelled', now)
-            return True
-        # REVIEW: the gateway decides later; the order stays pending.
-        return False
+        self.transition('expired', now, request, note='unpaid')
+        service_request = self.service_request
+        if service_request is not None:
+            service_request.order_released(self, now, request)
+        return True
 
-    def is_expired(self, now):
-        """Unpaid for longer than the payment window (or already marked expired)."""
-        if self.state == 'expired':
-            return True
-        return self.state in UNPAID_STATES and now - self.created > PAYMENT_WINDOW
 
-    def expire_if_stale(self, now):
-        if self.state in UNPAID_STATES and self.is_expired(now):
-            self.transition('expired', now, note='unpaid')
-            return True
-        return False
+def _line_amount(amount):
+    if require_baisa(amount) < 0:
+        raise ValueError('an order line cannot be negative, got %r' % (amount,))
+    return amount
 
 
 class Orders(Folder):
-    """``/orders`` by reference number, with ``by_request``: request id -> order ids."""
+    """``/orders`` by reference number, with ``by_request``: request id -> order ids,
+    and ``filter_index`` by (service, state, refund state) and time."""
 
     __acl__ = [
         (Allow, 'role:admin', ALL_PERMISSIONS),
@@ -189,7 +414,7 @@ class Orders(Folder):
 
     def add(self, name, order):
         super().add(name, order)
-        self.filter_index.add((order.service, order.state), order.created, name)
+        self.filter_index.add(order.facets, order.created, name)
         ids = self.by_request.get(order.request_id)
         if ids is None:
             ids = self.by_request[order.request_id] = OOTreeSet()
@@ -198,27 +423,36 @@ class Orders(Folder):
 
     def remove(self, name):
         order = super().remove(name)
-        self.filter_index.remove((order.service, order.state), order.created, name)
+        self.filter_index.remove(order.facets, order.created, name)
         ids = self.by_request.get(order.request_id)
         if ids is not None and name in ids:
             ids.remove(name)
         return order
 
-    def restated(self, order, old_state):
-        """``order`` moved from ``old_state``: keep the filter index true."""
-        self.filter_index.remove((order.service, old_state), order.created, order.__name__)
-        self.filter_index.add((order.service, order.state), order.created, order.__name__)
+    def restated(self, order, old_facets):
+        """``order``'s facets were ``old_facets``: keep the filter index true."""
+        if old_facets != order.facets:
+            self.filter_index.remove(old_facets, order.created, order.__name__)
+            self.filter_index.add(order.facets, order.created, order.__name__)
 
-    def find(self, services, states, first=None, last=None, limit=200):
-        """Orders newest first, by service, state and creation time (see RecordIndex)."""
-        return [
-            self[name] for name in self.filter_index.find((services, states), first, last, limit)
-        ]
+    def reindex(self):
+        """Rebuild ``filter_index`` from the orders (for a schema step)."""
+        self.filter_index = RecordIndex()
+        for name, order in self.items():
+            self.filter_index.add(order.facets, order.created, name)
 
-    def new_order(self, request_id, civil_id, lines, now, service=''):
+    def find(self, services, states, first=None, last=None, limit=200, refund_states=None):
+        """Orders newest first, by service, state, refund state and creation
+        time (see RecordIndex)."""
+        choices = (services, states, REFUND_STATES if refund_states is None else refund_states)
+        return [self[name] for name in self.filter_index.find(choices, first, last, limit)]
+
+    def new_order(self, request_id, civil_id, lines, now, request, service=''):
         """A new order with an unguessable reference like ``OCCI-ORD-3F9A0C7E1B2D4A68``."""
         name = self._new_reference()
-        return self.add(name, Order(name, request_id, civil_id, lines, now, service=service))
+        order = self.add(name, Order(name, request_id, civil_id, lines, now, service=service))
+        order.announce_state(now, request)
+        return order
 
     def _new_reference(self):
         while True:
@@ -230,3 +464,30 @@ class Orders(Folder):
         """The orders of one request, oldest first."""
         orders = (self[name] for name in self.by_request.get(request_id, ()))
         return sorted(orders, key=lambda order: order.created)
+
+    def receive_answer(self, result, now, request, channel):
+        """Give a verified gateway answer to the order it names: ``(order,
+        Outcome)``, or ``(None, None)`` for a reference no order has (the
+        refusal is announced)."""
+        order = self.get(result.reference_number or '')
+        if order is None:
+            self.refuse_answer(
+                'unknown reference %r' % (result.reference_number or ''), now, request, channel
+            )
+            return None, None
+        return order, order.record_gateway_result(result, now, request, channel)
+
+    def refuse_answer(self, why, now, request, channel):
+        """A message at the gateway's addresses that no order may take (a bad
+        signature, an unknown reference): announced, so it is audited."""
+        announce(
+            request,
+            GatewayAnswerRecorded,
+            subject=self,
+            when=now,
+            decision='',
+            transaction_id='',
+            outcome=Outcome.FLAGGED,
+            channel=channel,
+            why=why,
+        )

@@ -1,10 +1,14 @@
 """Service requests: one member's passage through one e-service's wizard.
 
-A request moves draft -> verified (personal verification done) ->
-awaiting_payment -> paid -> fulfilled; a free service goes from verified
-straight to fulfilled.  It may end refused, cancelled, failed (paid but not
-fulfilled: the chamber must act) or expired (abandoned).  Every state it
-takes is kept in ``history``.
+A request moves by ``TRANSITIONS``: draft -> verified (personal
+verification done) -> awaiting_payment (the member confirmed a price: an
+Order waits to be paid) -> paid -> fulfilled; a free service goes from
+verified straight to fulfilled.  It may end refused, cancelled, failed
+(paid but not fulfilled: the chamber must act) or expired (abandoned).
+While awaiting payment it goes back to verified when its order expires or
+the member withdraws it to change a choice; a late approval of that same
+order still pays it.  Every state it takes is kept in ``history`` and
+announced (``RequestStateChanged``).
 """
 
 import secrets
@@ -13,10 +17,17 @@ from datetime import timedelta
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
+from pyramid.traversal import find_root
 
+from ..events import RequestFulfilled, RequestStateChanged, announce
 from ..i18n import _
+from .certificate import issue_certificate
+from .company import ServiceRefused
 from .folder import Folder
+from .order import UNPAID_STATES
 from .record_index import RecordIndex
+from .services import get_service
+from .states import StateTable
 
 STATES = (
     'draft',
@@ -31,8 +42,9 @@ STATES = (
 )
 TRANSITIONS = {
     'draft': ('verified', 'refused', 'cancelled', 'expired'),
-    'verified': ('awaiting_payment', 'fulfilled', 'refused', 'cancelled', 'expired'),
-    # Back to verified when the member leaves the gateway to change a choice.
+    # -> paid: a late approval of the order it was waiting for (see payment_settled).
+    'verified': ('awaiting_payment', 'paid', 'fulfilled', 'refused', 'cancelled', 'expired'),
+    # -> verified: the order expired, or the member withdrew it to change a choice.
     'awaiting_payment': ('paid', 'verified', 'cancelled', 'failed', 'expired'),
     'paid': ('fulfilled', 'failed'),
 }
@@ -51,6 +63,8 @@ STATE_TITLES = {
 # The states a member may still resume: reloading the wizard finds them.
 OPEN_STATES = ('draft', 'verified')
 STALE_AFTER = timedelta(hours=24)
+# How long a personal verification lets the member confirm a price.
+STEP_UP_VALID_FOR = timedelta(minutes=10)
 
 
 def _require_aware(moment):
@@ -60,11 +74,14 @@ def _require_aware(moment):
     return moment
 
 
-class ServiceRequest(Persistent):
+class ServiceRequest(StateTable, Persistent):
     """One request of one member for one service on one company."""
 
     __name__ = None
     __parent__ = None
+    TRANSITIONS = TRANSITIONS
+    state_event = RequestStateChanged
+    kind = 'request'
 
     def __init__(
         self, request_id, service, civil_id, cr_number, now, occi_number=None, language='en'
@@ -108,33 +125,38 @@ class ServiceRequest(Persistent):
     def needs_payment(self):
         return bool(self.total_baisa)
 
-    def transition(self, new_state, now, note=''):
-        """Move to ``new_state``, or ValueError if the flow does not allow it."""
-        if new_state not in TRANSITIONS.get(self.state, ()):
-            raise ValueError(
-                'request %s: %s -> %s is not allowed' % (self.id, self.state, new_state)
-            )
+    @property
+    def order(self):
+        """The Order this request waits for (or was paid by), if any."""
+        if self.order_id is None:
+            return None
+        return find_root(self)['orders'].get(self.order_id)
+
+    def check_transition(self, new_state):
         if (
             new_state == 'fulfilled'
             and self.state == 'verified'
             and (self.quote is None or self.needs_payment)
         ):
             raise ValueError('request %s has a price and is not paid' % self.id)
-        was_open, old_state = self.is_open, self.state
-        self.state = new_state
-        self.history = (*self.history, (now, new_state, note))
+
+    def moved(self, old_state):
         if isinstance(self.__parent__, ServiceRequests):
             self.__parent__.restated(self, old_state)
-            if was_open and not self.is_open:
+            if old_state in OPEN_STATES and not self.is_open:
                 self.__parent__.closed(self)
 
-    def record_step_up(self, assertion_id, at, method, now):
+    def record_step_up(self, assertion_id, at, method, now, request):
         """The personal verification (the view has checked it is this member's)."""
         if not self.is_open:
             raise ValueError('request %s is %s: no verification now' % (self.id, self.state))
         self.step_up = {'assertion_id': assertion_id, 'at': at, 'method': method}
         if self.state == 'draft':
-            self.transition('verified', now, note=method)
+            self.transition('verified', now, request, note=method)
+
+    def step_up_is_fresh(self, now):
+        """Whether the personal verification is recent enough to confirm a price."""
+        return self.step_up is not None and now - self.step_up['at'] <= STEP_UP_VALID_FOR
 
     def set_quote(self, quote, choices=None):
         """The price and outcome the member is shown and then confirms."""
@@ -145,20 +167,101 @@ class ServiceRequest(Persistent):
         self.quote = quote
         self.choices = dict(choices or {})
 
-    def await_payment(self, order_id, now):
+    def await_payment(self, lines, now, request):
+        """The member confirmed the quote's price: a new Order of ``lines``
+        (``(label_en, label_ar, amount_baisa)``) that this request waits for."""
         if not self.needs_payment:
             raise ValueError('request %s has nothing to pay' % self.id)
-        self.order_id = order_id
-        self.transition('awaiting_payment', now, note=order_id)
+        if self.state != 'verified':
+            raise ValueError('request %s is %s: no order now' % (self.id, self.state))
+        order = find_root(self)['orders'].new_order(
+            self.id, self.civil_id, lines, now, request, service=self.service
+        )
+        self.order_id = order.id
+        self.transition('awaiting_payment', now, request, note=order.id)
+        return order
+
+    def payment_settled(self, order, now, request):
+        """``order`` was just paid: True if this request was waiting for that
+        very order (or had it released unpaid, with the same quote) and is
+        now paid; False if the money is not this request's to keep."""
+        if order.id != self.order_id or self.state not in ('awaiting_payment', 'verified'):
+            return False
+        self.transition('paid', now, request, note=order.id)
+        return True
+
+    def order_released(self, order, now, request):
+        """``order`` expired unpaid: a request waiting for it goes back to the member."""
+        if self.state == 'awaiting_payment' and self.order_id == order.id:
+            self.transition('verified', now, request, note='order %s %s' % (order.id, order.state))
+
+    def change_before_payment(self, now, request):
+        """The member goes back from payment to change a choice: the order is
+        withdrawn and the request is at step 3 again."""
+        if self.state != 'awaiting_payment':
+            raise ValueError('request %s is %s: nothing to change' % (self.id, self.state))
+        order = self.order
+        if order.state in UNPAID_STATES:
+            order.withdraw(now, request)
+        self.transition('verified', now, request, note='order %s withdrawn' % order.id)
+
+    def cancel(self, now, request):
+        """The member gives up an open request."""
+        if not self.is_open:
+            raise ValueError('request %s is %s: it cannot be cancelled' % (self.id, self.state))
+        self.transition('cancelled', now, request, note='by the member')
+
+    def fulfil(self, today, now, request, registry_company=None):
+        """Apply the request once and issue the company's new certificate;
+        returns that Certificate.
+
+        Only a paid request, or a verified one with a free quote, is applied.
+        Idempotent: on a request already fulfilled it changes nothing and
+        returns the certificate issued then.  If a rule now refuses (the
+        company became a member meanwhile, the membership changed since the
+        price was given), the request is marked refused, or failed if it was
+        paid, and the ServiceRefused is raised for the view to show; the
+        transaction should still be committed so that outcome is kept.  New
+        Membership needs the registry's record of the CR (``registry_company``).
+        """
+        site = find_root(self)
+        if self.state == 'fulfilled':
+            return site['certificates'][self.certificate_serial]
+        if self.state != 'paid' and not (
+            self.state == 'verified' and self.quote is not None and not self.needs_payment
+        ):
+            raise ValueError('request %s is %s: not ready for fulfilment' % (self.id, self.state))
+        service = get_service(self.service)
+        try:
+            company = service.change(
+                site,
+                site['companies'].get(self.cr_number),
+                self,
+                registry_company,
+                today,
+                now,
+                request,
+            )
+        except ServiceRefused as refusal:
+            self.transition(
+                'failed' if self.state == 'paid' else 'refused', now, request, note=refusal.reason
+            )
+            raise
+        certificate = issue_certificate(site, company, today, request_id=self.id)
+        self.occi_number = company.membership.occi_number
+        self.certificate_serial = certificate.serial
+        self.transition('fulfilled', now, request, note=certificate.serial)
+        announce(request, RequestFulfilled, subject=self, when=now, certificate=certificate)
+        return certificate
 
     def is_stale(self, now):
         return self.is_open and now - self.created > STALE_AFTER
 
-    def expire_if_stale(self, now):
+    def expire_if_stale(self, now, request):
         """Expire an open request left for more than 24 hours; True if it was."""
         if not self.is_stale(now):
             return False
-        self.transition('expired', now, note='abandoned')
+        self.transition('expired', now, request, note='abandoned')
         return True
 
 
@@ -237,46 +340,43 @@ class ServiceRequests(Folder):
         if (service_request.created, service_request.__name__) in self.open_by_created:
             self.open_by_created.remove((service_request.created, service_request.__name__))
 
-    def find_open_draft(self, civil_id, service, cr_number, now=None):
-        """The member's open request for this service and CR, if any.
-
-        Given ``now``, a stale one is expired on the way and not returned.
-        """
+    def find_open_draft(self, civil_id, service, cr_number):
+        """The member's open request for this service and CR, if any."""
         name = self.open_drafts.get((civil_id, service, cr_number))
-        if name is None:
-            return None
-        service_request = self[name]
-        if now is not None and service_request.expire_if_stale(now):
-            return None
-        return service_request
+        return None if name is None else self[name]
 
-    def open_request(self, service, civil_id, cr_number, now, occi_number=None, language='en'):
+    def open_request(
+        self, service, civil_id, cr_number, now, request, occi_number=None, language='en'
+    ):
         """The member's open request for this service and CR, else a new one:
-        going back or reloading never makes a second request."""
-        service_request = self.find_open_draft(civil_id, service, cr_number, now)
-        if service_request is not None:
+        going back or reloading never makes a second request.  A stale open
+        request is expired on the way and a new one made."""
+        service_request = self.find_open_draft(civil_id, service, cr_number)
+        if service_request is not None and not service_request.expire_if_stale(now, request):
             return service_request
         name = secrets.token_urlsafe(12)
         while name in self:
             name = secrets.token_urlsafe(12)
-        return self.add(
+        service_request = self.add(
             name,
             ServiceRequest(
                 name, service, civil_id, cr_number, now, occi_number=occi_number, language=language
             ),
         )
+        service_request.announce_state(now, request)
+        return service_request
 
     def for_member(self, civil_id):
         """The member's requests, newest first."""
-        records = (self[name] for name in self.by_member.get(civil_id, ()))
-        return sorted(records, key=lambda service_request: service_request.created, reverse=True)
+        found = (self[name] for name in self.by_member.get(civil_id, ()))
+        return sorted(found, key=lambda service_request: service_request.created, reverse=True)
 
-    def expire_stale(self, now):
+    def expire_stale(self, now, request):
         """Expire every open request older than 24 hours; returns how many.
 
         Reads only the stale end of ``open_by_created``.
         """
         stale = list(self.open_by_created.keys(max=(now - STALE_AFTER,)))
         for _created, name in stale:
-            self[name].expire_if_stale(now)
+            self[name].expire_if_stale(now, request)
         return len(stale)

@@ -2,8 +2,9 @@
 
 Each ``Service`` says what its wizard needs (an existing membership, a
 captcha, its own choices), refuses what the chamber's rules refuse
-(``check``), prices the request (``quote``) and, once paid or free, applies
-it (``fulfil``) and issues the company's new certificate.  The rules
+(``check``), prices the request (``quote``) and says how, once paid or free,
+it changes the company (``change``; ``ServiceRequest.fulfil`` applies it and
+issues the company's new certificate).  The rules
 themselves are methods of Membership and Company; this module only puts
 them together per service.
 """
@@ -13,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..i18n import _
-from .certificate import issue_certificate
 from .company import Company, Membership, ServiceRefused, membership_of, require_active
 from .counters import next_occi_number
 
-__all__ = ('SERVICES', 'Choice', 'Quote', 'Service', 'ServiceRefused', 'fulfil', 'get_service')
+__all__ = ('SERVICES', 'Choice', 'Quote', 'Service', 'ServiceRefused', 'get_service')
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class Service:
     rule: Callable
     # (company, registry_company, today, fees, choices) -> Quote
     pricing: Callable
-    # (site, company, request_record, registry_company, today) -> the changed Company
+    # (site, company, service_request, registry_company, today, now, request)
+    # -> the changed Company
     change: Callable
     choices: tuple = ()
 
@@ -151,7 +152,7 @@ def _new_membership_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _new_membership_change(site, company, service_request, registry_company, today):
+def _new_membership_change(site, company, service_request, registry_company, today, now, request):
     terms = Membership.new_membership_terms(registry_company, company, today)
     companies = site['companies']
     if company is None:
@@ -167,8 +168,8 @@ def _new_membership_change(site, company, service_request, registry_company, tod
     else:
         companies.rename(company, registry_company.name_en, registry_company.name_ar)
         company.address = registry_company.address
-    companies.set_membership(
-        company, Membership(next_occi_number(site), terms.grade, terms.expires_on)
+    companies.admit(
+        company, Membership(next_occi_number(site), terms.grade, terms.expires_on), now, request
     )
     return company
 
@@ -193,10 +194,10 @@ def _renewal_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _renewal_change(site, company, service_request, registry_company, today):
+def _renewal_change(site, company, service_request, registry_company, today, now, request):
     _require_unchanged(company, service_request.quote)
     site['companies'].change_membership(
-        company, expires_on=service_request.quote.new_expiry, debit_baisa=0
+        company, now, request, expires_on=service_request.quote.new_expiry, debit_baisa=0
     )
     return company
 
@@ -218,7 +219,7 @@ def _certificate_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _certificate_change(site, company, service_request, registry_company, today):
+def _certificate_change(site, company, service_request, registry_company, today, now, request):
     membership_of(company)
     return company
 
@@ -243,7 +244,7 @@ def _change_name_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _change_name_change(site, company, service_request, registry_company, today):
+def _change_name_change(site, company, service_request, registry_company, today, now, request):
     membership_of(company)
     site['companies'].rename(
         company, service_request.quote.new_name_en, service_request.quote.new_name_ar
@@ -270,10 +271,14 @@ def _change_grade_pricing(company, registry_company, today, fees, choices):
     )
 
 
-def _change_grade_change(site, company, service_request, registry_company, today):
+def _change_grade_change(site, company, service_request, registry_company, today, now, request):
     _require_unchanged(company, service_request.quote)
     site['companies'].change_membership(
-        company, grade=service_request.quote.new_grade, expires_on=service_request.quote.new_expiry
+        company,
+        now,
+        request,
+        grade=service_request.quote.new_grade,
+        expires_on=service_request.quote.new_expiry,
     )
     return company
 
@@ -343,47 +348,3 @@ SERVICES = {
 def get_service(name):
     """The Service called ``name``, or KeyError."""
     return SERVICES[name]
-
-
-def fulfil(site, service_request, today, now, registry_company=None):
-    """Apply a paid (or free and verified) request once and issue the
-    company's new certificate; returns that Certificate.
-
-    Idempotent: on a request already fulfilled it changes nothing and
-    returns the certificate issued then.  If a rule now refuses (the company
-    became a member meanwhile, the membership changed since the price was
-    given), the request is marked refused, or failed if it was paid, and the
-    ServiceRefused is raised for the view to show; the transaction should
-    still be committed so that outcome is kept.  New Membership needs the
-    registry's record of the CR (``registry_company``).
-    """
-    if service_request.state == 'fulfilled':
-        return site['certificates'][service_request.certificate_serial]
-    if service_request.state != 'paid' and not (
-        service_request.state == 'verified'
-        and service_request.quote is not None
-        and not service_request.needs_payment
-    ):
-        raise ValueError(
-            'request %s is %s: not ready for fulfilment'
-            % (service_request.id, service_request.state)
-        )
-    service = get_service(service_request.service)
-    try:
-        company = service.change(
-            site,
-            site['companies'].get(service_request.cr_number),
-            service_request,
-            registry_company,
-            today,
-        )
-    except ServiceRefused as refusal:
-        service_request.transition(
-            'failed' if service_request.state == 'paid' else 'refused', now, note=refusal.reason
-        )
-        raise
-    certificate = issue_certificate(site, company, today, request_id=service_request.id)
-    service_request.occi_number = company.membership.occi_number
-    service_request.certificate_serial = certificate.serial
-    service_request.transition('fulfilled', now, note=certificate.serial)
-    return certificate

@@ -32,6 +32,7 @@ def includeme(config):
     config.add_subscriber(_template_globals, BeforeRender)
     config.add_static_view('static', 'occi_site:static', cache_max_age=3600)
     config.add_static_view('static-deform', 'deform:static', cache_max_age=3600)
+    config.include('.notify')
     config.include('.public')
     config.include('.registration')
     config.include('.auth')

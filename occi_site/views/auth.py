@@ -155,6 +155,7 @@ def finish_step_up(request, pending, authentication):
         at=authentication.authenticated_at,
         method=authentication.method,
         now=request.now,
+        request=request,
     )
     audit(
         request,

@@ -1,10 +1,12 @@
-"""The payment path shared by every payable service: order, gateway, result.
+"""The payment path shared by every payable service: order, gateway, answer.
 
 The gateway's answer reaches the portal twice, as the browser's return (a
 cross-site POST without the session cookie) and as the gateway's server
-notification; both go through ``settle``, which acts on the first and only
-records the others.  The order is found from the signed fields, never from
-the session.
+notification, in any order and any number of times; both hand it to
+``Orders.receive_answer`` and the order decides what it means
+(``resources/order.py``).  The order is found from the signed fields, never
+from the session.  A declined, cancelled or failed payment brings the member
+back to the request, which says what happened and offers to try again.
 """
 
 import logging
@@ -17,10 +19,9 @@ from ..certificates import ReceiptData, render_receipt
 from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError
 from ..resources.company import ServiceRefused
-from ..resources.order import Order, PaymentMismatch
+from ..resources.order import Order, Outcome
 from ..resources.services import get_service
 from .fulfilment import complete_request
-from .notify import notify_member
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +34,22 @@ def start_payment(request, service_request):
         for label, amount in service_request.quote.lines
         if amount
     ]
-    order = request.root['orders'].new_order(
-        service_request.__name__,
-        service_request.civil_id,
-        lines,
-        request.now,
-        service=service_request.service,
-    )
-    service_request.await_payment(order.id, request.now)
+    order = service_request.await_payment(lines, request.now, request)
     return HTTPSeeOther(request.resource_url(order))
-
-
-def release_expired(request, order):
-    """An order unpaid past its window gives its request back to the member."""
-    if order.expire_if_stale(request.now):
-        service_request = request.root['requests'].get(order.request_id)
-        if (
-            service_request is not None
-            and service_request.state == 'awaiting_payment'
-            and service_request.order_id == order.id
-        ):
-            service_request.transition('verified', request.now, note='order %s expired' % order.id)
 
 
 @view_config(
     context=Order, renderer='payment/order.jinja2', permission='view', request_method='GET'
 )
 def show_order(order, request):
-    release_expired(request, order)
-    service_request = request.root['requests'].get(order.request_id)
+    order.expire_if_stale(request.now, request)
+    service_request = order.service_request
     service = get_service(service_request.service)
     return {
         'order': order,
         'service_request': service_request,
         'service': service,
+        'payable': order.is_payable(request.now),
         'crumbs': [(service.title, request.resource_url(service_request)), (_('Payment'), None)],
     }
 
@@ -79,13 +62,13 @@ def show_order(order, request):
     request_method='POST',
 )
 def checkout(order, request):
-    """Hand the member to the gateway with the order's signed fields."""
-    release_expired(request, order)
-    if order.state not in ('created', 'pending'):
+    """Hand the member to the gateway with a new attempt's signed fields."""
+    order.expire_if_stale(request.now, request)
+    if not order.is_payable(request.now):
         return HTTPSeeOther(request.resource_url(order))
     account = request.identity
     forename, _space, surname = account.full_name.partition(' ')
-    company = request.root['companies'].get(request.root['requests'][order.request_id].cr_number)
+    company = request.root['companies'].get(order.service_request.cr_number)
     transaction_uuid = uuid.uuid4().hex
     endpoint, fields = request.payment_gateway.checkout(
         reference_number=order.id,
@@ -104,111 +87,50 @@ def checkout(order, request):
         return_url=request.route_url('payment_return'),
         notify_url=request.route_url('payment_notify'),
     )
-    order.begin_checkout(transaction_uuid, fields, request.now)
+    order.begin_checkout(transaction_uuid, fields, request.now, request)
     return {'endpoint': endpoint, 'fields': fields, 'order': order}
 
 
-def read_gateway_answer(request):
-    """The order and the checked result of a gateway message, or an HTTP error."""
+def settle(request, channel):
+    """Read one gateway message and give it to its order: ``(order, None)``,
+    or ``(None, response)`` for a message no order takes.  Every message is
+    kept (refused ones in the audit log), so the refusal is returned, not
+    raised: raising would roll that record back."""
+    orders = request.root['orders']
     try:
         result = request.payment_gateway.read_result(request.POST)
     except PaymentResponseError as error:
-        request.root['audit'].record(
-            'payment.bad_signature',
-            path='/orders',
-            outcome='refused',
-            details={'error': str(error)},
-        )
-        raise HTTPBadRequest() from error
-    order = request.root['orders'].get(result.reference_number or '')
+        orders.refuse_answer(str(error), request.now, request, channel)
+        return None, HTTPBadRequest()
+    order, outcome = orders.receive_answer(result, request.now, request, channel)
     if order is None:
-        request.root['audit'].record(
-            'payment.unknown_order',
-            path='/orders',
-            outcome='refused',
-            details={'reference': result.reference_number or ''},
-        )
-        raise HTTPNotFound()
-    return order, result
-
-
-def settle(request, order, result, channel):
-    """Record the gateway's answer on ``order``; on its first approval, the
-    request is paid and fulfilled.  However often and in whatever order the
-    answers come, the request is fulfilled once: the order records the first
-    approval, and concurrent answers conflict on it and are retried."""
-    path = request.resource_path(order)
-    try:
-        changed = order.record_gateway_result(result, request.now)
-    except PaymentMismatch as mismatch:
-        request.root['audit'].record(
-            'payment.mismatch',
-            user=order.civil_id,
-            path=path,
-            outcome='flagged',
-            details={'why': str(mismatch), 'channel': channel},
-        )
-        return
-    request.root['audit'].record(
-        'payment.%s' % result.decision.lower(),
-        user=order.civil_id,
-        path=path,
-        outcome='recorded' if changed else 'repeat',
-        details={'channel': channel},
-    )
-    if not changed:
-        return
-    service_request = request.root['requests'][order.request_id]
-    account = request.root['accounts'].get(order.civil_id)
-    if order.state == 'paid':
-        if service_request.state == 'awaiting_payment' and service_request.order_id == order.id:
-            service_request.transition('paid', request.now, note=order.id)
-            if account is not None:
-                notify_member(
-                    request,
-                    account,
-                    _('OCCI payment received'),
-                    'mail/payment.txt.jinja2',
-                    {'order': order},
-                    sms=_(
-                        'OCCI: payment of ${amount} OMR received, reference ${reference}.',
-                        mapping={
-                            'amount': '%d.%03d' % divmod(order.amount_baisa, 1000),
-                            'reference': order.id,
-                        },
-                    ),
-                )
-            try:
-                complete_request(request, service_request)
-            except ServiceRefused as refusal:
-                log.error(
-                    'paid request %s could not be fulfilled: %s', service_request.id, refusal.reason
-                )
-        else:
-            # Money taken for an order the member had left: the chamber refunds by hand.
-            request.root['audit'].record(
-                'payment.orphan', user=order.civil_id, path=path, outcome='flagged'
+        return None, HTTPNotFound()
+    if outcome == Outcome.PAID:
+        service_request = order.service_request
+        try:
+            complete_request(request, service_request)
+        except ServiceRefused as refusal:
+            log.error(
+                'paid request %s could not be fulfilled: %s', service_request.id, refusal.reason
             )
-    elif service_request.state == 'awaiting_payment' and service_request.order_id == order.id:
-        service_request.transition('verified', request.now, note='%s %s' % (order.id, order.state))
+    return order, None
 
 
 @view_config(route_name='payment_return', request_method='POST', require_csrf=False)
 def browser_return(request):
-    order, result = read_gateway_answer(request)
-    settle(request, order, result, 'browser')
-    service_request = request.root['requests'][order.request_id]
+    order, refused = settle(request, 'browser')
+    if refused is not None:
+        return refused
     # A plain GET from here on: it carries the SameSite=Lax session cookie.
-    return HTTPSeeOther(request.resource_url(service_request))
+    return HTTPSeeOther(request.resource_url(order.service_request))
 
 
 @view_config(
     route_name='payment_notify', request_method='POST', require_csrf=False, renderer='string'
 )
 def server_notification(request):
-    order, result = read_gateway_answer(request)
-    settle(request, order, result, 'server')
-    return 'OK'
+    _order, refused = settle(request, 'server')
+    return 'OK' if refused is None else refused
 
 
 def receipt_data(request, order):

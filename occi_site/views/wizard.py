@@ -7,8 +7,6 @@ above zero, and fulfilment.  Everything a service does differently is data
 in ``resources/services.py``: this module never names a service.
 """
 
-from datetime import timedelta
-
 import colander
 import deform
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
@@ -24,8 +22,6 @@ from .auth import start_authentication
 from .forms import FormView
 from .fulfilment import complete_request
 from .payment import start_payment
-
-STEP_UP_VALID_FOR = timedelta(minutes=10)
 
 
 class CaptchaWidget(deform.widget.Widget):
@@ -124,17 +120,11 @@ class ChooseCompany(FormView):
             request.identity.civil_id,
             cr_number,
             request.now,
+            request,
             occi_number=occi_number,
             language=request.locale_name,
         )
         return HTTPSeeOther(request.resource_url(service_request))
-
-
-def step_up_is_fresh(service_request, now):
-    return (
-        service_request.step_up is not None
-        and now - service_request.step_up['at'] <= STEP_UP_VALID_FOR
-    )
 
 
 def company_view(request, service_request):
@@ -153,7 +143,10 @@ def company_view(request, service_request):
 )
 def show_request(service_request, request):
     """Whatever step the request is at."""
-    service_request.expire_if_stale(request.now)
+    service_request.expire_if_stale(request.now, request)
+    order = service_request.order
+    if order is not None:
+        order.expire_if_stale(request.now, request)
     service = get_service(service_request.service)
     values = dict(
         company_view(request, service_request),
@@ -161,8 +154,8 @@ def show_request(service_request, request):
         service=service,
         crumbs=[(service.title, request.route_url('service_start', service=service.name))],
     )
-    if service_request.state in ('draft', 'verified') and not step_up_is_fresh(
-        service_request, request.now
+    if service_request.state in ('draft', 'verified') and not service_request.step_up_is_fresh(
+        request.now
     ):
         values['step'] = 'verify'
         values['stale'] = service_request.step_up is not None
@@ -194,8 +187,9 @@ def show_request(service_request, request):
     values['step'] = service_request.state
     if service_request.certificate_serial:
         values['certificate'] = request.root['certificates'][service_request.certificate_serial]
-    if service_request.order_id:
-        values['order'] = request.root['orders'].get(service_request.order_id)
+    if order is not None:
+        values['order'] = order
+        values['payable'] = order.is_payable(request.now)
     return values
 
 
@@ -227,7 +221,7 @@ def verify(service_request, request):
 )
 def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
-    if service_request.state != 'verified' or not step_up_is_fresh(service_request, request.now):
+    if service_request.state != 'verified' or not service_request.step_up_is_fresh(request.now):
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
     listed = request.commercial_registry.company(service_request.cr_number)
@@ -252,10 +246,18 @@ def confirm(service_request, request):
     return HTTPSeeOther(request.resource_url(service_request))
 
 
+@view_config(context=ServiceRequest, name='change', permission='edit', request_method='POST')
+def change(service_request, request):
+    """From payment back to step 3, to change a choice: the order is withdrawn."""
+    if service_request.state == 'awaiting_payment':
+        service_request.change_before_payment(request.now, request)
+    return HTTPSeeOther(request.resource_url(service_request))
+
+
 @view_config(context=ServiceRequest, name='cancel', permission='edit', request_method='POST')
 def cancel(service_request, request):
     if service_request.is_open:
-        service_request.transition('cancelled', request.now, note='by the member')
+        service_request.cancel(request.now, request)
     return HTTPSeeOther(request.route_url('dashboard'))
 
 

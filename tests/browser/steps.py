@@ -247,13 +247,17 @@ def confirm(journey, label):
     journey.page.get_by_role('button', name=journey._(label), exact=True).click()
 
 
-def pay(journey, card_number=APPROVED_CARD):
-    """The order page, then Billing → Payment → Review → Receipt at the gateway, and back
+def pay(journey, card_number=APPROVED_CARD, again=False):
+    """The order page (``again``: the request page after a payment that did not go
+    through), then Billing → Payment → Review → Receipt at the gateway, and back
     to the request page (the receipt returns by itself)."""
     page, gateway = journey.page, journey.gateway
-    page.wait_for_url('**/orders/*/')
-    journey.snap('order')
-    page.get_by_role('button', name=journey._('Pay by card')).click()
+    if again:
+        page.get_by_role('button', name=journey._('Try again')).click()
+    else:
+        page.wait_for_url('**/orders/*/')
+        journey.snap('order')
+        page.get_by_role('button', name=journey._('Pay by card')).click()
     page.wait_for_url('**/gateway/**')
     expect_heading(journey, gateway('Billing Information'))
     journey.snap('gateway-billing', shared=True)

@@ -13,6 +13,7 @@ TAB_MODULES = (
     '.accounts',
     '.companies',
     '.records',
+    '.payments',
     '.fees',
 )
 

@@ -91,7 +91,10 @@ class MembershipView(ManageForm):
         company = self.context
         amount = appstruct['amount']
         company.__parent__.change_membership(
-            company, debit_baisa=company.membership.debit_baisa + amount
+            company,
+            self.request.now,
+            self.request,
+            debit_baisa=company.membership.debit_baisa + amount,
         )
         record_change(
             self.request,

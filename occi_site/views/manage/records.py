@@ -1,7 +1,8 @@
-"""Service requests and orders in /manage, filtered by service, state and date.
+"""Service requests and orders in /manage, filtered by service, state and date
+(and orders by refund: due or made).
 
-Both containers keep a RecordIndex on (service, state, created), so a
-filter reads only the records it shows.  Orders also export as CSV.
+Both containers keep a RecordIndex on (service, state[, refund], created),
+so a filter reads only the records it shows.  Orders also export as CSV.
 """
 
 import csv
@@ -14,9 +15,10 @@ from pyramid.view import view_config
 
 from ...clock import OMAN
 from ...i18n import _
+from ...money import rials_text
+from ...resources.order import REFUND_STATE_TITLES, Order, Orders
 from ...resources.order import STATE_TITLES as ORDER_STATE_TITLES
 from ...resources.order import STATES as ORDER_STATES
-from ...resources.order import Orders
 from ...resources.service_request import STATE_TITLES as REQUEST_STATE_TITLES
 from ...resources.service_request import STATES as REQUEST_STATES
 from ...resources.service_request import ServiceRequests
@@ -50,6 +52,19 @@ def _state_widget(node, kw):
     )
 
 
+@colander.deferred
+def _refund_widget(node, kw):
+    translate = kw['request'].localizer.translate
+    return deform.widget.SelectWidget(
+        values=[('', translate(_('Any')))]
+        + [
+            (state, translate(title))
+            for state, title in REFUND_STATE_TITLES.items()
+            if state in ('due', 'refunded')
+        ]
+    )
+
+
 class RecordFilter(colander.Schema):
     service = colander.SchemaNode(
         colander.String(), title=_('Service'), missing='', widget=_service_widget
@@ -63,6 +78,20 @@ class RecordFilter(colander.Schema):
     date_to = colander.SchemaNode(
         colander.Date(), title=_('Made until (date)'), missing=None, widget=date_input()
     )
+
+
+class OrderFilter(RecordFilter):
+    refund = colander.SchemaNode(
+        colander.String(),
+        title=_('Refund'),
+        missing='',
+        widget=_refund_widget,
+        validator=colander.OneOf(('', 'due', 'refunded')),
+    )
+
+
+def filter_schema(context):
+    return OrderFilter() if isinstance(context, Orders) else RecordFilter()
 
 
 def service_title(name):
@@ -79,6 +108,8 @@ def filtered(context, filters, limit=LIMIT):
         first = datetime.combine(filters['date_from'], time.min, OMAN)
     if filters['date_to'] is not None:
         last = datetime.combine(filters['date_to'], time.max, OMAN)
+    if filters.get('refund'):
+        return context.find(services, states, first, last, limit, refund_states=[filters['refund']])
     return context.find(services, states, first, last, limit)
 
 
@@ -99,7 +130,7 @@ def filtered(context, filters, limit=LIMIT):
     renderer='manage/records.jinja2',
 )
 def records(context, request):
-    form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
+    form, filters = search_form(request, filter_schema(context), _('Filter'), context=context)
     found = None if filters is None else filtered(context, filters)
     rows = (
         None
@@ -110,6 +141,9 @@ def records(context, request):
                 'title': title_of(record, request.locale_name),
                 'service': service_title(record.service),
                 'state': STATE_TITLES_OF[type(context)][record.state],
+                'refund': REFUND_STATE_TITLES[record.refund_state]
+                if isinstance(record, Order) and record.refund_state
+                else None,
                 'made': record.created.astimezone(OMAN),
             }
             for record in found
@@ -136,15 +170,18 @@ CSV_COLUMNS = (
     'card_last4',
     'transaction_id',
     'flagged',
+    'refund_due',
+    'refunded',
+    'refund_transactions',
 )
 
 
 @view_config(context=Orders, name='export.csv', permission='manage', request_method='GET')
 def export_orders(context, request):
     """The filtered orders as CSV, for reconciliation with the gateway's reports."""
-    _form, filters = search_form(request, RecordFilter(), _('Filter'), context=context)
+    _form, filters = search_form(request, OrderFilter(), _('Filter'), context=context)
     if filters is None:
-        filters = {'service': '', 'state': '', 'date_from': None, 'date_to': None}
+        filters = {'service': '', 'state': '', 'refund': '', 'date_from': None, 'date_to': None}
     requests = request.root['requests']
     out = io.StringIO()
     writer = csv.writer(out)
@@ -157,7 +194,7 @@ def export_orders(context, request):
                 order.created.isoformat(),
                 order.state,
                 order.paid_at.isoformat() if order.paid_at else '',
-                '%d.%03d' % divmod(order.amount_baisa, 1000),
+                rials_text(order.amount_baisa),
                 order.currency,
                 order.service,
                 made_for.cr_number if made_for is not None else '',
@@ -167,6 +204,9 @@ def export_orders(context, request):
                 order.card_last4 or '',
                 order.transaction_id or '',
                 'yes' if order.flagged else 'no',
+                rials_text(order.refund_due_baisa),
+                rials_text(order.refunded_baisa),
+                ' '.join(order.refunds.keys()),
             )
         )
     request.root['audit'].record(
