@@ -37,5 +37,12 @@ def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, c
     conn = database(app.registry).open()
     membership = conn.root()[ROOT_KEY]['companies']['1229237'].membership
     assert membership.reminded_for == date(2027, 3, 19)
+    [(_key, entry)] = conn.root()[ROOT_KEY]['audit'].latest(
+        path='/companies/1229237', action='membership.changed'
+    )
+    assert (entry['user'], entry['details']) == (
+        'occi-remind',
+        {'reminded_for': 'None -> 2027-03-19'},
+    )
     conn.close()
     database(app.registry).close()

@@ -152,11 +152,16 @@ class Membership(Persistent):
     Change the fields through ``Companies.change_membership`` so indexes stay true.
     """
 
+    # The expiry date occi-remind last reminded the company of (None: never).
+    # A class default, so memberships stored before it existed read None.
+    reminded_for = None
+
     def __init__(self, occi_number, grade, expires_on, debit_baisa=0):
         self.occi_number = occi_number
         self.grade = grade
         self.expires_on = expires_on
         self.debit_baisa = debit_baisa
+        self.reminded_for = None
 
     def is_expired(self, today):
         return self.expires_on < today

@@ -28,7 +28,7 @@ def remind(request, site, days):
     sent = 0
     for company in site['companies'].expiring_between(today, today + timedelta(days=days)):
         membership = company.membership
-        if not company.email or getattr(membership, 'reminded_for', None) == membership.expires_on:
+        if not company.email or membership.reminded_for == membership.expires_on:
             continue
         values = {'company': company, 'membership': membership}
         body = '\n\n'.join(
@@ -40,12 +40,9 @@ def remind(request, site, days):
             for language in ('en', 'ar')
         )
         send_mail(request, company.email, subject, body)
-        membership.reminded_for = membership.expires_on
-        site['audit'].record(
-            'membership.reminder',
-            user=BY,
-            path='/companies/%s' % company.cr_number,
-            details={'expires_on': membership.expires_on.isoformat()},
+        # Audited as a change of the membership (MembershipChanged).
+        site['companies'].change_membership(
+            company, request.now, request, by=BY, reminded_for=membership.expires_on
         )
         sent += 1
     return sent

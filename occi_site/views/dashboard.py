@@ -1,14 +1,13 @@
 """The member's dashboard: the five e-services and their companies."""
 
-from datetime import timedelta
-
 from pyramid.view import view_config
 
 from ..resources.service_request import STATE_TITLES
 from ..resources.services import SERVICES
 from ..security import member_crs
 
-EXPIRING_WITHIN = timedelta(days=30)
+# A membership this close to its expiry is shown as expiring.
+EXPIRING_WITHIN_DAYS = 30
 
 
 def company_rows(request, crs):
@@ -21,9 +20,9 @@ def company_rows(request, crs):
         membership = company.membership if company is not None else None
         if membership is None:
             status = 'none'
-        elif membership.expires_on < request.today:
+        elif membership.is_expired(request.today):
             status = 'expired'
-        elif membership.expires_on - request.today <= EXPIRING_WITHIN:
+        elif membership.expires_within(EXPIRING_WITHIN_DAYS, request.today):
             status = 'expiring'
         else:
             status = 'active'
