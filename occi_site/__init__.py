@@ -30,5 +30,6 @@ def main(global_config, **settings):
         config.include('.i18n')
         config.include('.security')
         config.include('.integrations')
+        config.include('.delivery')
         config.include('.views')
     return config.make_wsgi_app()

@@ -1,5 +1,6 @@
 """Fixtures: the portal over a fresh in-memory ZODB for every test."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,6 +43,9 @@ def portal_settings(tmp_path, **overrides):
         'occi.outbox_path': str(tmp_path / 'outbox.jsonl'),
         'occi.mail': 'outbox',
         'occi.sms': 'outbox',
+        # The worker's delivery step runs right after each commit, so a test
+        # reads the outbox (or the SMTP server) right after the action.
+        'occi.notify.delivery': 'after_commit',
         'occi.captcha': 'test',
         'occi.session.secret': 'test-secret',
         'occi.public_url': 'http://localhost',
@@ -49,6 +53,14 @@ def portal_settings(tmp_path, **overrides):
     }
     settings.update(overrides)
     return settings
+
+
+@pytest.fixture
+def unused_port():
+    """A loopback port nothing listens on (for a server the test starts, or keeps down)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

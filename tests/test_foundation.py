@@ -87,6 +87,7 @@ def test_tree_is_created_on_first_start(site):
         'certificates',
         'audit',
         'settings',
+        'notifications',
     ):
         assert name in site
     assert site.generation == evolve_module.GENERATION
@@ -212,12 +213,3 @@ def test_real_smtp_delivery_through_aiosmtpd(tmp_path, make_app, unused_port):
     assert received[0].rcpt_tos == ['someone@example.om']
     message = email.message_from_bytes(received[0].content)
     assert message.get_payload(decode=True).strip() == b'Committed mail.'
-
-
-@pytest.fixture
-def unused_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]

@@ -15,6 +15,7 @@ from .commercial_registry import registry_from_settings
 from .outbox import DevOutbox
 from .payment import gateway_from_settings as payment_gateway_from_settings
 from .sms import gateway_from_settings as sms_gateway_from_settings
+from .sms import reports_from_settings as sms_reports_from_settings
 
 
 def _adapter(attribute):
@@ -32,6 +33,7 @@ def includeme(config):
     )
     registry.occi_commercial_registry = registry_from_settings(settings)
     registry.occi_sms = sms_gateway_from_settings(settings, registry.occi_outbox)
+    registry.occi_sms_reports = sms_reports_from_settings(settings)
     registry.occi_captcha = captcha_from_settings(settings)
     registry.occi_payment = (
         payment_gateway_from_settings(settings) if 'occi.payment.endpoint_url' in settings else None

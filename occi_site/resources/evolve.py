@@ -16,6 +16,7 @@ from .certificate import Certificates
 from .company import Companies
 from .content import ContentArea
 from .counters import Counters
+from .notification import Notifications
 from .order import Orders
 from .service_request import ServiceRequests
 from .settings import Settings
@@ -53,10 +54,16 @@ def step_3_order_refunds(site):
     orders.reindex()
 
 
+def step_4_notifications(site):
+    """``/notifications``: every e-mail and SMS, queued and delivered by a worker."""
+    site.add('notifications', Notifications('Notifications'))
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
     (3, step_3_order_refunds),
+    (4, step_4_notifications),
 )
 
 GENERATION = STEPS[-1][0]

@@ -27,9 +27,10 @@ def notify_member(request, account, subject, template, values, sms=None):
     """
     localizer = localizer_for(request, account.language)
     body = render_in(request, account.language, template, dict(values, account=account))
-    send_mail(request, account.email, localizer.translate(subject), body)
+    about = {'template': template, 'language': account.language, 'civil_id': account.civil_id}
+    send_mail(request, account.email, localizer.translate(subject), body, **about)
     if sms is not None:
-        send_sms(request, account.mobile, localizer.translate(sms))
+        send_sms(request, account.mobile, localizer.translate(sms), **about)
 
 
 def _account(record):
