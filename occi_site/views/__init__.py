@@ -38,6 +38,7 @@ def includeme(config):
     config.include('.auth')
     config.include('.sessions')
     config.include('.dashboard')
+    config.include('.notifications')
     config.include('.wizard')
     config.include('.payment')
     config.include('.verify')

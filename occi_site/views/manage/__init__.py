@@ -15,6 +15,7 @@ TAB_MODULES = (
     '.records',
     '.payments',
     '.fees',
+    '.notifications',
 )
 
 

@@ -13,6 +13,11 @@ AREAS = (
     ),
     ('requests', _('Service requests'), _('Filter by service, state and date.')),
     ('orders', _('Orders'), _('Payments at the card gateway, by service, state and date.')),
+    (
+        'notifications',
+        _('Notifications'),
+        _('E-mail and SMS: by status, channel, recipient and date; send a failed one again.'),
+    ),
     ('content', _('Content'), _('Pages and news of the chamber, and their publication.')),
 )
 

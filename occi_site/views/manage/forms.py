@@ -1,10 +1,13 @@
 """Management forms: the site's FormView (dispatch on the pressed button),
 inside the management page, with Cancel, and money typed in rials."""
 
+from datetime import datetime, time
+
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
 
+from ...clock import OMAN
 from ...i18n import _
 from ...money import AmountError, parse_rials, rials_text
 from ..forms import FormView
@@ -45,6 +48,28 @@ def rials_between(lowest, highest):
             )
 
     return validate
+
+
+def day_range(date_from, date_to):
+    """``(first, last)`` instants of the days from ``date_from`` to ``date_to``
+    (either may be None) in Oman, as a filter's index reads them."""
+    first = None if date_from is None else datetime.combine(date_from, time.min, OMAN)
+    last = None if date_to is None else datetime.combine(date_to, time.max, OMAN)
+    return first, last
+
+
+def choices_widget(anything, titles):
+    """A deferred select of ``titles`` (value -> title) after an ``anything`` choice."""
+
+    @colander.deferred
+    def widget(node, kw):
+        translate = kw['request'].localizer.translate
+        return deform.widget.SelectWidget(
+            values=[('', translate(anything))]
+            + [(value, translate(title)) for value, title in titles.items()]
+        )
+
+    return widget
 
 
 def date_input():

@@ -7,7 +7,6 @@ so a filter reads only the records it shows.  Orders also export as CSV.
 
 import csv
 import io
-from datetime import datetime, time
 
 import colander
 import deform
@@ -24,7 +23,7 @@ from ...resources.service_request import STATES as REQUEST_STATES
 from ...resources.service_request import ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.types import title_of
-from .forms import date_input, search_form
+from .forms import date_input, day_range, search_form
 from .tabs import manage_page, mgmt_view
 
 STATES_OF = {ServiceRequests: REQUEST_STATES, Orders: ORDER_STATES}
@@ -103,11 +102,7 @@ def filtered(context, filters, limit=LIMIT):
     """The records the filter asks for, newest first, through the container's index."""
     states = [filters['state']] if filters['state'] else STATES_OF[type(context)]
     services = [filters['service']] if filters['service'] else list(SERVICES)
-    first = last = None
-    if filters['date_from'] is not None:
-        first = datetime.combine(filters['date_from'], time.min, OMAN)
-    if filters['date_to'] is not None:
-        last = datetime.combine(filters['date_to'], time.max, OMAN)
+    first, last = day_range(filters['date_from'], filters['date_to'])
     if filters.get('refund'):
         return context.find(services, states, first, last, limit, refund_states=[filters['refund']])
     return context.find(services, states, first, last, limit)
