@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import transaction
 from aiosmtpd.controller import Controller
 
 import occi_site
 from occi_site.delivery import Worker
 from occi_site.integrations.receipts import SignedReports
-from occi_site.resources import database
+from occi_site.resources import ROOT_KEY, database
+from occi_site.resources.notification import CHANNELS, STATUSES
 from occi_site.scripts import notify
 
 from .conftest import add_account, edit, login, portal_settings, read, visitor
@@ -114,9 +116,7 @@ def notifications(app, channel=None):
         app,
         lambda site: [
             n
-            for n in site['notifications'].find(
-                ['queued', 'sending', 'retrying', 'sent', 'delivered', 'failed'], ['email', 'sms']
-            )
+            for n in site['notifications'].find(STATUSES, CHANNELS)
             if channel is None or n.channel == channel
         ],
     )
@@ -468,7 +468,7 @@ def test_occi_notify_delivers_what_another_process_queued(tmp_path, capsys):
     database(app.registry).close()
     assert notify.main(['%s#portal' % ini, '--once']) == 0
     assert capsys.readouterr().out.strip() == '2 notifications handled'
-    assert [m['channel'] for m in app.registry.occi_outbox.messages()] == ['email', 'sms']
+    assert sorted(m['channel'] for m in app.registry.occi_outbox.messages()) == ['email', 'sms']
 
 
 def test_two_workers_claiming_at_once_conflict_and_one_gives_way(portal):
@@ -552,3 +552,27 @@ def test_done_means_the_receipt_mail_waits_for_the_smtp_server_and_arrives_once(
         stack.portal.registry.occi_worker_thread.stop_and_join(5)
         smtp.stop()
         stack.close()
+
+
+def test_requests_queueing_at_once_do_not_conflict(portal, clock, tmp_path):
+    # A FileStorage: the in-memory storage does not resolve conflicts.
+    app = portal(**{'zodbconn.uri': 'file://%s' % (tmp_path / 'Data.fs')})
+    edit(
+        app, lambda site: site['notifications'].queue('email', 'a@example.om', 'A', 'A', clock.now)
+    )
+    db = database(app.registry)
+    managers = [transaction.TransactionManager(explicit=True) for _ in range(2)]
+    connections = [db.open(transaction_manager=tm) for tm in managers]
+    for number, (tm, conn) in enumerate(zip(managers, connections, strict=True)):
+        tm.begin()
+        conn.root()[ROOT_KEY]['notifications'].queue(
+            'email', 'b%d@example.om' % number, 'B', 'B', clock.now
+        )
+    # Both were made from the same state; the second commit merges, no ConflictError.
+    for tm in managers:
+        tm.commit()
+    for conn in connections:
+        conn.close()
+    assert len(notifications(app)) == 3
+    assert len(read(app, lambda site: site['notifications'].due_names(clock.now))) == 3
+    db.close()
