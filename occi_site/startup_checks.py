@@ -2,9 +2,10 @@
 
 A secret that is a placeholder, short, or published (shipped in this
 repository for development and tests) lets anyone forge what it protects: the
-session keys, the gateway's signed answers.  Outside development
-(``occi.dev_tools`` off) such a secret, or any setting still reading
-``CHANGE-ME``, stops the start with a message naming each setting.  The public
+session keys, the gateway's signed answers, the providers' signed delivery
+reports.  Outside development (``occi.dev_tools`` off) such a secret, or any
+setting still reading ``CHANGE-ME``, stops the start with a message naming
+each setting.  The public
 address (``occi.public_url``) is needed everywhere: every absolute URL the
 portal hands out is built from it; and so is the sessions database
 (``zodbconn.uri.sessions``).
@@ -16,7 +17,14 @@ from urllib.parse import urlsplit
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
 
-SECRETS = ('occi.session.secret', 'occi.payment.secret_key')
+SECRETS = (
+    'occi.session.secret',
+    'occi.payment.secret_key',
+    'occi.sms.report_secret',
+    'occi.mail.report_secret',
+)
+# Set only where the provider sends signed delivery reports.
+REPORT_SECRETS = ('occi.sms.report_secret', 'occi.mail.report_secret')
 MIN_SECRET_BYTES = 32
 MIN_DISTINCT_CHARACTERS = 10
 # Shipped in development.ini and the tests: public, so never a production secret.
@@ -26,6 +34,7 @@ PUBLISHED_SECRETS = frozenset(
         'sandbox-secret-key-for-development-only',
         'test-secret',
         'test-secret-key-for-the-sandbox',
+        'test-report-secret',
     }
 )
 PLACEHOLDER = re.compile(r'change[-_ ]?me|placeholder|replace[-_ ]?(me|this)|your[-_ ]', re.I)
@@ -56,6 +65,8 @@ def problems(settings):
         return found
     for name in SECRETS:
         if name == 'occi.payment.secret_key' and 'occi.payment.endpoint_url' not in settings:
+            continue
+        if name in REPORT_SECRETS and name not in settings:
             continue
         problem = secret_problem(settings.get(name) or '')
         if problem:

@@ -51,6 +51,10 @@ def test_sound_secrets_start(tmp_path):
         ('occi.payment.secret_key', ini_value('production.ini', 'occi.payment.secret_key')),
         ('occi.payment.secret_key', ini_value('development.ini', 'occi.payment.secret_key')),
         ('occi.payment.secret_key', 'test-secret-key-for-the-sandbox'),
+        ('occi.sms.report_secret', ini_value('production.ini', 'occi.sms.report_secret')),
+        ('occi.mail.report_secret', ini_value('production.ini', 'occi.mail.report_secret')),
+        ('occi.mail.report_secret', 'test-report-secret'),
+        ('occi.sms.report_secret', ''),
     ],
 )
 def test_a_weak_secret_stops_the_start_naming_the_setting(tmp_path, setting, value):
