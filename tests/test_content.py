@@ -268,3 +268,105 @@ def test_sniffing_does_not_trust_the_name():
     assert sniff_image(io.BytesIO(PNG)) == 'image/png'
     assert sniff_image(io.BytesIO(b'GIF89a....')) == 'image/gif'
     assert sniff_image(io.BytesIO(b'<svg onload=x>')) is None
+
+
+def test_editors_edits_of_a_published_item_wait_beside_it(portal):
+    add_content(
+        portal,
+        ['content'],
+        'about',
+        Page,
+        state='published',
+        title_en='About us',
+        body_en='<p>Old</p>',
+    )
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    form = editor.get('/content/about/@@manage-properties').forms['deform']
+    form['title_en'] = 'About the chamber'
+    page = form.submit('save').follow()
+    assert 'Your changes wait for review' in page
+    # The editor goes on from the waiting version; a second edit adds to it.
+    form = page.forms['deform']
+    assert form['title_en'].value == 'About the chamber'
+    form['body_en'] = '<p>New</p><script>x()</script>'
+    form.submit('save')
+    about = visitor(portal).get('/content/about')
+    assert 'About us' in about and 'Old' in about and 'wait for review' not in about
+    preview = editor.get('/content/about')
+    assert 'Changes to this item wait for review' in preview
+    workflow = editor.get('/content/about/@@manage-workflow')
+    assert 'Changes submitted for review' in workflow
+    assert 'publish_changes' not in workflow.forms['deform'].fields
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    form = admin.get('/content/about/@@manage-workflow').forms['deform']
+    form['comment'] = 'fine'
+    form.submit('publish_changes')
+    about = visitor(portal).get('/content/about')
+    assert 'About the chamber' in about and 'New' in about and 'x()' not in about
+    assert read(portal, lambda site: site['content']['about'].changes) is None
+
+
+def test_changes_sent_back_leave_the_published_version(portal):
+    add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    form = editor.get('/content/about/@@manage-properties').forms['deform']
+    form['title_en'] = 'Wrong'
+    form.submit('save')
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    admin.get('/content/about/@@manage-workflow').forms['deform'].submit('reject_changes')
+    assert read(portal, lambda site: site['content']['about'].changes) is None
+    assert 'About us' in visitor(portal).get('/content/about')
+    assert editor.get('/content/about/@@manage-properties').forms['deform']['title_en'].value == (
+        'About us'
+    )
+
+
+def test_publishers_edits_go_online_at_once(portal):
+    add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
+    edit(portal, lambda site: site['content'].grant_local_role('role:editor', 'publisher'))
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    form = editor.get('/content/about/@@manage-properties').forms['deform']
+    form['title_en'] = 'About the chamber'
+    form.submit('save')
+    assert 'About the chamber' in visitor(portal).get('/content/about')
+
+
+def test_news_date_and_image_changes_wait_too(portal):
+    add_content(
+        portal,
+        ['content'],
+        'sohar',
+        NewsItem,
+        state='published',
+        title_en='Sohar office',
+        publication_date=date(2026, 1, 1),
+    )
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    form = editor.get('/content/sohar/@@manage-properties').forms['deform']
+    form['publication_date'] = '2026-06-01'
+    form['upload'] = webtest.Upload('logo.png', PNG, 'image/png')
+    form.submit('save')
+    item = lambda site: site['content']['sohar']  # noqa: E731
+    assert read(portal, lambda site: (item(site).publication_date, item(site).image)) == (
+        date(2026, 1, 1),
+        None,
+    )
+    assert read(portal, lambda site: next(site['content'].latest_news()).publication_date) == (
+        date(2026, 1, 1)
+    )
+    edit(portal, lambda site: item(site).transition('publish_changes', '90000009', WHEN))
+    assert read(portal, lambda site: item(site).image_type) == 'image/png'
+    assert read(portal, lambda site: next(site['content'].latest_news()).publication_date) == (
+        date(2026, 6, 1)
+    )
+
+
+def test_retracting_an_item_with_waiting_changes_keeps_them_in_the_draft():
+    page = Page(title_en='About us')
+    page.transition('publish', '90000009', WHEN)
+    assert page.edit({'title_en': 'Draft title'}, '90000008', WHEN, may_publish=False) is False
+    assert page.title_en == 'About us'
+    page.transition('retract', '90000008', WHEN)
+    assert page.state == 'private' and page.title_en == 'Draft title' and page.changes is None
+    assert page.edit({'title_en': 'Again'}, '90000008', WHEN, may_publish=False) is True
+    assert page.title_en == 'Again'

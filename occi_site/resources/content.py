@@ -104,6 +104,17 @@ def sniff_image(fp):
     return None
 
 
+def stored_image(fp, filename):
+    """The image fields of an upload, its bytes in a new blob."""
+    media_type = sniff_image(fp)
+    if media_type is None:
+        raise ValueError('not an image the portal shows')
+    blob = Blob()
+    with blob.open('w') as target:
+        shutil.copyfileobj(fp, target)
+    return {'image': blob, 'image_type': media_type, 'image_filename': filename}
+
+
 def _utcnow():
     return datetime.now(UTC)
 
@@ -339,17 +350,35 @@ class ContentItem(Workflowed, Bilingual, LocalRoles):
     def __acl__(self):
         return content_acl(self, public=self.is_published)
 
-    def properties(self):
-        return {name: getattr(self, name) for name in self.fields}
+    @property
+    def version_fields(self):
+        return self.fields
 
-    def update(self, **changes):
-        for name in self.fields:
-            if name in changes:
-                value = changes[name]
-                setattr(self, name, sanitise_html(value) if name.startswith('body_') else value)
+    def properties(self):
+        """The fields as an editor continues them: the changes waiting for review, if any."""
+        version = self.changes or self.version()
+        return {name: version[name] for name in self.fields}
+
+    def version(self):
+        return {name: getattr(self, name) for name in self.version_fields}
+
+    def prepared(self, changes):
+        """The stored values of the fields ``changes`` sets (rich text sanitised)."""
+        return {
+            name: sanitise_html(value) if name.startswith('body_') else value
+            for name, value in changes.items()
+            if name in self.fields
+        }
+
+    def apply_version(self, version):
+        for name, value in version.items():
+            setattr(self, name, value)
         # ``title`` is what listings outside the content area read.
         self.title = self.title_en or self.title_ar
         self.modified = _utcnow()
+
+    def update(self, **changes):
+        self.apply_version(self.prepared(changes))
 
 
 @content_type(
@@ -386,25 +415,20 @@ class Document(ContentItem, Persistent):
         self._start()
         self.update(**fields)
 
-    def update(self, *, image=None, remove_image=False, **changes):
-        """Change fields; ``image`` is an upload ({'fp', 'filename', ...})."""
-        super().update(**changes)
-        if remove_image:
-            self.image = None
-            self.image_type = self.image_filename = ''
-        if image:
-            self.set_image(image['fp'], image.get('filename') or '')
+    @property
+    def version_fields(self):
+        return (*self.fields, 'image', 'image_type', 'image_filename')
 
-    def set_image(self, fp, filename):
-        media_type = sniff_image(fp)
-        if media_type is None:
-            raise ValueError('not an image the portal shows')
-        blob = Blob()
-        with blob.open('w') as target:
-            shutil.copyfileobj(fp, target)
-        self.image = blob
-        self.image_type = media_type
-        self.image_filename = filename
+    def prepared(self, changes):
+        """As for any item, and ``image`` (an upload: {'fp', 'filename', ...}) kept as a
+        blob, or ``remove_image``."""
+        prepared = super().prepared(changes)
+        if changes.get('remove_image'):
+            prepared.update(image=None, image_type='', image_filename='')
+        image = changes.get('image')
+        if image:
+            prepared.update(stored_image(image['fp'], image.get('filename') or ''))
+        return prepared
 
 
 @content_type(
@@ -447,8 +471,8 @@ class NewsItem(Document):
         if area is not None:
             area.unindex_news(self)
 
-    def update(self, **changes):
-        super().update(**changes)
+    def apply_version(self, version):
+        super().apply_version(version)
         self.reindex()
 
     def transition(self, name, user, when, comment=''):

@@ -7,7 +7,10 @@ object and everything below it.  ``content_acl`` turns them into ACL entries,
 so the one security policy of the site honours them without knowing of them.
 
 The workflow moves an item private -> pending -> published.  Each transition
-needs its own permission; the ACLs decide who holds it.  Out of the box an
+needs its own permission; the ACLs decide who holds it.  A published item
+edited by someone without the publish right keeps its published version
+online: the edit waits beside it (``changes``) until it is published or sent
+back.  Out of the box an
 editor (site role) may submit and retract, and an admin may do everything;
 granting the local role "publisher" on a folder (to a person, or to
 ``role:editor``) lets them publish and reject there too.
@@ -94,6 +97,8 @@ class Transition:
     sources: tuple
     target: str
     permission: str
+    # Acts on the changes of a published item that wait for review.
+    on_changes: bool = False
 
 
 TRANSITIONS = (
@@ -101,7 +106,29 @@ TRANSITIONS = (
     Transition('publish', _('Publish'), ('private', 'pending'), 'published', 'publish'),
     Transition('reject', _('Send back to the author'), ('pending',), 'private', 'reject'),
     Transition('retract', _('Retract'), ('pending', 'published'), 'private', 'retract'),
+    Transition(
+        'publish_changes',
+        _('Publish the changes'),
+        ('published',),
+        'published',
+        'publish',
+        on_changes=True,
+    ),
+    Transition(
+        'reject_changes',
+        _('Send the changes back'),
+        ('published',),
+        'published',
+        'reject',
+        on_changes=True,
+    ),
 )
+# What the history calls an edit of a published item that waits for review.
+EDIT_FOR_REVIEW = 'edit'
+HISTORY_TITLES = {
+    **{t.name: t.title for t in TRANSITIONS},
+    EDIT_FOR_REVIEW: _('Changes submitted for review'),
+}
 
 
 class WorkflowError(ValueError):
@@ -113,10 +140,16 @@ class Workflowed:
 
     The history is a tuple replaced on every transition: it belongs to one
     item, so it conflicts only with edits of that same item.
+
+    The class using it says what an edit is: ``version()`` (its fields as they
+    stand), ``prepared(changes)`` (the fields an edit would give, as stored)
+    and ``apply_version(version)``.
     """
 
     state = 'private'
     workflow_history = ()
+    # The version of a published item waiting for review, or None.
+    changes = None
 
     @property
     def is_published(self):
@@ -124,22 +157,50 @@ class Workflowed:
 
     def transitions(self):
         """The transitions the current state allows (permissions aside)."""
-        return [t for t in TRANSITIONS if self.state in t.sources]
+        return [
+            t
+            for t in TRANSITIONS
+            if self.state in t.sources and (not t.on_changes or self.changes is not None)
+        ]
 
-    def transition(self, name, user, when, comment=''):
-        chosen = next((t for t in self.transitions() if t.name == name), None)
-        if chosen is None:
-            raise WorkflowError('%r is not possible from %r' % (name, self.state))
+    def _record(self, name, target, user, when, comment):
         self.workflow_history = (
             *self.workflow_history,
             {
                 'transition': name,
                 'from': self.state,
-                'to': chosen.target,
+                'to': target,
                 'user': user,
                 'when': when,
                 'comment': comment,
             },
         )
+
+    def transition(self, name, user, when, comment=''):
+        chosen = next((t for t in self.transitions() if t.name == name), None)
+        if chosen is None:
+            raise WorkflowError('%r is not possible from %r' % (name, self.state))
+        self._record(name, chosen.target, user, when, comment)
+        if name == 'publish_changes' or (name == 'retract' and self.changes is not None):
+            # Published, or offline again: either way the latest edit is the item.
+            self.apply_version(self.changes)
+        if name in ('publish_changes', 'reject_changes', 'retract'):
+            self.changes = None
         self.state = chosen.target
         return chosen
+
+    def edit(self, changes, user, when, *, may_publish):
+        """Apply ``changes``; True if they are what visitors now see.
+
+        On a published item, without the right to publish it, they wait for
+        review beside the published version, which stays online.
+        """
+        if self.is_published and not may_publish:
+            self.changes = {**(self.changes or self.version()), **self.prepared(changes)}
+            self._record(EDIT_FOR_REVIEW, self.state, user, when, '')
+            return False
+        if self.changes is not None:
+            self.apply_version(self.changes)
+            self.changes = None
+        self.apply_version({**self.version(), **self.prepared(changes)})
+        return True

@@ -45,8 +45,27 @@ class PropertiesView(ManageForm):
         return self.info.properties(self.context)
 
     def save_success(self, form, appstruct):
-        before = self.info.properties(self.context)
-        self.info.set_properties(self.context, appstruct)
+        request, context = self.request, self.context
+        before = self.info.properties(context)
+        if isinstance(context, ContentItem):
+            # On a published item, without the right to publish it, the edit waits for review.
+            online = context.edit(
+                appstruct,
+                request.authenticated_userid,
+                request.now,
+                may_publish=request.has_permission('publish', context),
+            )
+            if not online:
+                request.session.flash(
+                    request.localizer.translate(
+                        _(
+                            'Your changes wait for review: visitors see the published '
+                            'version until they are published.'
+                        )
+                    )
+                )
+        else:
+            self.info.set_properties(context, appstruct)
         # Fields outside ``before`` (an upload, "remove the image") count when set.
         changed = sorted(
             name
@@ -54,13 +73,13 @@ class PropertiesView(ManageForm):
             if (before[name] != value if name in before else bool(value))
         )
         record_change(
-            self.request,
+            request,
             'properties',
-            self.context,
+            context,
             _(
                 'Changed the properties of "${title}"',
-                mapping={'title': title_of(self.context, self.request.locale_name)},
+                mapping={'title': title_of(context, request.locale_name)},
             ),
             fields=', '.join(changed),
         )
-        return HTTPSeeOther(self.request.url)
+        return HTTPSeeOther(request.url)

@@ -5,7 +5,7 @@ import colander
 from pyramid.httpexceptions import HTTPForbidden
 
 from ...i18n import _
-from ...resources.publication import STATES, Workflowed
+from ...resources.publication import HISTORY_TITLES, STATES, Workflowed
 from ...resources.types import title_of
 from .changes import record_change
 from .forms import ManageForm
@@ -47,9 +47,11 @@ class WorkflowView(ManageForm):
         return super().show(
             rendered_form,
             state=STATES[self.context.state],
+            changes_wait=self.context.changes is not None,
             history=reversed(self.context.workflow_history),
             may_act=bool(self.allowed),
             states=STATES,
+            history_titles=HISTORY_TITLES,
             **values,
         )
 
@@ -86,3 +88,9 @@ class WorkflowView(ManageForm):
 
     def retract_success(self, form, appstruct):
         return self.move('retract', appstruct)
+
+    def publish_changes_success(self, form, appstruct):
+        return self.move('publish_changes', appstruct)
+
+    def reject_changes_success(self, form, appstruct):
+        return self.move('reject_changes', appstruct)
