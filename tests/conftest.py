@@ -133,10 +133,12 @@ def add_account(
     account = Account(
         civil_id, full_name, email or '%s@example.om' % civil_id, mobile or '9%s' % civil_id[-7:]
     )
-    account.state = state
     for role in roles:
         account.grant(role)
     site['accounts'].add(civil_id, account)
+    account.activate(datetime.now(UTC))
+    if state == 'locked':
+        account.lock()
     return account
 
 

@@ -9,9 +9,12 @@ from datetime import date
 import pytest
 
 from occi_site.resources import ROOT_KEY, database
+from pki_idp.people import People
 
 from .pki_helpers import agent_client, enter_pin
 from .stack import NEXT_YEAR, Stack
+
+PEOPLE = People.bundled()
 
 
 @pytest.fixture
@@ -21,7 +24,10 @@ def stack(tmp_path, card_stack):
     stack.close()
 
 
-def register(stack, browser, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami'):
+def register(stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami'):
+    """The whole registration in a browser of its own, ending with the PKI login of the
+    civil ID (with that person's card), which leaves that browser logged in."""
+    browser = stack.new_browser()
     form = browser.get('/register').forms['deform']
     form['full_name'] = name
     form['civil_id'] = civil_id
@@ -36,7 +42,18 @@ def register(stack, browser, civil_id='90000001', mobile='99000001', name='Ali S
     code = re.search(r'\b(\d{6})\b', stack.outbox()[-1]['body']).group(1)
     form = page.forms['deform']
     form['code'] = code
-    assert form.submit('verify').follow().status_int == 200
+    confirm = form.submit('verify').follow()
+    done = confirm_at_the_pki(stack, browser, confirm, civil_id)
+    assert done.location.endswith('/register/done')
+    return browser
+
+
+def confirm_at_the_pki(stack, browser, confirm_page, civil_id):
+    """The registration's last step: the PKI login with the card of ``civil_id``."""
+    form = next(f for f in confirm_page.forms.values() if f.action.endswith('/register/confirm'))
+    pad = form.submit().follow().follow().click(description='Login using card')
+    pin = PEOPLE.by_civil_id(civil_id).pin
+    return terminate(stack, browser, card_at_idp(stack, pad, civil_id, pin))
 
 
 def card_at_idp(stack, pad, civil_id='90000001', pin='1234'):
@@ -107,7 +124,7 @@ def step_up(
 
 def test_register_log_in_with_card_and_log_out(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     dashboard = login_with_card(stack, browser).follow()
     assert dashboard.request.path == '/dashboard'
     assert 'Welcome, Ali Said Al Jahdhami' in dashboard
@@ -123,7 +140,7 @@ def test_register_log_in_with_card_and_log_out(stack):
 
 def test_login_with_mobile_id(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     chooser = browser.get('/login').follow().follow()
     form = next(f for f in chooser.forms.values() if 'mobile' in f.fields)
     form['mobile'] = '99000001'
@@ -146,7 +163,7 @@ def test_unregistered_civil_id_is_sent_to_registration(stack):
 
 def test_three_wrong_pins_block_the_card(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     pad = card_reader(browser)
     card = stack.cards.new_card('90000001')
     stack.cards.insert(card)
@@ -163,7 +180,7 @@ def test_three_wrong_pins_block_the_card(stack):
 
 def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     browser.post('/idp/_switch', {'respond_with': 'tampered'})
     page = login_with_card(stack, browser)
     assert page.status_int == 400
@@ -173,7 +190,7 @@ def test_tampered_answer_gives_a_clear_page_and_no_session(stack):
 
 def test_replayed_answer_is_refused(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     done = card_at_idp(stack, card_reader(browser))
     answer = signed_answer(done)
     assert terminate(stack, browser, done).status_int == 303
@@ -183,7 +200,7 @@ def test_replayed_answer_is_refused(stack):
 
 def test_answer_without_the_session_cookie_is_relayed_first_party(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     done = card_at_idp(stack, card_reader(browser))
     answer = signed_answer(done)
     session_cookie = browser.cookies['occi_session']
@@ -199,7 +216,7 @@ def test_answer_without_the_session_cookie_is_relayed_first_party(stack):
 
 def test_new_membership_with_step_up_by_mobile(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     request_page = choose_company(browser, 'new_membership', '1445820')
     assert 'Personal verification' in request_page
@@ -216,7 +233,7 @@ def test_new_membership_with_step_up_by_mobile(stack):
 
 def test_step_up_with_someone_elses_card_is_refused(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     request_page = choose_company(browser, 'renewal', '1229237', '91868')
     refused = step_up(stack, browser, request_page, civil_id='90000002', pin='4321')
@@ -228,7 +245,7 @@ def test_step_up_with_someone_elses_card_is_refused(stack):
 def test_renewal_for_two_years_paid_with_a_card(stack):
     """Issue 6's "done means", end to end: 4000000000000002 first, then 4111111111111111."""
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     request_page = choose_company(browser, 'renewal', '1229237', '91868')
     step3 = step_up(stack, browser, request_page).follow()
@@ -259,7 +276,7 @@ def test_renewal_for_two_years_paid_with_a_card(stack):
 
 def test_logout_started_by_the_idp_ends_the_portal_session(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     assert browser.get('/dashboard').status_int == 200
     sessions = browser.get('/idp/')
@@ -272,7 +289,7 @@ def test_logout_started_by_the_idp_ends_the_portal_session(stack):
 
 def test_unsigned_logout_request_is_refused_by_the_portal(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     location = browser.get('/idp/').forms[0].submit().location
     unsigned = re.sub(r'&Signature=[^&]*', '', location)
@@ -289,10 +306,10 @@ def test_sp_metadata_is_published(stack):
 
 def test_locked_account_is_refused(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     conn = database(stack.portal.registry).open()
     with conn.transaction_manager:
-        conn.root()[ROOT_KEY]['accounts']['90000001'].state = 'locked'
+        conn.root()[ROOT_KEY]['accounts']['90000001'].lock()
     conn.close()
     page = login_with_card(stack, browser)
     assert page.status_int == 403 and 'This account is locked' in page
@@ -303,9 +320,7 @@ def test_initial_admin_named_in_the_settings_gets_the_role_at_login(tmp_path, ca
     stack = Stack(tmp_path, card_stack, **{'occi.initial_admins': '90000009'})
     try:
         browser = stack.browser
-        register(
-            stack, browser, civil_id='90000009', mobile='99000009', name='Khalid Nasser Al Busaidi'
-        )
+        register(stack, civil_id='90000009', mobile='99000009', name='Khalid Nasser Al Busaidi')
         browser.get('/manage', status=403)
         login_with_card(stack, browser, civil_id='90000009', pin='9999')
         assert browser.get('/manage').follow().status_int == 200
@@ -359,7 +374,7 @@ def pay_at_gateway(page, number='4111111111111111'):
 )
 def test_payable_services_of_an_existing_member(stack, service, cr, occi, shown, check):
     browser = stack.browser
-    register(stack, browser, civil_id='90000002', mobile='99000002', name='Shamsa Hamed Al Rashdi')
+    register(stack, civil_id='90000002', mobile='99000002', name='Shamsa Hamed Al Rashdi')
     login_with_card(stack, browser, civil_id='90000002', pin='4321')
     request_page = choose_company(browser, service, cr, occi)
     step3 = step_up(stack, browser, request_page, civil_id='90000002', pin='4321').follow()

@@ -7,17 +7,20 @@ change to the schema is a new step.
 
 import logging
 
+import transaction
 from BTrees.OOBTree import OOBTree
 
 from .account import Accounts
 from .assertions import AssertionLog
 from .audit import AuditLog
+from .captcha import Challenges
 from .certificate import Certificates
 from .company import Companies
 from .content import ContentArea
 from .counters import Counters
 from .notification import Notifications
 from .order import Orders
+from .registration import Registrations
 from .service_request import ServiceRequests
 from .settings import Settings
 from .throttle import Throttle
@@ -59,11 +62,37 @@ def step_4_notifications(site):
     site.add('notifications', Notifications('Notifications'))
 
 
+def step_5_registrations_end_at_the_pki(site):
+    """Registrations in progress move out of the accounts into a store of their own,
+    which the PKI login of their civil ID empties; captcha challenges are kept on the
+    server.  Unfinished registrations (accounts still 'pending') had proven no civil ID:
+    they are removed, and their people register again.  Finished accounts keep working;
+    with no PKI proof of their e-mail and mobile, their holders are asked to confirm them
+    (``Account.contacts_proven_at``)."""
+    site.add('registrations', Registrations())
+    site.add('captchas', Challenges())
+    accounts = site['accounts']
+    unfinished = []
+    for count, (civil_id, account) in enumerate(accounts.items(), 1):
+        if account.state == 'pending':
+            unfinished.append(civil_id)
+        elif 'registration' in account.__dict__:
+            del account.registration
+        if count % 10_000 == 0:
+            # Let the accounts already walked leave memory.
+            transaction.savepoint(optimistic=True)
+            site._p_jar.cacheGC()
+    for civil_id in unfinished:
+        accounts.remove(civil_id)
+    log.info('evolve step 5: %d unfinished registrations removed', len(unfinished))
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
     (3, step_3_order_refunds),
     (4, step_4_notifications),
+    (5, step_5_registrations_end_at_the_pki),
 )
 
 GENERATION = STEPS[-1][0]

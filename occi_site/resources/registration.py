@@ -1,122 +1,64 @@
-"""Registration of a new account: the e-mail code and link, then the SMS code.
+"""Registrations on their way: the form's details, the e-mail and SMS codes,
+then the PKI login of the civil ID that ends them.
 
-Codes are stored only as salted hashes; they expire after 15 minutes and
-lock after 5 wrong tries.  A new code may be asked for after a 60 second
-cool-down, at most 5 times an hour per channel.
+A registration binds nothing until the person proves its civil ID at the
+national PKI in the browser that filled the form: until then it is a record
+of its own, under a random key, that blocks no other registration of the
+same civil ID, e-mail or mobile, receives no member's messages and expires
+after 24 hours.  ``Accounts.register`` turns a proven one into an account.
 """
 
-import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
 from persistent import Persistent
 
-# Mixed case letters and digits without look-alikes (0/O/o, 1/l/I).
-EMAIL_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789'
-SMS_CODE_ALPHABET = '0123456789'
-CODE_LENGTH = 6
-CODE_LIFETIME = timedelta(minutes=15)
-MAX_TRIES = 5
-RESEND_COOL_DOWN = timedelta(seconds=60)
-SENDS_PER_HOUR = 5
+from .expiring import ExpiringStore
+from .verification import AddressCheck
+
 PENDING_LIFETIME = timedelta(hours=24)
 
 
-def _digest(secret, salt):
-    return hashlib.pbkdf2_hmac('sha256', secret.encode('utf-8'), salt, 20_000)
+class Registration(Persistent):
+    """One person's registration, from the form until the PKI login."""
 
-
-def new_code(alphabet):
-    return ''.join(secrets.choice(alphabet) for _ in range(CODE_LENGTH))
-
-
-class VerificationCode(Persistent):
-    """One code sent to the person; only its hash is kept."""
-
-    def __init__(self, secret, now):
-        self.salt = secrets.token_bytes(16)
-        self.digest = _digest(secret, self.salt)
-        self.issued_at = now
-        self.tries = 0
-        self.used = False
-
-    def expires_at(self):
-        return self.issued_at + CODE_LIFETIME
+    def __init__(self, key, civil_id, full_name, email, mobile, language, now):
+        self.key = key
+        self.civil_id = civil_id
+        self.full_name = full_name
+        self.language = language
+        self.started_at = now
+        self.expires_at = now + PENDING_LIFETIME
+        self.email_check = AddressCheck('email', email)
+        self.mobile_check = AddressCheck('mobile', mobile)
 
     @property
-    def tries_left(self):
-        return max(0, MAX_TRIES - self.tries)
+    def email(self):
+        return self.email_check.address
 
-    def check(self, secret, now):
-        """'ok', 'wrong', 'locked', 'expired' or 'used'; a wrong try counts."""
-        if self.used:
-            return 'used'
-        if now >= self.expires_at():
-            return 'expired'
-        if self.tries >= MAX_TRIES:
-            return 'locked'
-        if hmac.compare_digest(_digest(secret, self.salt), self.digest):
-            self.used = True
-            return 'ok'
-        self.tries += 1
-        return 'locked' if self.tries >= MAX_TRIES else 'wrong'
+    @property
+    def mobile(self):
+        return self.mobile_check.address
+
+    def check_of(self, channel):
+        return self.email_check if channel == 'email' else self.mobile_check
+
+    @property
+    def step(self):
+        """What is left to do: 'email', 'mobile', then 'pki'."""
+        if not self.email_check.is_verified:
+            return 'email'
+        if not self.mobile_check.is_verified:
+            return 'mobile'
+        return 'pki'
 
 
-class Registration(Persistent):
-    """The verification state of a pending account."""
+class Registrations(ExpiringStore):
+    """``/registrations``: the registrations not yet proven, by random key."""
 
-    def __init__(self, now):
-        self.started_at = now
-        self.email_code = None
-        self.email_link = None
-        self.mobile_code = None
-        self.email_verified_at = None
-        self.mobile_verified_at = None
-        self.sends = {'email': (), 'mobile': ()}
+    title = 'Registrations in progress'
 
-    def is_stale(self, now):
-        return now - self.started_at > PENDING_LIFETIME
-
-    def next_send_at(self, channel, now):
-        """When a code may next be sent on ``channel`` (``None``: now)."""
-        recent = [t for t in self.sends[channel] if now - t < timedelta(hours=1)]
-        if recent and now - recent[-1] < RESEND_COOL_DOWN:
-            return recent[-1] + RESEND_COOL_DOWN
-        if len(recent) >= SENDS_PER_HOUR:
-            return recent[0] + timedelta(hours=1)
-        return None
-
-    def _record_send(self, channel, now):
-        sends = dict(self.sends)
-        sends[channel] = (*tuple(t for t in sends[channel] if now - t < timedelta(hours=1)), now)
-        self.sends = sends
-
-    def issue_email_code(self, now):
-        """A new e-mail code and one-click link token; returns both in clear, once."""
-        code = new_code(EMAIL_CODE_ALPHABET)
-        token = secrets.token_urlsafe(24)
-        self.email_code = VerificationCode(code, now)
-        self.email_link = VerificationCode(token, now)
-        self._record_send('email', now)
-        return code, token
-
-    def issue_mobile_code(self, now):
-        code = new_code(SMS_CODE_ALPHABET)
-        self.mobile_code = VerificationCode(code, now)
-        self._record_send('mobile', now)
-        return code
-
-    def verify_email(self, code, now, *, link=False):
-        check = (self.email_link if link else self.email_code).check(code.strip(), now)
-        if check == 'ok':
-            self.email_verified_at = now
-            # The code and the link stand for the same proof: using one spends both.
-            self.email_code.used = self.email_link.used = True
-        return check
-
-    def verify_mobile(self, code, now):
-        check = self.mobile_code.check(code.strip(), now)
-        if check == 'ok':
-            self.mobile_verified_at = now
-        return check
+    def start(self, civil_id, full_name, email, mobile, language, now):
+        key = secrets.token_urlsafe(24)
+        registration = Registration(key, civil_id, full_name, email, mobile, language, now)
+        return self.add(key, registration, registration.expires_at, now)

@@ -13,7 +13,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import transaction
 from pyramid.paster import bootstrap as pyramid_bootstrap
@@ -152,7 +152,8 @@ def synthetic_company(rng, index, today):
         str(MOBILE_START + index),
         language=rng.choice(('ar', 'ar', 'en')),
     )
-    member.state = 'active'
+    # Synthetic people stand as proven at the PKI on the day of the data.
+    member.activate(datetime(today.year, today.month, today.day, tzinfo=UTC))
     return company, (grade, expires_on, debit), member
 
 

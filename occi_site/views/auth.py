@@ -4,7 +4,9 @@ Outstanding AuthnRequests live in the session under ``saml_requests``
 (request ID -> what it was for), so an answer is accepted only in the browser
 that asked, and only once.  Logout ends the portal session first, then asks
 the IdP to end its own: whatever the IdP answers, or if it never answers, the
-portal session is over.
+portal session is over.  What an accepted answer does depends on what the
+login was for: a plain login, a step-up, or another purpose that a module
+declares with ``add_login_purpose`` (registration does).
 """
 
 import logging
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 OUTSTANDING = 'saml_requests'
 LOGOUT_REQUESTS = 'saml_logout_requests'
 PKI_SESSION = 'pki'
+LOGIN_PURPOSES = 'occi.login_purposes'
 
 
 def audit(request, action, civil_id='', outcome='ok', **details):
@@ -38,8 +41,9 @@ def start_authentication(
     provider = request.pki
     if provider is None:
         raise PkiError('idp_unavailable', 'idp_unavailable', 'PKI login is not configured')
+    # Anything but a plain login needs a fresh authentication, never an IdP session.
     login = provider.begin_login(
-        method=method, login_hint=login_hint, force_authn=purpose == 'step_up'
+        method=method, login_hint=login_hint, force_authn=purpose != 'login'
     )
     outstanding = dict(request.session.get(OUTSTANDING, {}))
     # Keep only the last few: a person who starts many logins in one browser
@@ -92,14 +96,13 @@ def assertion_consumer(request):
         return {'message': error.message}
     pending = outstanding.pop(authentication.in_response_to)
     request.session[OUTSTANDING] = outstanding
-    if pending['purpose'] == 'step_up':
-        return finish_step_up(request, pending, authentication)
-    return finish_login(request, pending, authentication)
+    finish = request.registry[LOGIN_PURPOSES].get(pending['purpose'], finish_login)
+    return finish(request, pending, authentication)
 
 
 def finish_login(request, pending, authentication):
     account = request.root['accounts'].get(authentication.civil_id)
-    if account is None or account.state == 'pending':
+    if account is None or account.state == 'new':
         audit(request, 'login.unregistered', authentication.civil_id, outcome='refused')
         request.response.status = 403
         return {
@@ -123,7 +126,10 @@ def finish_login(request, pending, authentication):
         'method': authentication.method,
     }
     audit(request, 'login', account.civil_id, method=authentication.method)
-    target = pending['came_from'] or request.route_path('dashboard')
+    # Contacts kept from before registration ended with a PKI login wait for the
+    # holder's word on "My account".
+    home = 'dashboard' if account.contacts_proven_at is not None else 'account'
+    target = pending['came_from'] or request.route_path(home)
     return HTTPSeeOther(safe_return_path(request, target))
 
 
@@ -236,7 +242,13 @@ def metadata(request):
     return response
 
 
+def add_login_purpose(config, purpose, finish):
+    """Logins started for ``purpose`` end in ``finish(request, pending, authentication)``."""
+    config.registry.setdefault(LOGIN_PURPOSES, {})[purpose] = finish
+
+
 def includeme(config):
+    add_login_purpose(config, 'step_up', finish_step_up)
     config.add_route('login', '/login')
     config.add_route('logout', '/logout')
     config.add_route('logged_out', '/logged-out')

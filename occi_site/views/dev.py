@@ -4,7 +4,7 @@ the outbox of e-mail and SMS "sent" by the portal, and the captcha answer."""
 from pyramid.settings import asbool
 from pyramid.view import view_config
 
-from ..integrations.captcha import DEV_SESSION_KEY
+from .captcha import current_answer
 
 
 @view_config(route_name='dev_outbox_json', renderer='json', request_method='GET')
@@ -20,7 +20,7 @@ def outbox_page(request):
 @view_config(route_name='dev_captcha_json', renderer='json', request_method='GET')
 def captcha_json(request):
     """The answer to this session's captcha, so scripted journeys can pass it."""
-    return {'answer': request.session.get(DEV_SESSION_KEY)}
+    return {'answer': current_answer(request)}
 
 
 def includeme(config):

@@ -1,8 +1,11 @@
-"""Registration: the form, the e-mail code (or link), the SMS code, done.
+"""Registration: the form, the e-mail code (or link), the SMS code, then the
+PKI login of the registered civil ID, in the browser that filled the form.
 
-The person being registered is remembered in the session under
-``registering`` (a civil ID, not a login) between the steps; the e-mailed
-link carries its own proof, so it also works from another browser.
+The registration in progress is a record of its own (``/registrations``),
+named in this browser's session only; nothing is bound to the civil ID until
+the PKI login proves it (``finish_registration``), which also logs the
+person in.  The e-mailed link verifies the address from any browser, but the
+registration goes on only in the one that filled the form.
 """
 
 import re
@@ -10,19 +13,30 @@ import re
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.renderers import render
 from pyramid.view import view_config
 
 from ..i18n import _
-from ..integrations.mail import send_mail
-from ..integrations.sms import send_sms
-from ..resources.account import Account
-from ..resources.registration import Registration
+from ..resources.account import RegistrationRefused
+from .auth import add_login_purpose, finish_login, start_authentication
+from .codes import (
+    CODE_CHECKS_PER_IP_HOUR,
+    CodeSchema,
+    outcome_message,
+    send_code,
+    strip,
+    throttled,
+)
 from .forms import FormView
+from .notify import notify_member
 
-REGISTERING = 'registering'
+REGISTRATION = 'registration'
+REGISTERED = 'registered'
 REGISTRATIONS_PER_IP_HOUR = 10
-CODE_CHECKS_PER_IP_HOUR = 30
+TAKEN = {
+    'civil_id': _('This civil ID number is already registered.'),
+    'email': _('This e-mail address is already registered.'),
+    'mobile': _('This mobile number is already registered.'),
+}
 
 
 def normalise_mobile(value):
@@ -34,10 +48,6 @@ def normalise_mobile(value):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
             return digits[len(prefix) :]
     return digits
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def must_accept(node, value):
@@ -93,83 +103,60 @@ class RegistrationSchema(colander.Schema):
     )
 
 
-class CodeSchema(colander.Schema):
-    code = colander.SchemaNode(
-        colander.String(),
-        title=_('Verification code'),
-        preparer=strip,
-        validator=colander.Length(min=1, max=20),
-        widget=deform.widget.TextInputWidget(attributes={'autocomplete': 'one-time-code'}),
-    )
-
-
 def audit(request, action, civil_id, outcome='ok', **details):
     request.root['audit'].record(
         action, user=civil_id, path='/accounts/%s' % civil_id, outcome=outcome, details=details
     )
 
 
-def throttled(request, action, limit):
-    """``None``, or a message saying when ``action`` from this address may be tried again."""
-    retry_at = request.root['throttle'].hit(
-        '%s:ip:%s' % (action, request.client_addr), request.now, limit=limit
-    )
-    return None if retry_at is None else try_again_message(request, retry_at)
+def taken(accounts, civil_id, email, mobile):
+    """{field: message} for what an account other than an unproven one of ``civil_id`` holds."""
+    own = accounts.get(civil_id)
+    errors = {}
+    if accounts.registered(civil_id) is not None:
+        errors['civil_id'] = TAKEN['civil_id']
+    for field, value in (('email', email), ('mobile', mobile)):
+        holder = accounts.holder(field, value)
+        if holder is not None and holder is not own:
+            errors[field] = TAKEN[field]
+    return errors
 
 
-def try_again_message(request, retry_at):
-    minutes = max(1, int((retry_at - request.now).total_seconds() + 59) // 60)
-    return _(
-        'Too many attempts. Please try again in ${minutes} minutes.', mapping={'minutes': minutes}
-    )
+def send_email_code(request, registration):
+    def link(token):
+        return request.route_url(
+            'register_verify_email', _query={'registration': registration.key, 'token': token}
+        )
+
+    return send_code(request, registration.email_check, registration.full_name, link=link)
 
 
-def send_email_code(request, account):
-    code, token = account.registration.issue_email_code(request.now)
-    link = request.route_url(
-        'register_verify_email', _query={'civil_id': account.civil_id, 'token': token}
-    )
-    values = {'account': account, 'code': code, 'link': link}
-    send_mail(
-        request,
-        account.email,
-        request.localizer.translate(_('OCCI E-services verification code')),
-        render('mail/verification.txt.jinja2', values, request),
-        html=render('mail/verification.html.jinja2', values, request),
-    )
+def send_mobile_code(request, registration):
+    return send_code(request, registration.mobile_check, registration.full_name)
 
 
-def send_mobile_code(request, account):
-    code = account.registration.issue_mobile_code(request.now)
-    send_sms(
-        request,
-        account.mobile,
-        request.localizer.translate(
-            _(
-                'Your OCCI E-services mobile verification code is ${code}. '
-                'It is valid for 15 minutes.',
-                mapping={'code': code},
-            )
-        ),
-    )
+def current_registration(request):
+    """The registration this browser filled, while it lasts."""
+    key = request.session.get(REGISTRATION)
+    return None if key is None else request.root['registrations'].get(key, request.now)
 
 
-def resend_verification(request, account):
-    """Send a new code on the step the pending account is at (used by /manage too)."""
-    if account.state != 'pending' or account.registration is None:
-        return False
-    if account.registration.email_verified_at is None:
-        send_email_code(request, account)
-    else:
-        send_mobile_code(request, account)
-    audit(request, 'register.resend', account.civil_id)
-    return True
+STEP_ROUTES = {
+    'email': 'register_verify_email',
+    'mobile': 'register_verify_mobile',
+    'pki': 'register_confirm',
+}
 
 
 @view_config(route_name='register', renderer='registration/register.jinja2')
 class RegisterView(FormView):
     schema = RegistrationSchema
     buttons = (deform.Button('submit', _('Submit')),)
+
+    def __call__(self):
+        if self.request.identity is not None:
+            return HTTPSeeOther(self.request.route_url('account'))
+        return super().__call__()
 
     def show(self, rendered_form, **values):
         return dict(values, form=rendered_form, crumbs=[(_('Registration'), None)])
@@ -179,66 +166,21 @@ class RegisterView(FormView):
         message = throttled(request, 'register', REGISTRATIONS_PER_IP_HOUR)
         if message:
             return self.invalid(form, appstruct, civil_id=message)
-        accounts = request.root['accounts']
-        errors = {}
-        holders = (
-            (
-                'civil_id',
-                accounts.get(appstruct['civil_id']),
-                _('This civil ID number is already registered.'),
-            ),
-            (
-                'email',
-                accounts.find_by_email(appstruct['email']),
-                _('This e-mail address is already registered.'),
-            ),
-            (
-                'mobile',
-                accounts.find_by_mobile(appstruct['mobile']),
-                _('This mobile number is already registered.'),
-            ),
-        )
-        removed = set()
-        for field, holder, text in holders:
-            if holder is None or holder.civil_id in removed:
-                continue
-            if holder.state == 'pending' and holder.registration.is_stale(request.now):
-                # An unfinished registration older than 24 hours gives way.
-                accounts.remove(holder.civil_id)
-                removed.add(holder.civil_id)
-                audit(request, 'register.replace_stale', holder.civil_id)
-            else:
-                errors[field] = text
+        civil_id, email, mobile = appstruct['civil_id'], appstruct['email'], appstruct['mobile']
+        errors = taken(request.root['accounts'], civil_id, email, mobile)
         if errors:
-            audit(
-                request,
-                'register.submit',
-                appstruct['civil_id'],
-                outcome='refused',
-                fields=sorted(errors),
-            )
+            audit(request, 'register.submit', civil_id, outcome='refused', fields=sorted(errors))
             return self.invalid(form, appstruct, **errors)
-        account = Account(
-            appstruct['civil_id'],
-            appstruct['full_name'],
-            appstruct['email'],
-            appstruct['mobile'],
-            language=request.locale_name,
+        registration = request.root['registrations'].start(
+            civil_id, appstruct['full_name'], email, mobile, request.locale_name, request.now
         )
-        account.registration = Registration(request.now)
-        accounts.add(account.civil_id, account)
-        send_email_code(request, account)
-        audit(request, 'register.submit', account.civil_id)
-        request.session[REGISTERING] = account.civil_id
+        refused = send_email_code(request, registration)
+        if refused:
+            request.root['registrations'].pop(registration.key, request.now)
+            return self.invalid(form, appstruct, email=refused)
+        audit(request, 'register.submit', civil_id)
+        request.session[REGISTRATION] = registration.key
         return HTTPSeeOther(request.route_url('register_verify_email'))
-
-
-def pending_account(request):
-    civil_id = request.session.get(REGISTERING)
-    account = request.root['accounts'].get(civil_id) if civil_id else None
-    if account is None or account.state != 'pending' or account.registration is None:
-        return None
-    return account
 
 
 class CodeStep(FormView):
@@ -250,25 +192,24 @@ class CodeStep(FormView):
     crumb = None
 
     def __call__(self):
-        self.account = pending_account(self.request)
-        if self.account is None:
+        self.registration = current_registration(self.request)
+        if self.registration is None:
             return HTTPSeeOther(self.request.route_url('register'))
-        redirect = self.redirect_if_done()
-        if redirect is not None:
-            return redirect
+        if self.registration.step != self.channel:
+            return HTTPSeeOther(self.request.route_url(STEP_ROUTES[self.registration.step]))
         return super().__call__()
 
-    def redirect_if_done(self):
-        return None
+    @property
+    def check(self):
+        return self.registration.check_of(self.channel)
 
     def show(self, rendered_form, **values):
-        registration = self.account.registration
         return dict(
             values,
             form=rendered_form,
-            account=self.account,
+            registration=self.registration,
             channel=self.channel,
-            next_send_at=registration.next_send_at(self.channel, self.request.now),
+            next_send_at=self.check.next_send_at(self.request.now),
             crumbs=[(_('Registration'), None), (self.crumb, None)],
         )
 
@@ -277,23 +218,23 @@ class CodeStep(FormView):
         message = throttled(request, 'verify', CODE_CHECKS_PER_IP_HOUR)
         if message:
             return self.invalid(form, appstruct, code=message)
-        outcome = self.check(appstruct['code'])
-        audit(request, 'register.verify_%s' % self.channel, self.account.civil_id, outcome=outcome)
+        outcome = self.check.verify(appstruct['code'], request.now)
+        audit(
+            request,
+            'register.verify_%s' % self.channel,
+            self.registration.civil_id,
+            outcome=outcome,
+        )
         if outcome == 'ok':
             return self.verified()
-        return self.invalid(form, appstruct, code=self.outcome_message(outcome))
+        return self.invalid(form, appstruct, code=outcome_message(self.check, outcome))
 
-    def outcome_message(self, outcome):
-        code = getattr(self.account.registration, '%s_code' % self.channel)
-        if outcome == 'wrong':
-            return _(
-                'This code is not correct. ${tries} tries left.', mapping={'tries': code.tries_left}
-            )
-        if outcome == 'expired':
-            return _('This code has expired. Please ask for a new code.')
-        if outcome == 'locked':
-            return _('Too many wrong tries: this code no longer works. Please ask for a new code.')
-        return _('This code has already been used. Please ask for a new code.')
+
+def email_verified(request, registration):
+    """The e-mail is proven: the SMS code goes out."""
+    refused = send_mobile_code(request, registration)
+    if refused:
+        request.session.flash(request.localizer.translate(refused))
 
 
 @view_config(route_name='register_verify_email', renderer='registration/verify.jinja2')
@@ -306,44 +247,32 @@ class VerifyEmailView(CodeStep):
             return self.follow_link()
         return super().__call__()
 
-    def redirect_if_done(self):
-        if self.account.registration.email_verified_at is not None:
-            return HTTPSeeOther(self.request.route_url('register_verify_mobile'))
-        return None
-
-    def check(self, code):
-        return self.account.registration.verify_email(code, self.request.now)
-
     def verified(self):
-        send_mobile_code(self.request, self.account)
+        email_verified(self.request, self.registration)
         return HTTPSeeOther(self.request.route_url('register_verify_mobile'))
 
     def follow_link(self):
         request = self.request
-        civil_id = request.GET.get('civil_id', '')
-        account = request.root['accounts'].get(civil_id)
+        key = request.GET.get('registration', '')
+        registration = request.root['registrations'].get(key, request.now)
         outcome = 'used'
-        if (
-            account is not None
-            and account.state == 'pending'
-            and account.registration
-            and account.registration.email_verified_at is None
-        ):
-            outcome = account.registration.verify_email(
-                request.GET['token'], request.now, link=True
-            )
-        audit(request, 'register.verify_email_link', civil_id, outcome=outcome)
+        if registration is not None:
+            outcome = registration.email_check.verify(request.GET['token'], request.now, link=True)
+        audit(
+            request,
+            'register.verify_email_link',
+            registration.civil_id if registration else '',
+            outcome=outcome,
+        )
+        values = {'form': None, 'crumbs': [(_('Registration'), None), (self.crumb, None)]}
         if outcome != 'ok':
             request.response.status = 400
-            return {
-                'link_failed': True,
-                'form': None,
-                'account': None,
-                'crumbs': [(_('Registration'), None), (self.crumb, None)],
-            }
-        self.account = account
-        request.session[REGISTERING] = account.civil_id
-        return self.verified()
+            return dict(values, link_failed=True)
+        email_verified(request, registration)
+        if request.session.get(REGISTRATION) == registration.key:
+            return HTTPSeeOther(request.route_url('register_verify_mobile'))
+        # Another browser (the mail reader's): the registration goes on where it began.
+        return dict(values, link_verified_elsewhere=True)
 
 
 @view_config(route_name='register_verify_mobile', renderer='registration/verify.jinja2')
@@ -351,65 +280,115 @@ class VerifyMobileView(CodeStep):
     channel = 'mobile'
     crumb = _('Mobile verification')
 
-    def redirect_if_done(self):
-        if self.account.registration.email_verified_at is None:
-            return HTTPSeeOther(self.request.route_url('register_verify_email'))
-        return None
-
-    def check(self, code):
-        return self.account.registration.verify_mobile(code, self.request.now)
-
     def verified(self):
-        request = self.request
-        account = self.account
-        account.state = 'active'
-        audit(request, 'register.complete', account.civil_id)
-        send_mail(
-            request,
-            account.email,
-            request.localizer.translate(_('Welcome to the OCCI E-services')),
-            render('mail/welcome.txt.jinja2', {'account': account}, request),
+        return HTTPSeeOther(self.request.route_url('register_confirm'))
+
+
+@view_config(route_name='register_confirm', renderer='registration/confirm.jinja2')
+def confirm(request):
+    """The last step: the PKI login of the civil ID on the form, which binds it."""
+    registration = current_registration(request)
+    if registration is None:
+        return HTTPSeeOther(request.route_url('register'))
+    if registration.step != 'pki':
+        return HTTPSeeOther(request.route_url(STEP_ROUTES[registration.step]))
+    if request.method == 'POST':
+        return start_authentication(
+            request, purpose='registration', came_from=request.route_path('register_done')
         )
-        request.session.pop(REGISTERING, None)
-        request.session['registered'] = account.civil_id
-        return HTTPSeeOther(request.route_url('register_done'))
+    return {
+        'registration': registration,
+        'crumbs': [(_('Registration'), None), (_('Confirm with the PKI'), None)],
+    }
+
+
+def finish_registration(request, pending, authentication):
+    """The PKI answered for this browser's registration: if it proved the civil ID on
+    the form, the account is made (or, from before such proofs, takes these details)
+    and the person is logged in."""
+    registration = current_registration(request)
+    if registration is None or registration.step != 'pki':
+        request.response.status = 400
+        return {
+            'message': _('This registration has expired. Please register again.'),
+            'register': True,
+        }
+    if authentication.civil_id != registration.civil_id:
+        audit(
+            request,
+            'register.proof_mismatch',
+            registration.civil_id,
+            outcome='refused',
+            proven=authentication.civil_id,
+        )
+        request.response.status = 403
+        return {
+            'message': _(
+                'You logged in with another civil ID than the one on the registration form. '
+                'Please confirm with the card or Mobile ID of civil ID ${civil_id}.',
+                mapping={'civil_id': registration.civil_id},
+            ),
+            'retry_registration': True,
+        }
+    accounts = request.root['accounts']
+    try:
+        account = accounts.register(registration, request.now)
+    except RegistrationRefused as refusal:
+        audit(
+            request,
+            'register.complete',
+            registration.civil_id,
+            outcome='refused',
+            field=refusal.field,
+        )
+        request.response.status = 409
+        return {'message': TAKEN[refusal.field], 'register': True}
+    request.root['registrations'].pop(registration.key, request.now)
+    audit(request, 'register.complete', account.civil_id, method=authentication.method)
+    notify_member(
+        request,
+        account,
+        _('Welcome to the OCCI E-services'),
+        'mail/welcome.txt.jinja2',
+        {},
+    )
+    response = finish_login(request, pending, authentication)
+    request.session[REGISTERED] = account.civil_id
+    return response
 
 
 @view_config(route_name='register_resend', request_method='POST')
 def resend(request):
-    account = pending_account(request)
-    if account is None:
+    registration = current_registration(request)
+    if registration is None:
         return HTTPSeeOther(request.route_url('register'))
-    channel = 'email' if account.registration.email_verified_at is None else 'mobile'
-    step = 'register_verify_%s' % channel
-    retry_at = account.registration.next_send_at(channel, request.now)
-    if retry_at is not None:
-        seconds = int((retry_at - request.now).total_seconds()) + 1
-        request.session.flash(
-            request.localizer.translate(
-                _(
-                    'Please wait ${seconds} seconds before asking for a new code.',
-                    mapping={'seconds': seconds},
-                )
-            )
-        )
-        return HTTPSeeOther(request.route_url(step))
-    resend_verification(request, account)
-    request.session.flash(request.localizer.translate(_('A new code has been sent.')))
-    return HTTPSeeOther(request.route_url(step))
+    step = registration.step
+    if step == 'pki':
+        return HTTPSeeOther(request.route_url('register_confirm'))
+    send = send_email_code if step == 'email' else send_mobile_code
+    refused = send(request, registration)
+    if refused:
+        request.session.flash(request.localizer.translate(refused))
+    else:
+        audit(request, 'register.resend', registration.civil_id, channel=step)
+        request.session.flash(request.localizer.translate(_('A new code has been sent.')))
+    return HTTPSeeOther(request.route_url(STEP_ROUTES[step]))
 
 
 @view_config(route_name='register_done', renderer='registration/done.jinja2')
 def done(request):
-    if request.session.get('registered') is None:
+    civil_id = request.authenticated_userid
+    if civil_id is None or request.session.get(REGISTERED) != civil_id:
         return HTTPSeeOther(request.route_url('register'))
     return {'crumbs': [(_('Registration'), None)]}
 
 
 def includeme(config):
+    add_login_purpose(config, 'registration', finish_registration)
     config.add_route('register', '/register')
     config.add_route('register_verify_email', '/register/verify-email')
     config.add_route('register_verify_mobile', '/register/verify-mobile')
+    config.add_route('register_confirm', '/register/confirm')
     config.add_route('register_resend', '/register/resend')
     config.add_route('register_done', '/register/done')
     config.scan(__name__)

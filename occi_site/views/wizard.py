@@ -13,30 +13,15 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..i18n import _
-from ..integrations.captcha import check_answer, new_challenge
 from ..resources.company import ServiceRefused
 from ..resources.service_request import ServiceRequest
 from ..resources.services import SERVICES, get_service
 from ..security import member_crs
 from .auth import start_authentication
+from .captcha import CaptchaWidget, check_answer
 from .forms import FormView
 from .fulfilment import complete_request
 from .payment import start_payment
-
-
-class CaptchaWidget(deform.widget.Widget):
-    """The captcha field: each rendering shows a new, single-use challenge."""
-
-    template = 'captcha'
-    image_alt = _('Captcha: type the characters shown in this image')
-
-    def serialize(self, field, cstruct, **kw):
-        return field.renderer(
-            self.template, field=field, cstruct=cstruct, challenge=new_challenge(self.request), **kw
-        )
-
-    def deserialize(self, field, pstruct):
-        return colander.null if not pstruct else pstruct.strip()
 
 
 @colander.deferred

@@ -1,14 +1,13 @@
-"""Accounts in /manage: find a person, lock or unlock the account, send the
-verification code again, grant or revoke the editor and admin roles."""
+"""Accounts in /manage: find a person, lock or unlock the account, grant or
+revoke the editor and admin roles."""
 
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ...i18n import _
-from ...resources.account import Account, Accounts
+from ...resources.account import Account, Accounts, AccountStateError
 from ...resources.search import find_accounts
-from ..registration import resend_verification
 from .changes import record_change
 from .forms import search_form
 from .tabs import manage_page, manage_url, mgmt_view
@@ -16,7 +15,6 @@ from .tabs import manage_page, manage_url, mgmt_view
 PRIVILEGED_ROLES = {'editor': _('Editor'), 'admin': _('Administrator')}
 ROLE_TITLES = dict(PRIVILEGED_ROLES, member=_('Member'))
 STATE_TITLES = {
-    'pending': _('Registration not finished'),
     'active': _('Active'),
     'locked': _('Locked'),
 }
@@ -92,9 +90,10 @@ def _refuse(request, context, message):
 def lock(context, request):
     if context.civil_id == request.authenticated_userid:
         return _refuse(request, context, _('You cannot lock your own account.'))
-    if context.state != 'active':
+    try:
+        context.lock()
+    except AccountStateError:
         return _refuse(request, context, _('Only an active account can be locked.'))
-    context.state = 'locked'
     return _done(
         request,
         context,
@@ -111,42 +110,15 @@ def lock(context, request):
     request_param='unlock',
 )
 def unlock(context, request):
-    if context.state != 'locked':
+    try:
+        context.unlock()
+    except AccountStateError:
         return _refuse(request, context, _('This account is not locked.'))
-    context.state = 'active'
     return _done(
         request,
         context,
         'account.unlock',
         _('Unlocked the account of ${civil_id}', mapping={'civil_id': context.civil_id}),
-    )
-
-
-@view_config(
-    name='manage-account',
-    context=Account,
-    permission='manage',
-    request_method='POST',
-    request_param='resend',
-)
-def resend(context, request):
-    if not resend_verification(request, context):
-        return _refuse(
-            request,
-            context,
-            _(
-                'Only an account whose registration is not '
-                'finished can be sent a verification code.'
-            ),
-        )
-    return _done(
-        request,
-        context,
-        'account.resend_verification',
-        _(
-            'Sent the verification code again to ${civil_id}',
-            mapping={'civil_id': context.civil_id},
-        ),
     )
 
 

@@ -1,0 +1,131 @@
+"""Proving an e-mail address or a mobile number with a code sent to it.
+
+Codes are stored only as salted hashes; they expire after 15 minutes and
+lock after 5 wrong tries.  A new code may be asked for after a 60 second
+cool-down, at most 5 times an hour for one address being proven.
+Registration proves both addresses this way, and so does a member who
+changes one of them.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from persistent import Persistent
+
+# Mixed case letters and digits without look-alikes (0/O/o, 1/l/I).
+EMAIL_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789'
+SMS_CODE_ALPHABET = '0123456789'
+CODE_LENGTH = 6
+CODE_LIFETIME = timedelta(minutes=15)
+MAX_TRIES = 5
+RESEND_COOL_DOWN = timedelta(seconds=60)
+SENDS_PER_HOUR = 5
+ALPHABETS = {'email': EMAIL_CODE_ALPHABET, 'mobile': SMS_CODE_ALPHABET}
+# Digits as an Arabic keyboard types them, read as the code's digits.
+ARABIC_DIGITS = str.maketrans('٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹', '01234567890123456789')
+
+
+def typed(value):
+    """A code as the person typed it, without spaces and with Western digits."""
+    return (value or '').strip().translate(ARABIC_DIGITS)
+
+
+def _digest(secret, salt):
+    return hashlib.pbkdf2_hmac('sha256', secret.encode('utf-8'), salt, 20_000)
+
+
+def new_code(alphabet):
+    return ''.join(secrets.choice(alphabet) for _ in range(CODE_LENGTH))
+
+
+class VerificationCode(Persistent):
+    """One code sent to the person; only its hash is kept."""
+
+    def __init__(self, secret, now):
+        self.salt = secrets.token_bytes(16)
+        self.digest = _digest(secret, self.salt)
+        self.issued_at = now
+        self.tries = 0
+        self.used = False
+
+    def expires_at(self):
+        return self.issued_at + CODE_LIFETIME
+
+    @property
+    def tries_left(self):
+        return max(0, MAX_TRIES - self.tries)
+
+    def check(self, secret, now):
+        """'ok', 'wrong', 'locked', 'expired' or 'used'; a wrong try counts."""
+        if self.used:
+            return 'used'
+        if now >= self.expires_at():
+            return 'expired'
+        if self.tries >= MAX_TRIES:
+            return 'locked'
+        if hmac.compare_digest(_digest(typed(secret), self.salt), self.digest):
+            self.used = True
+            return 'ok'
+        self.tries += 1
+        return 'locked' if self.tries >= MAX_TRIES else 'wrong'
+
+
+class AddressCheck(Persistent):
+    """One address (``channel`` 'email' or 'mobile') being proven by the codes sent to it.
+
+    An e-mail may also carry a one-click link, which stands for the same
+    proof as its code: using one spends both.
+    """
+
+    def __init__(self, channel, address):
+        if channel not in ALPHABETS:
+            raise ValueError('unknown channel %r' % channel)
+        self.channel = channel
+        self.address = address
+        self.code = None
+        self.link = None
+        self.sends = ()
+        self.verified_at = None
+
+    @property
+    def is_verified(self):
+        return self.verified_at is not None
+
+    @property
+    def tries_left(self):
+        return self.code.tries_left if self.code is not None else MAX_TRIES
+
+    def next_send_at(self, now):
+        """When a code may next be sent (``None``: now)."""
+        recent = [t for t in self.sends if now - t < timedelta(hours=1)]
+        if recent and now - recent[-1] < RESEND_COOL_DOWN:
+            return recent[-1] + RESEND_COOL_DOWN
+        if len(recent) >= SENDS_PER_HOUR:
+            return recent[0] + timedelta(hours=1)
+        return None
+
+    def issue(self, now, *, with_link=False):
+        """A new code (and link token, if asked) in clear, once: ``(code, token or None)``."""
+        code = new_code(ALPHABETS[self.channel])
+        self.code = VerificationCode(code, now)
+        token = None
+        if with_link:
+            token = secrets.token_urlsafe(24)
+            self.link = VerificationCode(token, now)
+        self.sends = (*tuple(t for t in self.sends if now - t < timedelta(hours=1)), now)
+        return code, token
+
+    def verify(self, secret, now, *, link=False):
+        """'ok' once the address is proven; else 'wrong', 'locked', 'expired' or 'used'."""
+        check = self.link if link else self.code
+        if check is None or self.is_verified:
+            return 'used'
+        outcome = check.check(secret, now)
+        if outcome == 'ok':
+            self.verified_at = now
+            for spent in (self.code, self.link):
+                if spent is not None:
+                    spent.used = True
+        return outcome

@@ -1,0 +1,114 @@
+"""Codes sent to prove an e-mail address or a mobile number, for registration
+and for a member's change of contact: the code form, the sending with its
+limits, and what a refused code is told.
+
+Limits: a code checked from one address at most 30 times an hour, and at
+most 10 codes an hour to one e-mail address or mobile number, whoever asks
+(on top of each check's own cool-down and hourly cap).
+"""
+
+import colander
+import deform
+from pyramid.renderers import render
+
+from ..i18n import _
+from ..integrations.mail import send_mail
+from ..integrations.sms import send_sms
+
+CODE_CHECKS_PER_IP_HOUR = 30
+CODES_PER_ADDRESS_HOUR = 10
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CodeSchema(colander.Schema):
+    code = colander.SchemaNode(
+        colander.String(),
+        title=_('Verification code'),
+        preparer=strip,
+        validator=colander.Length(min=1, max=20),
+        widget=deform.widget.TextInputWidget(attributes={'autocomplete': 'one-time-code'}),
+    )
+
+
+def try_again_message(request, retry_at):
+    minutes = max(1, int((retry_at - request.now).total_seconds() + 59) // 60)
+    return _(
+        'Too many attempts. Please try again in ${minutes} minutes.', mapping={'minutes': minutes}
+    )
+
+
+def limited(request, key, limit):
+    """Count a hit on ``key``: ``None``, or a message saying when it may be tried again."""
+    retry_at = request.root['throttle'].hit(key, request.now, limit=limit)
+    return None if retry_at is None else try_again_message(request, retry_at)
+
+
+def throttled(request, action, limit):
+    """``limited`` for ``action`` from this network address."""
+    return limited(request, '%s:ip:%s' % (action, request.client_addr), limit)
+
+
+def address_throttled(request, check):
+    """``None``, or a message if too many codes went to ``check``'s address this hour."""
+    key = 'code:%s:%s' % (check.channel, check.address.lower())
+    return limited(request, key, CODES_PER_ADDRESS_HOUR)
+
+
+def wait_message(request, retry_at):
+    seconds = int((retry_at - request.now).total_seconds()) + 1
+    return _(
+        'Please wait ${seconds} seconds before asking for a new code.',
+        mapping={'seconds': seconds},
+    )
+
+
+def send_code(request, check, name, link=None):
+    """Send a new code to ``check``'s address, greeting ``name``; ``None`` or why not.
+
+    ``link(token)``, if given, makes the e-mail's one-click "Verify Account" link.
+    """
+    retry_at = check.next_send_at(request.now)
+    if retry_at is not None:
+        return wait_message(request, retry_at)
+    refused = address_throttled(request, check)
+    if refused:
+        return refused
+    code, token = check.issue(request.now, with_link=link is not None)
+    if check.channel == 'email':
+        values = {'name': name, 'code': code, 'link': link(token) if link else None}
+        send_mail(
+            request,
+            check.address,
+            request.localizer.translate(_('OCCI E-services verification code')),
+            render('mail/verification.txt.jinja2', values, request),
+            html=render('mail/verification.html.jinja2', values, request),
+        )
+    else:
+        send_sms(
+            request,
+            check.address,
+            request.localizer.translate(
+                _(
+                    'Your OCCI E-services mobile verification code is ${code}. '
+                    'It is valid for 15 minutes.',
+                    mapping={'code': code},
+                )
+            ),
+        )
+    return None
+
+
+def outcome_message(check, outcome):
+    """What a person is told when ``check`` refused the code they typed."""
+    if outcome == 'wrong':
+        return _(
+            'This code is not correct. ${tries} tries left.', mapping={'tries': check.tries_left}
+        )
+    if outcome == 'expired':
+        return _('This code has expired. Please ask for a new code.')
+    if outcome == 'locked':
+        return _('Too many wrong tries: this code no longer works. Please ask for a new code.')
+    return _('This code has already been used. Please ask for a new code.')
