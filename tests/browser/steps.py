@@ -43,7 +43,8 @@ def latest_message(journey, channel, to):
 
 
 def register(journey, civil_id, snap=True):
-    """From the home page to "Registration complete", both codes read from the dev outbox."""
+    """From the home page to "Registration complete": the form, both codes read from the
+    dev outbox, then the PKI login with the person's card, which also logs them in."""
     person = PEOPLE.by_civil_id(civil_id)
     page, _ = journey.page, journey._
     page.goto('/')
@@ -60,6 +61,8 @@ def register(journey, civil_id, snap=True):
     page.get_by_label(_('I accept the terms of use')).check()
     page.get_by_role('button', name=_('Submit')).click()
     page.wait_for_url('**/register/verify-email')
+    # Nobody is logged in while registering: the header offers to log in.
+    expect(page.locator('details.user-menu')).to_have_count(0)
     if snap:
         journey.snap('email-verification')
     code = EMAIL_CODE.search(latest_message(journey, 'email', email_of(civil_id))).group(1)
@@ -71,7 +74,16 @@ def register(journey, civil_id, snap=True):
     code = SMS_CODE.search(latest_message(journey, 'sms', person.mobile)).group(1)
     page.get_by_label(_('Verification code')).fill(code)
     page.get_by_role('button', name=_('Verify')).click()
-    page.wait_for_url('**/register/done')
+    page.wait_for_url('**/register/confirm')
+    expect(page.get_by_role('heading', level=1)).to_have_text(_('Confirm with the PKI'))
+    if snap:
+        journey.snap('registration-confirm', phone=True)
+    page.get_by_role('button', name=_('Log in with PKI to finish')).click()
+    page.wait_for_url('**/idp/**')
+    journey.speak()
+    page.get_by_role('link', name=journey.idp('Login using card')).click()
+    card_at_idp(journey, civil_id)
+    terminate(journey, '**/register/done')
     expect(page.get_by_role('heading', level=1)).to_have_text(_('Registration complete'))
     if snap:
         journey.snap('registration-complete')

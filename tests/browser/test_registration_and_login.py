@@ -17,7 +17,12 @@ def test_registration(journeys, stack):
     # Someone whom no other test registers, so the journey starts from scratch.
     register(journey, '90000002')
     page = journey.page
-    expect(page.get_by_role('link', name=journey._('Log in with PKI')).first).to_be_visible()
+    # The PKI login that ended the registration logged the person in.
+    expect(page.locator('details.user-menu summary')).to_have_text(
+        journey._('Welcome, ${name}', name=PEOPLE.by_civil_id('90000002').name_en)
+    )
+    page.get_by_role('link', name=journey._('Go to the dashboard')).click()
+    expect(page.get_by_role('heading', level=1)).to_have_text(journey._('E-services Dashboard'))
 
 
 def test_login_with_smart_card_and_logout(journeys, members):
