@@ -2,24 +2,10 @@
 to the new one, the old one told of the change."""
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import add_account, edit, login, read, visitor
-
-T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
+from tests.conftest import Clock, add_account, edit, login, read, visitor
 
 
 @pytest.fixture

@@ -15,23 +15,12 @@ from occi_site.resources.account import Account
 from occi_site.resources.evolve import step_4_registrations_end_at_the_pki
 from occi_site.resources.registration import Registrations
 from occi_site.resources.verification import EMAIL_CODE_ALPHABET, AddressCheck, VerificationCode
-from tests.conftest import add_account, edit, read
+from tests.conftest import Clock, add_account, edit, read
 
 from .stack import Stack
 from .test_journeys import confirm_at_the_pki, login_with_card
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -302,47 +302,36 @@ def confirm(request):
     }
 
 
+def refusal(request, status, message, **values):
+    """The ACS page saying why the registration was not completed."""
+    request.response.status = status
+    return dict(values, message=message)
+
+
 def finish_registration(request, pending, authentication):
     """The PKI answered for this browser's registration: if it proved the civil ID on
     the form, the account is made (or, from before such proofs, takes these details)
     and the person is logged in."""
     registration = current_registration(request)
     if registration is None or registration.step != 'pki':
-        request.response.status = 400
-        return {
-            'message': _('This registration has expired. Please register again.'),
-            'register': True,
-        }
-    if authentication.civil_id != registration.civil_id:
+        message = _('This registration has expired. Please register again.')
+        return refusal(request, 400, message, register=True)
+    civil_id = registration.civil_id
+    if authentication.civil_id != civil_id:
         audit(
-            request,
-            'register.proof_mismatch',
-            registration.civil_id,
-            outcome='refused',
-            proven=authentication.civil_id,
+            request, 'register.proof_mismatch', civil_id, 'refused', proven=authentication.civil_id
         )
-        request.response.status = 403
-        return {
-            'message': _(
-                'You logged in with another civil ID than the one on the registration form. '
-                'Please confirm with the card or Mobile ID of civil ID ${civil_id}.',
-                mapping={'civil_id': registration.civil_id},
-            ),
-            'retry_registration': True,
-        }
-    accounts = request.root['accounts']
+        message = _(
+            'You logged in with another civil ID than the one on the registration form. '
+            'Please confirm with the card or Mobile ID of civil ID ${civil_id}.',
+            mapping={'civil_id': civil_id},
+        )
+        return refusal(request, 403, message, retry_registration=True)
     try:
-        account = accounts.register(registration, request.now)
-    except RegistrationRefused as refusal:
-        audit(
-            request,
-            'register.complete',
-            registration.civil_id,
-            outcome='refused',
-            field=refusal.field,
-        )
-        request.response.status = 409
-        return {'message': TAKEN[refusal.field], 'register': True}
+        account = request.root['accounts'].register(registration, request.now)
+    except RegistrationRefused as refused:
+        audit(request, 'register.complete', civil_id, 'refused', field=refused.field)
+        return refusal(request, 409, TAKEN[refused.field], register=True)
     request.root['registrations'].pop(registration.key, request.now)
     audit(request, 'register.complete', account.civil_id, method=authentication.method)
     notify_member(
