@@ -66,6 +66,9 @@ def test_squatter_cannot_take_someone_elses_civil_id(stack):
         'ali@example.om',
         '99000001',
     )
+    # The squatter's registration received its own codes and nothing of the member's.
+    to_squatter = [m for m in stack.outbox() if m['to'] in ('squatter@example.om', '99111111')]
+    assert [m['channel'] for m in to_squatter] == ['email', 'sms']
 
 
 def test_registration_pages_do_not_greet_anyone(app):

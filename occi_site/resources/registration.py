@@ -14,7 +14,12 @@ from datetime import timedelta
 from persistent import Persistent
 
 from .expiring import ExpiringStore
-from .verification import AddressCheck
+
+# VerificationCode: codes stored before they moved to ``verification.py`` are
+# unpickled by this module's name.
+from .verification import AddressCheck, VerificationCode
+
+__all__ = ['PENDING_LIFETIME', 'Registration', 'Registrations', 'VerificationCode']
 
 PENDING_LIFETIME = timedelta(hours=24)
 
