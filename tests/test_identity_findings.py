@@ -12,8 +12,8 @@ from .test_journeys import confirm_at_the_pki, login_with_card
 
 
 @pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path)
+def stack(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack)
     yield stack
     stack.close()
 

@@ -392,8 +392,8 @@ def test_evolve_moves_unfinished_registrations_out_of_the_accounts():
 
 
 @pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path)
+def stack(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack)
     yield stack
     stack.close()
 
