@@ -35,7 +35,8 @@ def sessions(request):
         }
         for session in live_sessions(request, request.authenticated_userid)
     ]
-    return {'sessions': rows, 'crumbs': [(_('Your sessions'), None)]}
+    crumbs = [(_('My account'), request.route_url('account')), (_('Your sessions'), None)]
+    return {'sessions': rows, 'crumbs': crumbs}
 
 
 @view_config(route_name='account_sessions', request_method='POST', permission='member')
