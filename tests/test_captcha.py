@@ -8,7 +8,7 @@ import webtest
 
 from occi_site.integrations.captcha import Captcha
 from occi_site.resources.captcha import Challenges
-from tests.conftest import read
+from tests.conftest import SOUND_SECRET, read
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -57,7 +57,9 @@ def test_answer_passes_once_and_a_wrong_one_spends_the_challenge(member):
 def test_dev_tools_tell_the_current_answer_and_only_with_dev_tools(member, make_app):
     new_membership(member)
     assert member.get('/_dev/captcha.json').json == {'answer': 'TEST5'}
-    quiet = webtest.TestApp(make_app(**{'occi.dev_tools': 'false'}))
+    quiet = webtest.TestApp(
+        make_app(**{'occi.dev_tools': 'false', 'occi.session.secret': SOUND_SECRET})
+    )
     quiet.get('/_dev/captcha.json', status=404)
 
 
