@@ -26,7 +26,8 @@ def stack(tmp_path, card_stack):
 
 def register(stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami'):
     """The whole registration in a browser of its own, ending with the PKI login of the
-    civil ID (with that person's card), which leaves that browser logged in."""
+    civil ID (with that person's card); that browser then logs out, so the tests' own
+    logins are the only sessions of the person at the portal and at the IdP."""
     browser = stack.new_browser()
     form = browser.get('/register').forms['deform']
     form['full_name'] = name
@@ -45,7 +46,8 @@ def register(stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Ja
     confirm = form.submit('verify').follow()
     done = confirm_at_the_pki(stack, browser, confirm, civil_id)
     assert done.location.endswith('/register/done')
-    return browser
+    at_idp = browser.get('/dashboard').forms[0].submit().follow()
+    at_idp.click(description=re.compile('Terminate and return')).follow()
 
 
 def confirm_at_the_pki(stack, browser, confirm_page, civil_id):

@@ -20,7 +20,7 @@ def stack(tmp_path, card_stack):
 @pytest.fixture
 def member(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     assert browser.get('/dashboard').status_int == 200
     return browser
@@ -97,7 +97,7 @@ def test_a_logout_request_for_an_earlier_session_leaves_the_later_one(stack, mem
 
 def test_a_login_answered_with_a_weaker_context_says_so(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     browser.post('/idp/_switch', {'respond_with': 'wrong_context'})
     page = login_with_card(stack, browser)
     assert page.status_int == 400

@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 
 from ..stack import Stack
 from .journey import AXE_SCRIPT, Journey
-from .steps import register
+from .steps import log_out, register
 
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = [
@@ -87,6 +87,9 @@ class Members:
                 )
                 try:
                     register(journey, civil_id, snap=False)
+                    # The PKI login that ends a registration starts a session: the tests
+                    # start their own.
+                    log_out(journey)
                 finally:
                     journey.close()
                 self.registered.add(civil_id)
