@@ -12,7 +12,7 @@ from ZODB.MappingStorage import MappingStorage
 
 from occi_site.resources import bootstrap
 from occi_site.resources.account import Account
-from occi_site.resources.evolve import step_4_registrations_end_at_the_pki
+from occi_site.resources.evolve import step_5_registrations_end_at_the_pki
 from occi_site.resources.registration import Registrations
 from occi_site.resources.verification import EMAIL_CODE_ALPHABET, AddressCheck, VerificationCode
 from tests.conftest import Clock, add_account, edit, read
@@ -376,7 +376,7 @@ def test_evolve_moves_unfinished_registrations_out_of_the_accounts():
         account.state = state
         account.registration = object()
         accounts.add(civil_id, account)
-    step_4_registrations_end_at_the_pki(site)
+    step_5_registrations_end_at_the_pki(site)
     assert list(accounts) == ['90000002']
     assert accounts.find_by_email('90000001@example.om') is None
     kept = accounts['90000002']
