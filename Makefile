@@ -9,11 +9,12 @@ STAMPS := .make
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xmlsec1: SAML signatures; fonts-hosny-amiri: Arabic in PDFs; fonts-dejavu-core:
 # the captcha image; poppler-utils and zbar-tools: the tests read certificates
-# back; openssl: development keys; chromium: the browser tests; pcscd and
-# vsmartcard-vpcd: the card reader stack with its virtual reader; swig,
-# libpcsclite-dev and gcc: building pyscard.
+# back (pdfsig checks their signatures); openssl: development keys; chromium: the
+# browser tests; pcscd and vsmartcard-vpcd: the card reader stack with its virtual
+# reader; swig, libpcsclite-dev and gcc: building pyscard; libnss3-tools: certutil,
+# the trust store pdfsig reads; softhsm2: a PKCS#11 token for the document-signing test.
 DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium \
-  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc
+  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc libnss3-tools softhsm2
 # axe-core, from the npm registry, is injected into pages by the browser tests.
 AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
@@ -29,7 +30,7 @@ endif
 
 .PHONY: run test lint install system-packages catalogs update-catalogs bench clean
 
-run: install var/pki/sp.crt var/dev-cards/national-ca.pem
+run: install var/pki/sp.crt var/dev-cards/national-ca.pem var/documents/signing.p12
 	@# A reader configuration left by an earlier run names stale vpcd ports.
 	rm -f var/card-reader/readers/vpcd
 	$(BIN)/honcho start $(RUN_PROCESSES)
@@ -82,6 +83,10 @@ var/pki/sp.crt:
 # The development national CA and a card for each test person.
 var/dev-cards/national-ca.pem: | $(STAMPS)/venv
 	$(BIN)/occi-dev-card issue var/dev-cards
+
+# The development chamber document CA and the key that signs certificates and receipts.
+var/documents/signing.p12: | $(STAMPS)/venv
+	$(BIN)/python -m occi_site.documents.development var/documents
 
 bench: install
 	$(BIN)/python bench/certificate_render.py

@@ -31,5 +31,6 @@ def main(global_config, **settings):
         config.include('.security')
         config.include('.integrations')
         config.include('.delivery')
+        config.include('.documents')
         config.include('.views')
     return config.make_wsgi_app()

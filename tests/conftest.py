@@ -1,6 +1,8 @@
 """Fixtures: the portal over a fresh in-memory ZODB for every test."""
 
+import pathlib
 import socket
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request, apply_request_extensions
 
 import occi_site
+from occi_site.documents.development import CA_FILE, create_development_keys
 from occi_site.events import DomainEvent
 from occi_site.resources import ROOT_KEY, database
 
@@ -34,9 +37,44 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+# The settings of the test run's document-signing key, made once (``document_keys``).
+DOCUMENT_KEYS = {}
+
+# An in-memory database with blobs (the signed documents are kept as blobs).
+MEMORY_WITH_BLOBS = """<zodb>
+  <blobstorage>
+    blob-dir %s
+    <mappingstorage>
+    </mappingstorage>
+  </blobstorage>
+</zodb>
+"""
+
+
+@pytest.fixture(scope='session', autouse=True)
+def document_keys(tmp_path_factory):
+    """A development chamber document CA and signing key for the whole run."""
+    folder = tmp_path_factory.mktemp('document-keys')
+    DOCUMENT_KEYS.update(
+        {
+            'occi.documents.key_file': str(create_development_keys(folder)),
+            'occi.documents.trust_roots': str(folder / CA_FILE),
+        }
+    )
+    return folder
+
+
+def memory_database(tmp_path):
+    """The URI of a new in-memory database whose blobs live under ``tmp_path``."""
+    blobs = tempfile.mkdtemp(prefix='blobs-', dir=tmp_path)
+    config = pathlib.Path(blobs + '.conf')
+    config.write_text(MEMORY_WITH_BLOBS % blobs, encoding='utf-8')
+    return 'zconfig://%s' % config
+
+
 def portal_settings(tmp_path, **overrides):
     settings = {
-        'zodbconn.uri': 'memory://',
+        'zodbconn.uri': memory_database(tmp_path),
         'zodbconn.uri.sessions': 'memory://',
         'occi.dev_tools': 'true',
         'occi.sample_data': 'true',
@@ -50,6 +88,7 @@ def portal_settings(tmp_path, **overrides):
         'occi.session.secret': 'test-secret',
         'occi.public_url': 'http://localhost',
         'retry.attempts': '3',
+        **DOCUMENT_KEYS,
     }
     settings.update(overrides)
     return settings

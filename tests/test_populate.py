@@ -12,7 +12,7 @@ from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.search import find_accounts, find_companies
 from occi_site.scripts import populate as populate_script
 
-from .conftest import SOUND_SECRET
+from .conftest import DOCUMENT_KEYS, SOUND_SECRET
 
 TODAY = date(2026, 11, 24)
 COUNT = 2000
@@ -118,7 +118,7 @@ def test_the_console_script(tmp_path, data_fs, capsys):
             [
                 '[app:main]',
                 'use = egg:occi_site',
-                'zodbconn.uri = file://%s' % data_fs,
+                'zodbconn.uri = file://%s?blobstorage_dir=%s' % (data_fs, tmp_path / 'blobs'),
                 'zodbconn.uri.sessions = memory://',
                 'occi.sample_data = true',
                 'occi.outbox_path = %s' % (tmp_path / 'outbox.jsonl'),
@@ -126,6 +126,7 @@ def test_the_console_script(tmp_path, data_fs, capsys):
                 'occi.sms = outbox',
                 'occi.session.secret = %s' % SOUND_SECRET,
                 'occi.public_url = http://localhost',
+                *('%s = %s' % setting for setting in DOCUMENT_KEYS.items()),
             ]
         )
         + '\n'

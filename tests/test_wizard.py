@@ -151,9 +151,9 @@ def test_new_membership_end_to_end_issues_a_certificate(member):
     serial = re.search(r'OCCI-\d{4}-\d{6}', done.text).group(0)
     pdf = app.get('/certificates/%s/certificate.pdf' % serial)
     assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
-    verify = app.get('/verify/%s' % serial)
+    verify = done.click(description='Verification page')
     assert 'This certificate is valid.' in verify and 'Al Noor Trading' in verify
-    assert app.get('/verify/%s.json' % serial).json['status'] == 'valid'
+    assert app.get(verify.request.path + '.json').json['status'] == 'valid'
     messages = app.get('/_dev/outbox.json').json['messages']
     assert [m['channel'] for m in messages][-2:] == ['email', 'sms']
     assert serial in messages[-2]['body']
@@ -224,13 +224,14 @@ def test_cancel(member):
 
 
 def test_unknown_certificate_serial(app):
-    page = app.get('/verify/OCCI-2026-999999', status=404)
+    page = app.get('/verify/OCCI-2026-999999/7KQ2M9XD4TPA', status=404)
     assert 'No certificate has the serial' in page
     assert app.get('/verify/OCCI-2026-999999.json', status=404).json['status'] == 'unknown'
 
 
 def test_verify_form(app):
     page = app.get('/verify')
-    form = page.forms['deform']
+    form = page.forms['lookup']
     form['serial'] = ' occi-2026-000001 '
-    assert form.submit('verify').location.endswith('/verify/OCCI-2026-000001')
+    form['code'] = '7kq2-m9xd-4tpa'
+    assert form.submit('verify').location.endswith('/verify/OCCI-2026-000001/7KQ2M9XD4TPA')

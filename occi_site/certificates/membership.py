@@ -21,8 +21,6 @@ MEMBER_EN = _('is a member of the Chamber.')
 MEMBER_AR = 'عضو في الغرفة.'
 VERIFY_EN = _('To verify this certificate, scan the code or visit the address printed beneath it.')
 VERIFY_AR = 'للتحقق من صحة هذه الشهادة امسح الرمز أو زر العنوان المطبوع أسفله.'
-VALIDITY_EN = _('Issued electronically; valid without signature.')
-VALIDITY_AR = 'صدرت إلكترونيا وهي نافذة دون توقيع.'
 
 
 @dataclass
@@ -43,6 +41,7 @@ class CertificateData:
     address: str
     issued_on: datetime.date
     expires_on: datetime.date
+    verification_code: str
     verify_url: str
     status_note: str | None = None
 
@@ -60,7 +59,7 @@ def _draw(canvas, data):
     top = _draw_member(canvas, data, top - 26)
     page.draw_rows(canvas, _rows(data), top - 18)
     _draw_verification(canvas, data.verify_url)
-    page.draw_footer(canvas, VALIDITY_EN, VALIDITY_AR)
+    page.draw_signature_block(canvas)
 
 
 def _draw_member(canvas, data, top):
@@ -97,6 +96,7 @@ def _draw_member(canvas, data, top):
 def _rows(data):
     return (
         Row(_('Certificate Number'), 'رقم الشهادة', (data.serial,)),
+        Row(_('Verification Code'), 'رمز التحقق', (data.verification_code,)),
         Row(_('OCCI Number'), 'رقم العضوية', (data.occi_number,)),
         Row(_('CR Number'), 'رقم السجل التجاري', (data.cr_number,)),
         Row(_('Grade'), 'الدرجة', (data.grade_en, data.grade_ar)),

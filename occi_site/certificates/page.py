@@ -49,7 +49,10 @@ SMALLEST_SIZE = 7
 
 CHAMBER_EN = _('Oman Chamber of Commerce and Industry')
 CHAMBER_AR = 'غرفة تجارة وصناعة عمان'
-CHAMBER_WEBSITE = 'chamberoman.om'
+# Where the signature block stands on every document: left, bottom, right, top.
+SIGNATURE_BOX = (LEFT, 36, RIGHT, 86)
+SIGNED_BY_EN = _('Digitally signed by')
+SIGNED_BY_AR = 'توقيع رقمي من'
 
 
 def render(title, subject, draw_page):
@@ -150,11 +153,21 @@ def draw_heading(canvas, title_en, title_ar, top=PAGE_HEIGHT - 78):
     return top - 140
 
 
-def draw_footer(canvas, note_en, note_ar):
-    """The document's closing note in both languages and the chamber's website."""
-    draw_text(canvas, note_en, LEFT, 58, 8, font=SANS, colour=MUTED)
-    draw_text(canvas, note_ar, RIGHT, 58, 8, align='right', colour=MUTED)
-    draw_text(canvas, CHAMBER_WEBSITE, CENTRE, 45, 7.5, font=SANS, align='centre', colour=MUTED)
+def draw_signature_block(canvas):
+    """The box of the chamber's digital signature, naming the chamber in both languages.
+
+    The signature's own field lies over SIGNATURE_BOX: a PDF reader opens the
+    signature's details from it, and the signer adds the time of signing in
+    the middle of its lower edge (Oman time, e.g. "2026-03-01 10:42 (UTC+4)").
+    """
+    left, bottom, right, top = SIGNATURE_BOX
+    canvas.setStrokeColor(HAIRLINE)
+    canvas.setLineWidth(0.6)
+    canvas.rect(left, bottom, right - left, top - bottom, stroke=1, fill=0)
+    draw_text(canvas, SIGNED_BY_EN, left + 10, top - 13, 8, font=SANS, colour=MUTED)
+    draw_text(canvas, SIGNED_BY_AR, right - 10, top - 13, 8, align='right', colour=MUTED)
+    draw_text(canvas, CHAMBER_EN, left + 10, top - 26, 9.5, font=SERIF_BOLD, colour=NAVY)
+    draw_text(canvas, CHAMBER_AR, right - 10, top - 26, 9.5, align='right', colour=NAVY)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ MAX_LINES = 6
 TITLE_EN = _('Payment Receipt')
 TITLE_AR = 'إيصال دفع'
 AMOUNT_EN = _('Amount')
-VALIDITY_EN = _('Issued electronically; valid without signature.')
-VALIDITY_AR = 'صدر إلكترونيا وهو نافذ دون توقيع.'
 
 
 @dataclass
@@ -64,7 +62,7 @@ def _draw(canvas, data):
     top = page.draw_rows(canvas, _detail_rows(data), top - 18)
     top = _draw_lines(canvas, data, top - 30)
     page.draw_rows(canvas, _payment_rows(data), top - 24)
-    page.draw_footer(canvas, VALIDITY_EN, VALIDITY_AR)
+    page.draw_signature_block(canvas)
 
 
 def _detail_rows(data):

@@ -17,7 +17,8 @@ CERTIFICATE = CertificateData(
     address='Ruwi, Muttrah, Muscat Governorate, 423, 30',
     issued_on=datetime.date(2024, 3, 19),
     expires_on=datetime.date(2025, 3, 19),
-    verify_url='https://eservices.chamberoman.om/verify/C-2024-000123',
+    verification_code='7KQ2-M9XD-4TPA',
+    verify_url='https://eservices.chamberoman.om/verify/C-2024-000123/7KQ2M9XD4TPA',
 )
 
 RECEIPT = ReceiptData(

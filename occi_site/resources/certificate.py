@@ -3,7 +3,13 @@
 A certificate states the membership as it was on the day it was issued.  A
 new certificate for the same company supersedes the previous one; the public
 verify page tells which is which.
+
+Serials are counted, so anyone can guess them; each certificate also carries
+an unguessable verification code, printed on it and inside its QR link, and
+the public verify page answers only for the serial and code together.
 """
+
+import secrets
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
@@ -14,12 +20,29 @@ from .folder import Folder
 
 STATUSES = ('current', 'superseded')
 
+# Crockford's base 32: no I, L, O or U, so a code read off paper is typed right.
+CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+# 12 characters of 32: 60 bits, beyond any guessing through a rate-limited page.
+CODE_LENGTH = 12
+_MISREAD = str.maketrans({'O': '0', 'I': '1', 'L': '1'})
+
+
+def new_verification_code():
+    return ''.join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text):
+    """A code as typed (any case, grouped with dashes or spaces) -> its stored form."""
+    return ''.join(text.split()).replace('-', '').upper().translate(_MISREAD)
+
 
 class Certificate(Persistent):
     """What one certificate states.  Only its status ever changes."""
 
     __name__ = None
     __parent__ = None
+    # Certificates issued before verification codes get theirs in evolve step 4.
+    verification_code = None
 
     RECORD = (
         'serial',
@@ -32,6 +55,7 @@ class Certificate(Persistent):
         'issued_on',
         'expires_on',
         'request_id',
+        'verification_code',
     )
 
     def __init__(
@@ -46,6 +70,7 @@ class Certificate(Persistent):
         issued_on,
         expires_on,
         request_id='',
+        verification_code=None,
     ):
         self.serial = serial
         self.cr_number = cr_number
@@ -57,6 +82,7 @@ class Certificate(Persistent):
         self.issued_on = issued_on
         self.expires_on = expires_on
         self.request_id = request_id
+        self.verification_code = verification_code or new_verification_code()
         self.status = 'current'
         self.superseded_by = None
 
@@ -83,6 +109,17 @@ class Certificate(Persistent):
     @property
     def title(self):
         return self.serial
+
+    @property
+    def printed_code(self):
+        """The verification code in groups of four, as printed: ``7KQ2-M9XD-4TPA``."""
+        code = self.verification_code
+        return '-'.join(code[start : start + 4] for start in range(0, len(code), 4))
+
+    def has_code(self, code):
+        return secrets.compare_digest(
+            normalise_code(code).encode(), self.verification_code.encode()
+        )
 
     def supersede(self, serial):
         self.status = 'superseded'
@@ -125,6 +162,13 @@ class Certificates(Folder):
             serials.remove(name)
         if self.current.get(certificate.cr_number) == name:
             del self.current[certificate.cr_number]
+        return certificate
+
+    def verified(self, serial, code):
+        """The certificate with this serial if ``code`` is its verification code, else None."""
+        certificate = self.get(serial)
+        if certificate is None or not certificate.has_code(code):
+            return None
         return certificate
 
     def current_for(self, cr_number):

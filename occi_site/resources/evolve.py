@@ -14,10 +14,11 @@ from .account import Accounts
 from .assertions import AssertionLog
 from .audit import AuditLog
 from .captcha import Challenges
-from .certificate import Certificates
+from .certificate import Certificates, new_verification_code
 from .company import Companies
 from .content import ContentArea
 from .counters import Counters
+from .document import IssuedDocuments
 from .notification import Notifications
 from .order import Orders
 from .registration import Registrations
@@ -87,12 +88,29 @@ def step_5_registrations_end_at_the_pki(site):
     log.info('evolve step 5: %d unfinished registrations removed', len(unfinished))
 
 
+# Objects an evolve step changes between savepoints, to keep its memory flat.
+BATCH = 1000
+
+
+def step_6_issued_documents(site):
+    """The register of signed PDFs, and a verification code for every certificate."""
+    site.add('documents', IssuedDocuments())
+    for count, certificate in enumerate(site['certificates'].values(), 1):
+        if certificate.verification_code is None:
+            certificate.verification_code = new_verification_code()
+        if count % BATCH == 0:
+            connection = site._p_jar
+            connection.transaction_manager.get().savepoint(optimistic=True)
+            connection.cacheGC()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
     (3, step_3_order_refunds),
     (4, step_4_notifications),
     (5, step_5_registrations_end_at_the_pki),
+    (6, step_6_issued_documents),
 )
 
 GENERATION = STEPS[-1][0]

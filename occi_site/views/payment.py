@@ -16,6 +16,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..certificates import ReceiptData, render_receipt
+from ..documents import issued_pdf, pdf_response
 from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError
 from ..resources.company import ServiceRefused
@@ -173,11 +174,10 @@ def receipt(order, request):
 def receipt_pdf(order, request):
     if order.state != 'paid':
         raise HTTPNotFound()
-    response = request.response
-    response.content_type = 'application/pdf'
-    response.content_disposition = 'attachment; filename="receipt-%s.pdf"' % order.id
-    response.body = render_receipt(receipt_data(request, order))
-    return response
+    document = issued_pdf(
+        request, 'receipt', order.id, lambda: render_receipt(receipt_data(request, order))
+    )
+    return pdf_response(request, document, 'receipt-%s.pdf' % order.id)
 
 
 def includeme(config):
