@@ -19,7 +19,7 @@ from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.timestamps import DummyTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from webtest import Upload
 from webtest.http import StopableWSGIServer
@@ -29,6 +29,7 @@ from occi_site.certificates import render_membership_certificate, render_receipt
 from occi_site.certificates.specimen import CERTIFICATE, RECEIPT
 from occi_site.documents import DocumentSetupError
 from occi_site.documents.development import CA_FILE, Authority, create_development_keys
+from occi_site.documents.running import run_to_completion
 from occi_site.documents.signing import signer_from_settings
 from occi_site.documents.validation import (
     ALTERED,
@@ -54,6 +55,12 @@ NEEDS = pytest.mark.skipif(
     not (shutil.which('pdfsig') and shutil.which('certutil')),
     reason='needs pdfsig (poppler-utils) and certutil (libnss3-tools)',
 )
+
+
+def validated(signature):
+    """pyHanko's own status of ``signature`` against the development CA."""
+    context = ValidationContext(trust_roots=trust_roots())
+    return run_to_completion(async_validate_pdf_signature(signature, context))
 
 
 def trust_roots():
@@ -107,7 +114,7 @@ def issued(portal, member):
 def test_a_signed_certificate_is_a_pades_certification_by_the_chamber():
     signed = chamber_signer().sign(render_membership_certificate(CERTIFICATE))
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust_roots()))
+    status = validated(signature)
     assert status.bottom_line
     assert signature.sig_object['/SubFilter'] == '/ETSI.CAdES.detached'
     assert signature.docmdp_level == MDPPerm.NO_CHANGES
@@ -196,7 +203,7 @@ def test_the_time_stamp_of_the_configured_service_is_embedded(tsa):
     assert check.verdict == INTACT
     assert abs(check.timestamped_at - check.signed_at) < timedelta(minutes=1)
     signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust_roots()))
+    status = validated(signature)
     assert status.timestamp_validity.trusted and status.timestamp_validity.intact
 
 

@@ -16,7 +16,6 @@ signature; ``occi.documents.timestamp_url`` names an RFC 3161 time-stamping
 service whose token is embedded in every signature (PAdES B-T).
 """
 
-import asyncio
 import contextlib
 import io
 import os
@@ -42,6 +41,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ..certificates.page import CHAMBER_EN, SIGNATURE_BOX
 from ..clock import OMAN, system_clock
+from .running import run_to_completion
 
 FIELD_NAME = 'ChamberSignature'
 # Room for the CMS signature in the file: the signer's chain, and a time-stamp
@@ -150,11 +150,12 @@ def pkcs11_signer(settings):
             key_label=key_label,
             cert_label=settings.get('occi.documents.pkcs11_cert_label') or key_label,
         )
-        asyncio.run(signer.ensure_objects_loaded())
+        run_to_completion(signer.ensure_objects_loaded())
     except Exception as error:
         raise DocumentSetupError(
-            'occi.documents.pkcs11_token: the signing key %r cannot be used on the token '
-            '(%s: %s)' % (key_label, type(error).__name__, error)
+            'occi.documents.pkcs11_*: the signing key %r cannot be used (%s: %s); check the '
+            'module, the token or slot, the key label and the PIN'
+            % (key_label, type(error).__name__, error)
         ) from error
     return signer
 
@@ -201,10 +202,12 @@ class DocumentSigner:
         """The signed bytes of ``pdf`` (one page with the signature block)."""
         now = (now or system_clock()).astimezone(OMAN)
         with self._lock:
-            signed = self._pdf_signer.sign_pdf(
-                IncrementalPdfFileWriter(io.BytesIO(pdf)),
-                bytes_reserved=self.reserved,
-                appearance_text_params={'signed_at': now.strftime('%Y-%m-%d %H:%M (UTC+4)')},
+            signed = run_to_completion(
+                self._pdf_signer.async_sign_pdf(
+                    IncrementalPdfFileWriter(io.BytesIO(pdf)),
+                    bytes_reserved=self.reserved,
+                    appearance_text_params={'signed_at': now.strftime('%Y-%m-%d %H:%M (UTC+4)')},
+                )
             )
         return signed.getvalue()
 

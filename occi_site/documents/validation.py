@@ -5,7 +5,6 @@ pyHanko's validator checks the signature against the chamber's trust roots
 upload is read from memory only.
 """
 
-import asyncio
 import io
 import logging
 from dataclasses import dataclass
@@ -13,10 +12,12 @@ from datetime import datetime
 
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+from .running import run_to_completion
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _vouched_for(signature, context):
         validation_context=context,
     )
     try:
-        asyncio.run(validator.async_validate_path())
+        run_to_completion(validator.async_validate_path())
     except (PathBuildingError, PathValidationError):
         return False
     return True
@@ -70,7 +71,9 @@ def check_signature(pdf, trust_roots):
         return SignatureCheck(UNSIGNED)
     context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False)
     try:
-        status = validate_pdf_signature(signatures[0], context, skip_diff=True)
+        status = run_to_completion(
+            async_validate_pdf_signature(signatures[0], context, skip_diff=True)
+        )
     except (ValueError, PdfError) as error:
         # A signature whose bytes no longer parse was damaged after signing.
         log.debug('signature cannot be read: %s', error)
