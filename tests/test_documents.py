@@ -28,7 +28,7 @@ import occi_site
 from occi_site.certificates import render_membership_certificate, render_receipt
 from occi_site.certificates.specimen import CERTIFICATE, RECEIPT
 from occi_site.documents import DocumentSetupError
-from occi_site.documents.development import CA_FILE, Authority, create_development_keys
+from occi_site.documents.development import CA_FILE, DocumentAuthority, create_development_keys
 from occi_site.documents.running import run_to_completion
 from occi_site.documents.signing import signer_from_settings
 from occi_site.documents.validation import (
@@ -155,7 +155,9 @@ class TimeStampingService:
     """pyHanko's test time-stamper, served over HTTP as a real TSA is."""
 
     def __init__(self, authority):
-        key, certificate = authority.issue('OCCI Test Time-Stamping Unit', time_stamping=True)
+        key, certificate = authority.issue_signing_certificate(
+            'OCCI Test Time-Stamping Unit', time_stamping=True
+        )
         self.stamper = DummyTimeStamper(
             tsa_cert=_asn1_certificate(certificate),
             tsa_key=asn1_keys.PrivateKeyInfo.load(
@@ -190,7 +192,7 @@ def _asn1_certificate(certificate):
 
 @pytest.fixture
 def tsa(document_keys):
-    service = TimeStampingService(Authority.load(document_keys))
+    service = TimeStampingService(DocumentAuthority.load(document_keys))
     yield service
     service.server.shutdown()
 

@@ -59,12 +59,12 @@ class CertificationAuthority:
     key: rsa.RSAPrivateKey
 
     @classmethod
-    def create(cls, name=CA_NAME):
+    def create(cls, name=CA_NAME, organisation='Development national PKI'):
         key = new_key()
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, 'OM'),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'Development national PKI'),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
                 x509.NameAttribute(NameOID.COMMON_NAME, name),
             ]
         )
