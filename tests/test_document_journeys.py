@@ -16,8 +16,8 @@ AUTHENTIC = (
 
 
 @pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path)
+def stack(tmp_path, card_stack):
+    stack = Stack(tmp_path, card_stack)
     yield stack
     stack.close()
 
