@@ -43,7 +43,7 @@ from occi_site.resources import bootstrap
 from occi_site.resources.certificate import Certificate, issue_certificate
 from occi_site.resources.evolve import evolve_site
 
-from .conftest import DOCUMENT_KEYS, edit, login, portal_settings, read, visitor
+from .conftest import DOCUMENT_KEYS, SOUND_SECRET, edit, login, portal_settings, read, visitor
 
 CR = '1229237'
 MEMBER = '90000001'
@@ -393,7 +393,9 @@ def test_without_a_signing_key_in_development_downloads_say_so(tmp_path):
 
 
 def production_settings(tmp_path, **overrides):
-    return portal_settings(tmp_path, **{'occi.dev_tools': 'false', **overrides})
+    return portal_settings(
+        tmp_path, **{'occi.dev_tools': 'false', 'occi.session.secret': SOUND_SECRET, **overrides}
+    )
 
 
 @pytest.mark.parametrize(

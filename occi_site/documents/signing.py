@@ -38,6 +38,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+from pyramid.exceptions import ConfigurationError
 
 from ..certificates.page import CHAMBER_EN, SIGNATURE_BOX
 from ..clock import OMAN, system_clock
@@ -64,7 +65,7 @@ STAMP_STYLE = TextStampStyle(
 )
 
 
-class DocumentSetupError(RuntimeError):
+class DocumentSetupError(ConfigurationError):
     """The signing key, its chain or the trust roots cannot be used; the
     message names the setting to fix."""
 
