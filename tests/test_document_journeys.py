@@ -33,7 +33,7 @@ def check_at_verify_page(stack, pdf, name='certificate.pdf'):
 @NEEDS
 def test_a_new_membership_certificate_proves_itself(stack, tmp_path):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     request_page = choose_company(browser, 'new_membership', '1445820')
     step3 = step_up(stack, browser, request_page).follow()
@@ -53,7 +53,7 @@ def test_a_new_membership_certificate_proves_itself(stack, tmp_path):
 
 def test_a_paid_renewal_receipt_proves_itself(stack):
     browser = stack.browser
-    register(stack, browser)
+    register(stack)
     login_with_card(stack, browser)
     request_page = choose_company(browser, 'renewal', '1229237', '91868')
     step3 = step_up(stack, browser, request_page).follow()

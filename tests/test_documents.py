@@ -568,7 +568,7 @@ def test_lookups_are_rate_limited_by_address(portal):
 # Certificates issued before the verification codes
 
 
-def test_evolve_step_4_gives_existing_certificates_codes(monkeypatch):
+def test_evolve_step_6_gives_existing_certificates_codes(monkeypatch):
     from ZODB import DB
     from ZODB.MappingStorage import MappingStorage
 
@@ -597,9 +597,9 @@ def test_evolve_step_4_gives_existing_certificates_codes(monkeypatch):
         del old.verification_code
         olds.append(site['certificates'].add(old.serial, old))
     site.remove('documents')
-    site.generation = 3
+    site.generation = 5
     manager.commit()
-    assert evolve_site(site) == [4]
+    assert evolve_site(site) == [6]
     manager.commit()
     codes = {old.verification_code for old in olds}
     assert len(codes) == 3 and all(len(code) == 12 for code in codes)

@@ -41,7 +41,7 @@ class Certificate(Persistent):
 
     __name__ = None
     __parent__ = None
-    # Certificates issued before verification codes get theirs in evolve step 4.
+    # Certificates issued before verification codes get theirs in evolve step 6.
     verification_code = None
 
     RECORD = (
