@@ -430,7 +430,10 @@ def test_a_member_sees_the_notifications_sent_to_them(make_app):
     member = visitor(app)
     member.get('/_probe/login/90000001')
     member.get('/_probe/mail')
-    page = member.get('/account/notifications')
+    page = member.get('/account').click(description='Your notifications')
+    assert page.request.path == '/account/notifications'
+    back = page.html.select_one('nav.crumbs').find('a', string='My account')
+    assert back['href'] == 'http://localhost/account'
     rows = page.html.select('tbody tr')
     assert len(rows) == 2
     text = page.html.select_one('tbody').text

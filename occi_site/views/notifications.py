@@ -28,7 +28,10 @@ def my_notifications(request):
         'status_titles': STATUS_TITLES,
         'channel_titles': CHANNEL_TITLES,
         'in_oman': lambda moment: moment.astimezone(OMAN),
-        'crumbs': [(_('Your notifications'), None)],
+        'crumbs': [
+            (_('My account'), request.route_url('account')),
+            (_('Your notifications'), None),
+        ],
     }
 
 
