@@ -1,9 +1,16 @@
 """Languages: English and Arabic, chosen by a cookie, else by Accept-Language."""
 
+from datetime import date
 from importlib.resources import files
 
 import deform
-from pyramid.i18n import TranslationStringFactory, get_localizer, make_localizer
+from babel.dates import format_date
+from pyramid.i18n import (
+    TranslationString,
+    TranslationStringFactory,
+    get_localizer,
+    make_localizer,
+)
 from pyramid.interfaces import ITranslationDirectories
 from pyramid.renderers import render
 from pyramid.threadlocal import get_current_request, manager
@@ -28,6 +35,19 @@ def text_direction(request):
 
 def translate(request, term, mapping=None):
     return get_localizer(request).translate(term, mapping=mapping)
+
+
+def translate_all(localizer, text, locale):
+    """``text`` in the localizer's language, with the TranslationStrings in its
+    mapping translated too and its dates written as ``2027-03-19`` in ``locale``."""
+    mapping = {}
+    for name, value in (text.mapping or {}).items():
+        if isinstance(value, TranslationString):
+            value = localizer.translate(value)
+        elif isinstance(value, date):
+            value = format_date(value, format='yyyy-MM-dd', locale=locale)
+        mapping[name] = value
+    return localizer.translate(text, mapping=mapping)
 
 
 def _deform_translator(term):
