@@ -291,7 +291,8 @@ class Company(Persistent):
 
     @property
     def __acl__(self):
-        return [(Allow, 'cr:%s' % self.cr_number, 'view')]
+        # The people the registry lists for the CR see its statement of account.
+        return [(Allow, 'cr:%s' % self.cr_number, ('view', 'statement'))]
 
     def require_membership(self):
         return membership_of(self)
