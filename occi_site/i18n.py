@@ -39,13 +39,15 @@ def translate(request, term, mapping=None):
 
 def translate_all(localizer, text, locale):
     """``text`` in the localizer's language, with the TranslationStrings in its
-    mapping translated too and its dates written as ``2027-03-19`` in ``locale``."""
+    mapping translated too and its dates written out in ``locale``: ``19 March
+    2027``, ``19 مارس 2027``.  Not ``2027-03-19``: inside Arabic text the
+    bidirectional algorithm shows such a date's parts right to left."""
     mapping = {}
     for name, value in (text.mapping or {}).items():
         if isinstance(value, TranslationString):
             value = localizer.translate(value)
         elif isinstance(value, date):
-            value = format_date(value, format='yyyy-MM-dd', locale=locale)
+            value = format_date(value, format='d MMMM y', locale=locale)
         mapping[name] = value
     return localizer.translate(text, mapping=mapping)
 

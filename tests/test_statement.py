@@ -65,7 +65,7 @@ def test_arrears_and_recorded_debits_with_their_running_balance(wsgi):
     assert table_rows(page) == [
         (
             '2024-05-03',
-            'Membership from 2024-05-03 to 2025-05-02, unpaid (Third grade)',
+            'Membership from 3 May 2024 to 2 May 2025, unpaid (Third grade)',
             '90412',
             '50.000',
             '',
@@ -73,7 +73,7 @@ def test_arrears_and_recorded_debits_with_their_running_balance(wsgi):
         ),
         (
             '2025-05-03',
-            'Membership from 2025-05-03 to 2026-05-02, unpaid (Third grade)',
+            'Membership from 3 May 2025 to 2 May 2026, unpaid (Third grade)',
             '90412',
             '50.000',
             '',
@@ -96,7 +96,7 @@ def test_arrears_and_recorded_debits_with_their_running_balance(wsgi):
     assert arabic.html.html['dir'] == 'rtl'
     assert arabic.html.h1.text == 'كشف الحساب'
     assert table_rows(arabic)[0][1] == (
-        'العضوية من 2024-05-03 إلى 2025-05-02، غير مسددة (الدرجة الثالثة)'
+        'العضوية من 3 مايو 2024 إلى 2 مايو 2025، غير مسددة (الدرجة الثالثة)'
     )
     assert table_rows(arabic)[-1][-1] == '112.500'
     pdf = member.get('/account/companies/1279531/statement.pdf')
