@@ -49,7 +49,7 @@ class Chamber:
 
     def __init__(self, site, request):
         self.site, self.request = site, request
-        self.answers = 0
+        self.attempts = 0
 
     def verified(self, service, cr, when):
         requests = self.site['requests']
@@ -62,19 +62,21 @@ class Chamber:
         made.set_quote(Quote(service, ((_('Fee'), amount),)))
         return made.await_payment([('Fee', 'رسم', amount)], when, self.request)
 
-    def approve(self, order, when):
-        """One approved checkout of ``order``, answered by the gateway at ``when``."""
-        self.answers += 1
-        uuid = 'uuid-%d' % self.answers
-        if order.is_payable(when):
-            order.begin_checkout(uuid, {}, when, self.request)
-        else:
-            order.transaction_uuids = (*order.transaction_uuids, uuid)
+    def checkout(self, order, when):
+        """The member leaves for the gateway (in a tab of its own): the attempt's id."""
+        self.attempts += 1
+        uuid = 'uuid-%d' % self.attempts
+        order.begin_checkout(uuid, {}, when, self.request)
+        return order, uuid
+
+    def approve(self, attempt, when):
+        """The gateway's approval of one attempt, received at ``when``."""
+        order, uuid = attempt
         result = GatewayResult(
             decision='ACCEPT',
             reason_code='100',
             message='Approved',
-            transaction_id='T%04d' % self.answers,
+            transaction_id='T-' + uuid,
             reference_number=order.id,
             transaction_uuid=uuid,
             amount_baisa=order.amount_baisa,
@@ -87,6 +89,9 @@ class Chamber:
         self.site['orders'].receive_answer(result, when, self.request, 'notification')
         return result.transaction_id
 
+    def pay(self, order, when):
+        return self.approve(self.checkout(order, when), when)
+
 
 def fill(portal):
     """Paid, paid twice, refunded, unpaid and abandoned requests over five months."""
@@ -94,16 +99,19 @@ def fill(portal):
     def change(site):
         chamber = Chamber(site, script_request(portal.registry))
         paid = chamber.order('renewal', '1229237', 50_000, at((2026, 1, 10)))
-        chamber.approve(paid, at((2026, 1, 10), 10, 5))
+        chamber.pay(paid, at((2026, 1, 10), 10, 5))
         # Paid at 21:00 UTC on the last day of February: 1 March in Oman.
         late = chamber.order('renewal', '1279531', 75_000, at((2026, 2, 28), 20))
-        chamber.approve(late, at((2026, 2, 28), 21))
+        chamber.pay(late, at((2026, 2, 28), 21))
         twice = chamber.order('certificate', '1229237', 5_000, at((2026, 3, 5)))
-        chamber.approve(twice, at((2026, 3, 5), 10, 1))
-        chamber.approve(twice, at((2026, 3, 5), 10, 2))
+        # Two tabs at the gateway, both approved.
+        tabs = [chamber.checkout(twice, at((2026, 3, 5))) for _tab in range(2)]
+        for minute, tab in enumerate(tabs, 1):
+            chamber.approve(tab, at((2026, 3, 5), 10, minute))
         refunded = chamber.order('change_grade', '1304464', 100_000, at((2026, 3, 10)))
-        chamber.approve(refunded, at((2026, 3, 10), 11))
-        again = chamber.approve(refunded, at((2026, 3, 11), 9))
+        tabs = [chamber.checkout(refunded, at((2026, 3, 10))) for _tab in range(2)]
+        chamber.approve(tabs[0], at((2026, 3, 10), 11))
+        again = chamber.approve(tabs[1], at((2026, 3, 11), 9))
         refunded.mark_refunded(again, 'Refunded, RF-1', at((2026, 4, 2)), chamber.request)
         unpaid = chamber.order('change_name', '1229237', 10_000, at((2026, 4, 1)))
         unpaid.expire_if_stale(at((2026, 4, 14)), chamber.request)
