@@ -466,7 +466,7 @@ def test_a_report_reads_a_bounded_number_of_objects_however_large_the_database(c
 
 
 def test_the_evolve_step_counts_what_was_there_before(chamber, admin):
-    from occi_site.resources.evolve import step_6_reports
+    from occi_site.resources.evolve import step_7_reports
     from occi_site.resources.reports import Reports
 
     before = admin.get('/@@manage-reports-csv/revenue').text
@@ -477,7 +477,7 @@ def test_the_evolve_step_counts_what_was_there_before(chamber, admin):
 
     edit(chamber, forget_and_recount)
     assert '75.000' not in admin.get('/@@manage-reports-csv/revenue').text
-    edit(chamber, step_6_reports)
+    edit(chamber, step_7_reports)
     assert admin.get('/@@manage-reports-csv/revenue').text == before
 
 

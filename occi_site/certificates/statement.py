@@ -100,6 +100,13 @@ def _row_lines(row, width):
     return lines, reference
 
 
+def _footer(canvas):
+    """The note closing each page, in both languages.  A statement is read on
+    the day it is drawn and is not signed, unlike certificates and receipts."""
+    page.draw_text(canvas, NOTE_EN, LEFT, 58, 8, font=page.SANS, colour=page.MUTED)
+    page.draw_text(canvas, NOTE_AR, RIGHT, 58, 8, align='right', colour=page.MUTED)
+
+
 def _draw(canvas, data):
     rtl = data.language == 'ar'
     columns = _columns(rtl)
@@ -120,7 +127,7 @@ def _draw(canvas, data):
         lines, reference = _row_lines(row, columns[1][1])
         height = LINE * (len(lines) + (1 if reference else 0)) + 6
         if y - height < BOTTOM:
-            page.draw_footer(canvas, NOTE_EN, NOTE_AR)
+            _footer(canvas)
             canvas.showPage()
             page.draw_frame(canvas)
             y = _headings(canvas, data, columns, CONTINUED_TOP, rtl)
@@ -144,7 +151,7 @@ def _draw(canvas, data):
         y -= height
         page.rule(canvas, y + 2, colour=page.HAIRLINE, width=0.4)
     if y - 30 < BOTTOM:
-        page.draw_footer(canvas, NOTE_EN, NOTE_AR)
+        _footer(canvas)
         canvas.showPage()
         page.draw_frame(canvas)
         y = CONTINUED_TOP
@@ -158,4 +165,4 @@ def _draw(canvas, data):
         align='right' if rtl else 'left',
         colour=page.NAVY,
     )
-    page.draw_footer(canvas, NOTE_EN, NOTE_AR)
+    _footer(canvas)
