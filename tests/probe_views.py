@@ -60,14 +60,6 @@ def company(request):
     return {'name_en': found.name_en if found else None}
 
 
-@view_config(route_name='probe_conflict', renderer='string')
-def conflict(request):
-    """Meets a ZODB conflict on its first two attempts, as a hot object would."""
-    if request.environ['retry.attempt'] < 2:
-        raise ConflictError()
-    return 'attempt %d' % request.environ['retry.attempt']
-
-
 @view_config(route_name='probe_login', renderer='string')
 def login(request):
     """Start a session for an existing active account, as PKI login does."""
@@ -75,9 +67,37 @@ def login(request):
     return 'logged in'
 
 
+class ConflictAtCommit:
+    """A data manager whose vote fails as a conflicting storage's does."""
+
+    transaction_manager = None
+
+    def sortKey(self):
+        return 'probe-conflict'
+
+    def abort(self, transaction):
+        pass
+
+    tpc_begin = commit = tpc_finish = tpc_abort = abort
+
+    def tpc_vote(self, transaction):
+        raise ConflictError('probe: conflict at commit')
+
+
+@view_config(route_name='probe_conflict', renderer='string')
+def conflict(request):
+    """Conflicts on the first ``times`` attempts, in the view or at commit."""
+    attempt = request.environ.get('retry.attempt', 0)
+    if attempt < int(request.matchdict['times']):
+        if request.matchdict['where'] == 'view':
+            raise ConflictError('probe: conflict in the view')
+        request.tm.get().join(ConflictAtCommit())
+    return 'done on attempt %d' % (attempt + 1)
+
+
 def includeme(config):
+    config.add_route('probe_conflict', '/_probe/conflict/{where}/{times}')
     config.add_route('probe_login', '/_probe/login/{civil_id}')
-    config.add_route('probe_conflict', '/_probe/conflict')
     config.add_route('probe_company', '/_probe/company/{cr}')
     config.add_route('probe_post', '/_probe/post')
     config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')

@@ -39,7 +39,10 @@ def registry_unavailable(exc, request):
     return {}
 
 
-@exception_view_config(Exception, renderer='errors/500.jinja2')
+# Not for an error the retry policy will try again (a database conflict on
+# any attempt but the last): that attempt is thrown away, so neither a page
+# nor a log line is due.
+@exception_view_config(Exception, renderer='errors/500.jinja2', retryable_error=False)
 def server_error(exc, request):
     # The raw path: the error may be that it does not decode.
     log.exception('unhandled error on %r', request.environ.get('PATH_INFO'))
