@@ -24,7 +24,6 @@ def main(global_config, **settings):
         config.include('pyramid_tm')
         config.include('pyramid_retry')
         config.include('.retry')
-        config.include('pyramid_zodbconn')
         config.include('.clock')
         config.include('.resources')
         config.include('.i18n')
