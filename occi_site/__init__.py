@@ -1,12 +1,31 @@
 """occi_site: the e-services portal of the Oman Chamber of Commerce and Industry."""
 
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from ZConfig import SubstitutionReplacementError, SubstitutionSyntaxError
+from ZConfig.substitution import substitute
 
 from .startup_checks import check_settings
 
 
+def from_environment(settings):
+    """The settings with ``$(NAME)`` replaced by the environment variable NAME,
+    the syntax of the database's ZConfig file, so secrets and paths can stay
+    out of the ini file (``$$`` is a dollar sign)."""
+    expanded = {}
+    for name, value in settings.items():
+        if isinstance(value, str) and '$' in value:
+            try:
+                value = substitute(value, {})
+            except (SubstitutionReplacementError, SubstitutionSyntaxError) as error:
+                raise ConfigurationError('setting %s: %s' % (name, error)) from None
+        expanded[name] = value
+    return expanded
+
+
 def main(global_config, **settings):
     """The portal's WSGI application."""
+    settings = from_environment(settings)
     check_settings(settings)
     settings.setdefault('jinja2.directories', 'occi_site:templates')
     settings.setdefault('jinja2.i18n.domain', 'occi_site')

@@ -6,6 +6,7 @@ file, the attribute carrying the civil ID and the accepted contexts.
 
 import logging
 import os
+import tempfile
 
 from pyramid.settings import aslist
 
@@ -35,6 +36,19 @@ def service_provider_from_settings(settings):
     )
 
 
+def publish_metadata(path, xml):
+    """Write ``xml`` to ``path`` whole or not at all: several servers may start
+    at once, and the IdP reads the file whenever it changes."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        'w', encoding='utf-8', dir=folder, prefix='.sp-metadata-', delete=False
+    ) as stream:
+        stream.write(xml)
+    os.chmod(stream.name, 0o644)
+    os.replace(stream.name, path)
+
+
 def includeme(config):
     settings = config.registry.settings
     if 'occi.pki.key_file' not in settings:
@@ -46,6 +60,4 @@ def includeme(config):
     metadata_file = settings.get('occi.pki.sp_metadata_file')
     if metadata_file:
         # Published for an IdP that reads it from disk (the development IdP).
-        os.makedirs(os.path.dirname(os.path.abspath(metadata_file)), exist_ok=True)
-        with open(metadata_file, 'w', encoding='utf-8') as stream:
-            stream.write(provider.metadata_xml())
+        publish_metadata(metadata_file, provider.metadata_xml())

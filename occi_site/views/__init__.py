@@ -48,4 +48,5 @@ def includeme(config):
     config.include('.content')
     config.include('.manage')
     config.include('.errors')
+    config.include('.health')
     config.include('.dev')
