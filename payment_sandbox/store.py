@@ -59,6 +59,7 @@ class CheckoutStore:
         self.capacity = capacity
         self._checkouts = OrderedDict()
         self._by_uuid = {}
+        self._by_reference = {}
         self._lock = threading.Lock()
 
     def open(self, request_fields, amount_baisa):
@@ -69,14 +70,29 @@ class CheckoutStore:
             checkout = Checkout(secrets.token_urlsafe(24), request_fields, amount_baisa)
             self._checkouts[checkout.id] = checkout
             self._by_uuid[uuid] = checkout.id
+            self._by_reference.setdefault(request_fields['reference_number'], []).append(checkout)
             while len(self._checkouts) > self.capacity:
                 _, oldest = self._checkouts.popitem(last=False)
                 del self._by_uuid[oldest.request['transaction_uuid']]
+                reference = oldest.request['reference_number']
+                self._by_reference[reference].remove(oldest)
+                if not self._by_reference[reference]:
+                    del self._by_reference[reference]
         return checkout
 
     def get(self, checkout_id):
         with self._lock:
             return self._checkouts.get(checkout_id)
+
+    def decided_for(self, reference_number):
+        """The signed responses of the merchant's decided checkouts for one
+        reference, oldest first: what a status query answers."""
+        with self._lock:
+            return [
+                checkout.response
+                for checkout in self._by_reference.get(reference_number, ())
+                if checkout.response is not None
+            ]
 
     def close(self, checkout, response, delivery):
         """Record the decision once; False if the checkout was already decided."""

@@ -105,6 +105,7 @@ class Stack:
                 'occi.pki.sp_metadata_file': str(tmp_path / 'sp-metadata.xml'),
                 'occi.pki.civil_id_attribute': 'CivilNumber',
                 'occi.payment.endpoint_url': base + '/gateway/pay',
+                'occi.payment.query_url': base + '/gateway/query',
                 **{'occi.payment.%s' % name: value for name, value in GATEWAY_KEYS.items()},
             },
         )

@@ -19,7 +19,11 @@ from babel.messages.pofile import read_po
 from webtest.http import StopableWSGIServer
 
 import payment_sandbox
-from occi_site.integrations.payment import SecureAcceptanceGateway, sign_fields
+from occi_site.integrations.payment import (
+    PaymentQueryError,
+    SecureAcceptanceGateway,
+    sign_fields,
+)
 
 PROFILE = {
     'sandbox.profile_id': 'OCCI-PORTAL',
@@ -508,3 +512,78 @@ def test_the_arabic_catalog_is_complete():
         for msgid, text in translated.items()
         if set(placeholder.findall(msgid)) != set(placeholder.findall(text))
     ] == []
+
+
+# -- the status query -----------------------------------------------------------
+
+
+def query(sandbox, portal_gateway, reference, status=200):
+    answer = sandbox.post('/query', portal_gateway.query_fields(reference), status=status)
+    return answer if status != 200 else portal_gateway.read_transactions(reference, answer.body)
+
+
+def test_status_query_answers_what_the_notification_said(sandbox, portal_gateway, merchant):
+    fields = checkout_fields(portal_gateway, notify_url=merchant.url)
+    reference = fields['reference_number']
+    review = through_to_review(sandbox, fields)
+    assert query(sandbox, portal_gateway, reference) == []  # not decided yet
+    submit(review, 'pay')
+    (result,) = query(sandbox, portal_gateway, reference)
+    assert result.decision == 'ACCEPT' and result.transaction_uuid == fields['transaction_uuid']
+    assert result.fields == portal_gateway.read_result(merchant.wait_for(1)[0]).fields
+
+
+def test_status_query_lists_every_decided_checkout_of_a_reference(sandbox, portal_gateway):
+    first = checkout_fields(portal_gateway)
+    submit(through_to_review(sandbox, first, number='4000000000000002'), 'pay')
+    second = checkout_fields(
+        portal_gateway, reference_number=first['reference_number'], transaction_uuid='again-1'
+    )
+    submit(through_to_review(sandbox, second), 'pay')
+    results = query(sandbox, portal_gateway, first['reference_number'])
+    assert [(r.decision, r.transaction_uuid) for r in results] == [
+        ('DECLINE', first['transaction_uuid']),
+        ('ACCEPT', 'again-1'),
+    ]
+    assert query(sandbox, portal_gateway, 'OCCI-NEVER-SEEN') == []
+
+
+def test_status_query_must_be_signed(sandbox, portal_gateway):
+    fields = portal_gateway.query_fields('OCCI-000001')
+    fields['reference_number'] = 'OCCI-000002'
+    assert sandbox.post('/query', fields, status=400).json == {'error': 'bad signature'}
+    stranger = SecureAcceptanceGateway(
+        endpoint_url='http://localhost/gateway/pay',
+        profile_id='OCCI-PORTAL',
+        access_key='ak-0123',
+        secret_key='not-the-secret',
+    )
+    sandbox.post('/query', stranger.query_fields('OCCI-000001'), status=400)
+
+
+def test_an_answer_about_another_reference_is_refused(sandbox, portal_gateway):
+    fields = checkout_fields(portal_gateway)
+    submit(through_to_review(sandbox, fields), 'pay')
+    answer = sandbox.post('/query', portal_gateway.query_fields(fields['reference_number']))
+    with pytest.raises(PaymentQueryError, match='told about'):
+        portal_gateway.read_transactions('OCCI-SOMETHING-ELSE', answer.body)
+    with pytest.raises(PaymentQueryError):
+        portal_gateway.read_transactions('OCCI-SOMETHING-ELSE', b'<html>')
+
+
+def test_status_query_over_http(sandbox, portal_gateway):
+    """The adapter's own client, against the sandbox on a real port."""
+    server = StopableWSGIServer.create(payment_sandbox.main({}, **PROFILE))
+    try:
+        gateway = SecureAcceptanceGateway(
+            endpoint_url='http://localhost/gateway/pay',
+            query_url=server.application_url + 'query',
+            profile_id='OCCI-PORTAL',
+            access_key='ak-0123',
+            secret_key='sk-for-the-sandbox-tests',
+        )
+        assert gateway.transactions('OCCI-NOTHING') == []
+    finally:
+        server.shutdown()
+    with pytest.raises(PaymentQueryError, match='could not be asked'):
+        gateway.transactions('OCCI-NOTHING', timeout=2)

@@ -8,14 +8,23 @@ back-office URL). Both directions are signed the same way: HMAC-SHA256 with the
 profile's secret key over ``name=value`` pairs, joined by commas, in the order
 listed by the ``signed_field_names`` field, Base64-encoded.
 
+The portal's server can also ask the gateway, by reference number, what it
+decided (the status query, signed the same way, answered with the signed
+responses the notifications carried): reconciliation settles with it the
+orders whose answers never arrived.
+
 Which gateway is spoken to (the development sandbox or the bank's production
-endpoint) is purely a matter of ``endpoint_url`` and keys in the settings.
+endpoint) is purely a matter of ``endpoint_url``, ``query_url`` and keys in
+the settings.
 """
 
 import base64
 import hashlib
 import hmac
+import json
 import logging
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +56,10 @@ class PaymentResponseError(ValueError):
 
 class PaymentSignatureError(PaymentResponseError):
     """A gateway response whose signature is missing or does not match."""
+
+
+class PaymentQueryError(Exception):
+    """The gateway could not be asked, or its answer to a status query was unusable."""
 
 
 def _data_to_sign(fields: Mapping[str, str]) -> str:
@@ -135,9 +148,11 @@ class SecureAcceptanceGateway:
         profile_id: str,
         access_key: str,
         secret_key: str,
+        query_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ):
         self.endpoint_url = endpoint_url
+        self.query_url = query_url
         self.profile_id = profile_id
         self.access_key = access_key
         self.secret_key = secret_key
@@ -223,6 +238,58 @@ class SecureAcceptanceGateway:
             fields=received,
         )
 
+    def query_fields(self, reference_number: str) -> dict:
+        """The signed fields of a status query about ``reference_number``."""
+        fields = {
+            'access_key': self.access_key,
+            'profile_id': self.profile_id,
+            'reference_number': reference_number,
+            'signed_date_time': self.clock().astimezone(UTC).strftime(SIGNED_DATE_TIME_FORMAT),
+        }
+        fields['signed_field_names'] = ','.join([*fields, 'signed_field_names'])
+        fields['signature'] = sign_fields(fields, self.secret_key)
+        return fields
+
+    def read_transactions(self, reference_number: str, body: bytes) -> list:
+        """The verified results in the gateway's answer to a status query, oldest first."""
+        try:
+            answer = json.loads(body)
+            transactions = answer['transactions']
+            if not isinstance(transactions, list):
+                raise TypeError('transactions is not a list')
+        except (ValueError, KeyError, TypeError) as error:
+            raise PaymentQueryError(f'unusable answer to a status query: {error}') from None
+        results = []
+        for fields in transactions:
+            if not isinstance(fields, dict):
+                raise PaymentQueryError('a transaction in the answer is not an object')
+            result = self.read_result(fields)
+            if result.reference_number != reference_number:
+                raise PaymentQueryError(
+                    f'asked about {reference_number}, told about {result.reference_number}'
+                )
+            results.append(result)
+        return results
+
+    def transactions(self, reference_number: str, timeout: float = 10.0) -> list:
+        """Ask the gateway what it decided for ``reference_number``: the
+        verified results, oldest first (none while the payer has not paid)."""
+        if not self.query_url:
+            raise PaymentQueryError('no status query address (occi.payment.query_url)')
+        body = urllib.parse.urlencode(self.query_fields(reference_number)).encode('ascii')
+        request = urllib.request.Request(
+            self.query_url,
+            data=body,
+            method='POST',
+            headers={'Content-Type': 'application/x-www-form-urlencoded'},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                answer = response.read()
+        except (OSError, ValueError) as error:
+            raise PaymentQueryError(f'the gateway could not be asked: {error}') from None
+        return self.read_transactions(reference_number, answer)
+
 
 def gateway_from_settings(settings: Mapping[str, str]) -> SecureAcceptanceGateway:
     """The gateway named by the ``occi.payment.*`` settings (sandbox or production alike)."""
@@ -231,4 +298,5 @@ def gateway_from_settings(settings: Mapping[str, str]) -> SecureAcceptanceGatewa
         profile_id=settings['occi.payment.profile_id'],
         access_key=settings['occi.payment.access_key'],
         secret_key=settings['occi.payment.secret_key'],
+        query_url=settings.get('occi.payment.query_url'),
     )

@@ -6,5 +6,6 @@ def includeme(config):
     config.include('.checkout')
     config.include('.steps')
     config.include('.receipt')
+    config.include('.query')
     if config.registry.payment_sandbox.test_switches:
         config.include('.switches')
