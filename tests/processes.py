@@ -34,8 +34,9 @@ def http_status(url, timeout=5):
 class Process:
     """One program run in the background, its output in ``log``."""
 
-    def __init__(self, name, args, log_dir, env=None, cwd=None):
+    def __init__(self, name, args, log_dir, env=None, cwd=None, user=None):
         self.name = name
+        self.user = user
         self.args = [str(arg) for arg in args]
         self.log = Path(log_dir) / ('%s.log' % name)
         self.env = dict(os.environ, **(env or {}))
@@ -51,6 +52,7 @@ class Process:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                user=self.user,
             )
         return self
 
@@ -80,10 +82,10 @@ class Process:
         os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait()
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=10, signal_name='SIGTERM'):
         if not self.running:
             return
-        os.killpg(self.popen.pid, signal.SIGTERM)
+        os.killpg(self.popen.pid, getattr(signal, signal_name))
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:

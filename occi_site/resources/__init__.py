@@ -65,12 +65,19 @@ def patiently(what, attempt, wait, retry_on=(Exception,)):
 def open_database(uri, dbname, dbmap, wait=STARTUP_WAIT):
     """pyramid_zodbconn's opening of one database, retried: the database
     server may still be starting, or another process creating the storage's
-    schema at the same moment."""
-    return patiently(
-        'the database cannot be opened yet',
-        partial(pyramid_zodbconn.db_from_uri, uri, dbname, dbmap),
-        wait,
-    )
+    schema or its root object at the same moment."""
+
+    def attempt():
+        try:
+            return pyramid_zodbconn.db_from_uri(uri, dbname, dbmap)
+        except Exception:
+            # A database that failed to create its root is already registered.
+            half_open = dbmap.pop(dbname, None)
+            if half_open is not None:
+                half_open.close()
+            raise
+
+    return patiently('the database cannot be opened yet', attempt, wait)
 
 
 def bootstrap_database(db, after=(), wait=STARTUP_WAIT):

@@ -1,0 +1,336 @@
+"""Two app servers on RelStorage and PostgreSQL behind haproxy, as an operator
+runs them (see tests/cluster.py): a safe first start, the member's journeys
+through the balancer, payments at once and a server killed under load."""
+
+import re
+import shutil
+import threading
+
+import pytest
+
+from .cluster import BROWSER_ADDRESS, POSTGRES_BIN, Cluster
+from .test_journeys import choose_company, pay_at_gateway, register, step_up, terminate
+
+
+@pytest.fixture(scope='module')
+def cluster(tmp_path_factory):
+    if POSTGRES_BIN is None or shutil.which('haproxy') is None:
+        pytest.fail('PostgreSQL and haproxy are needed (make test installs them)')
+    cluster = Cluster(tmp_path_factory.mktemp('cluster'))
+    try:
+        cluster.start_database()
+        cluster.start_idp_and_gateway()
+        # Both servers at the same moment on an empty database, and two
+        # occi-evolve at once too (an operator's script run twice).
+        for name in ('a', 'b'):
+            cluster.start_portal(name)
+        cluster.evolved = []
+        evolving = [
+            threading.Thread(
+                target=lambda n=n: cluster.evolved.append(
+                    cluster.script('occi-evolve', log_name='evolve-%d' % n)
+                )
+            )
+            for n in (1, 2)
+        ]
+        for thread in evolving:
+            thread.start()
+        for thread in evolving:
+            thread.join()
+        for process in cluster.portals.values():
+            process.wait_for(process.url + '/_health', timeout=120)
+        cluster.start_balancer()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_servers_started_together_on_an_empty_database_wait_for_occi_evolve(cluster):
+    assert len(cluster.evolved) == 2
+    for output in cluster.evolved:
+        assert re.search(r'database at generation (\d+) of \1', output), output
+    assert cluster.healthy('a') and cluster.healthy('b')
+    for name in ('a', 'b'):
+        log = cluster.portals[name].output()
+        assert 'Traceback' not in log, log
+
+
+def test_a_member_registers_logs_in_renews_and_joins_through_the_balancer(cluster):
+    browser = cluster.browser()
+    register(cluster, browser)
+    chooser = browser.get('/login').follow().follow()
+    form = next(f for f in chooser.forms.values() if 'mobile' in f.fields)
+    form['mobile'] = '99000001'
+    waiting = form.submit().follow()
+    phone = browser.get('/idp/phone/99000001').forms[0]
+    phone['pin'] = '1234'
+    phone.submit('confirm')
+    dashboard = terminate(cluster, browser, waiting.forms[0].submit().follow()).follow()
+    assert 'Welcome, Ali Said Al Jahdhami' in dashboard
+
+    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    step3 = step_up(cluster, browser, request_page, method='mobile').follow()
+    confirm = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
+    confirm['years'] = '1'
+    done = pay_at_gateway(confirm.submit('confirm').follow())
+    assert 'Your request is complete.' in done
+
+    request_page = choose_company(browser, 'new_membership', '1445820')
+    step3 = step_up(cluster, browser, request_page, method='mobile').follow()
+    confirm = next(f for f in step3.forms.values() if f.action.endswith('/confirm'))
+    assert 'Your request is complete.' in confirm.submit('confirm').follow()
+
+    # Round robin without stickiness: both servers served this member, and
+    # each saw the browser's address, not the balancer's (the gateway's
+    # notifications come from its own host).
+    for name in ('a', 'b'):
+        lines = [
+            line
+            for line in cluster.access_log(name)
+            if '/_health' not in line and '/payment/notify' not in line
+        ]
+        assert len(lines) > 10
+        assert all(line.startswith(BROWSER_ADDRESS + ' ') for line in lines), lines
+
+
+# -- many members at once ----------------------------------------------------------
+
+DECLINED_CARD, APPROVED_CARD = '4000000000000002', '4111111111111111'
+
+
+def prepare_members(cluster, first, count, service='renewal'):
+    """``count`` members, each with a company of their own and a request for
+    ``service`` verified a moment ago: the state the wizard leaves a member in
+    just before the confirm button.  The companies are occi-populate's for a
+    renewal, new ones the registry lists for a New Membership."""
+    from datetime import UTC, datetime
+
+    import transaction
+
+    from occi_site.resources import ROOT_KEY
+    from occi_site.resources.account import Account
+    from occi_site.scripts.populate import CIVIL_ID_START, CR_START
+
+    if service == 'renewal':
+        cluster.script('occi-populate', '--companies', str(first + count))
+    db = cluster.open_database()
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    members = []
+    try:
+        with tm:
+            site = conn.root()[ROOT_KEY]
+            now = datetime.now(UTC)
+            for index in range(first, first + count):
+                civil_id = str(CIVIL_ID_START + index)
+                cr = str(CR_START + index)
+                if service == 'renewal':
+                    company = site['companies'][cr]
+                    listed = {
+                        'cr_number': cr,
+                        'name_en': company.name_en,
+                        'name_ar': company.name_ar,
+                        'address': company.address,
+                        'grade': company.membership.grade,
+                        'status': 'active',
+                    }
+                    occi_number = company.membership.occi_number
+                else:
+                    listed = {
+                        'cr_number': cr,
+                        'name_en': 'Cluster Trading %d' % index,
+                        'name_ar': 'التجارة %d' % index,
+                        'address': 'Ruwi, Muttrah, Muscat Governorate',
+                        'grade': 'Fourth',
+                        'status': 'active',
+                    }
+                    occi_number = None
+                    account = Account(
+                        civil_id, 'Member %d' % index, '%s@example.om' % civil_id, '7%07d' % index
+                    )
+                    account.state = 'active'
+                    site['accounts'].add(civil_id, account)
+                cluster.registry.add(listed, civil_id)
+                service_request = site['requests'].open_request(
+                    service, civil_id, cr, now, occi_number=occi_number
+                )
+                service_request.record_step_up('cluster-%d' % index, now, 'card', now)
+                members.append((civil_id, cr, service_request.__name__))
+    finally:
+        conn.close()
+        db.close()
+    return members
+
+
+def confirm_and_pay(cluster, civil_id, request_id, card=None):
+    """One member's browser from the confirm button to the portal's last page."""
+    browser = cluster.browser()
+    browser.get('/_probe/login/%s' % civil_id)
+    page = browser.get('/requests/%s/' % request_id)
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    if 'years' in form.fields:
+        form['years'] = '1'
+    page = form.submit('confirm').follow()
+    if card is None:
+        return page
+    if 'gateway-checkout' not in page.text and not page.forms.get(1):
+        # The confirmation was answered by the other server after this one
+        # died having committed it: the request page leads to the order.
+        page = browser.get('/requests/%s/' % request_id).click(description='Go to payment')
+    return pay_at_gateway(page, card)
+
+
+def run_members(jobs):
+    """Every job at once, each in a thread; the errors they met, by job."""
+    errors = {}
+    start = threading.Barrier(len(jobs))
+
+    def member(key, job):
+        try:
+            start.wait(timeout=60)
+            job()
+        except Exception as error:
+            errors[key] = '%s: %s' % (type(error).__name__, str(error)[:500])
+
+    threads = [threading.Thread(target=member, args=item) for item in jobs.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return errors
+
+
+def server_errors(cluster, since):
+    """Responses of 500 and above the balancer gave since its log had ``since`` lines."""
+    lines = cluster.balancer.output().splitlines()[since:]
+    return [line for line in lines if re.search(r'" 5\d\d |\s5\d\d\s+\d+\s', line)]
+
+
+def records(cluster, request_ids):
+    """(request state, [order states], certificate serial) for each request, from the database."""
+    import transaction
+
+    from occi_site.resources import ROOT_KEY
+
+    db = cluster.open_database()
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    try:
+        with tm:
+            site = conn.root()[ROOT_KEY]
+            return {
+                request_id: (
+                    site['requests'][request_id].state,
+                    [order.state for order in site['orders'].for_request(request_id)],
+                    site['requests'][request_id].certificate_serial,
+                )
+                for request_id in request_ids
+            }
+    finally:
+        conn.close()
+        db.close()
+
+
+def test_thirty_members_pay_at_once_and_three_join(cluster):
+    payers = prepare_members(cluster, 0, 30)
+    joiners = prepare_members(cluster, 100, 3, service='new_membership')
+    cards = {
+        request_id: DECLINED_CARD if index % 3 == 2 else APPROVED_CARD
+        for index, (_civil_id, _cr, request_id) in enumerate(payers)
+    }
+    log_start = len(cluster.balancer.output().splitlines())
+    jobs = {
+        request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r, cards[r]))
+        for civil_id, _cr, request_id in payers
+    }
+    jobs.update(
+        {
+            request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r))
+            for civil_id, _cr, request_id in joiners
+        }
+    )
+    errors = run_members(jobs)
+    assert errors == {}
+    assert server_errors(cluster, log_start) == []
+    found = records(cluster, [request_id for _c, _cr, request_id in payers + joiners])
+    serials = []
+    for request_id, card in cards.items():
+        state, orders, serial = found[request_id]
+        if card == APPROVED_CARD:
+            assert (state, orders) == ('fulfilled', ['paid']), request_id
+            serials.append(serial)
+        else:
+            assert (state, orders) == ('verified', ['declined']), request_id
+    for _civil_id, _cr, request_id in joiners:
+        state, _orders, serial = found[request_id]
+        assert state == 'fulfilled'
+        serials.append(serial)
+    assert len(set(serials)) == len(serials) == 23
+    completed = [
+        m for m in cluster.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
+    ]
+    assert len(completed) == 23 + 1  # and the renewal of the journey above, by the same path
+
+
+def test_a_server_killed_under_load_loses_nothing_committed(cluster):
+    """``kill -9`` of one server while members pay: the balancer sends what
+    it had in flight to the other one; afterwards occi-reconcile asks the
+    gateway about anything left unpaid, and every approval is recorded."""
+    from occi_site.integrations.payment import SecureAcceptanceGateway
+
+    from .stack import GATEWAY_KEYS
+
+    payers = prepare_members(cluster, 30, 16)
+    cards = {
+        request_id: DECLINED_CARD if index % 4 == 3 else APPROVED_CARD
+        for index, (_civil_id, _cr, request_id) in enumerate(payers)
+    }
+    log_start = len(cluster.balancer.output().splitlines())
+    jobs = {
+        request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r, cards[r]))
+        for civil_id, _cr, request_id in payers
+    }
+    killer = threading.Timer(1.5, cluster.portals['a'].kill)
+    killer.start()
+    errors = run_members(jobs)
+    killer.join()
+    assert not cluster.portals['a'].running
+    assert errors == {}
+    assert server_errors(cluster, log_start) == []
+
+    reconciled = cluster.script('occi-reconcile', '--after', '0')
+    assert 'orders looked at' in reconciled
+    gateway = SecureAcceptanceGateway(
+        endpoint_url=cluster.idp_base + '/gateway/pay',
+        query_url=cluster.idp_base + '/gateway/query',
+        **GATEWAY_KEYS,
+    )
+    found = records(cluster, list(cards))
+    for request_id, (state, orders, _serial) in found.items():
+        assert not set(orders) & {'created', 'pending'}, (request_id, orders)
+        if 'paid' in orders:
+            assert state == 'fulfilled', request_id
+    approved = 0
+    for request_id in cards:
+        for order_id in order_ids(cluster, request_id):
+            for result in gateway.transactions(order_id):
+                if result.accepted:
+                    approved += 1
+                    assert found[request_id][0] == 'fulfilled', request_id
+    assert approved == len([card for card in cards.values() if card == APPROVED_CARD])
+
+
+def order_ids(cluster, request_id):
+    import transaction
+
+    from occi_site.resources import ROOT_KEY
+
+    db = cluster.open_database()
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    try:
+        with tm:
+            return [o.id for o in conn.root()[ROOT_KEY]['orders'].for_request(request_id)]
+    finally:
+        conn.close()
+        db.close()
