@@ -14,9 +14,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # reader; swig, libpcsclite-dev and gcc: building pyscard; libnss3-tools: certutil,
 # the trust store pdfsig reads; softhsm2: a PKCS#11 token for the document-signing test;
 # postgresql and haproxy: the multi-server test's database and load balancer; libpq-dev:
-# building psycopg2, RelStorage's PostgreSQL driver.
+# building psycopg2, RelStorage's PostgreSQL driver; wrk: the benchmarks' load.
 DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium \
-  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc libnss3-tools softhsm2 postgresql haproxy libpq-dev
+  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc libnss3-tools softhsm2 postgresql haproxy libpq-dev wrk
 # axe-core, from the npm registry, is injected into pages by the browser tests.
 AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
@@ -92,6 +92,7 @@ var/documents/signing.p12: | $(STAMPS)/venv
 
 bench: install
 	$(BIN)/python bench/certificate_render.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) $(MO_FILES)
