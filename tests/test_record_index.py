@@ -33,3 +33,23 @@ def test_the_newest_come_first_from_a_large_index():
         index.add(('renewal', 'paid'), T0 + timedelta(seconds=number), 'r%d' % number)
     newest = index.find((['renewal'], ['paid']), limit=20)
     assert newest[0] == 'r49999' and len(newest) == 20
+
+
+def test_an_index_of_one_set_is_spread_over_shards():
+    """The evolve step on an index made before the shards."""
+    from BTrees.OOBTree import OOTreeSet
+
+    from occi_site.resources import record_index
+
+    old = RecordIndex.__new__(RecordIndex)
+    old.keys = OOTreeSet()
+    for day in range(40):
+        old.keys.add(('renewal', 'paid', -(T0 + timedelta(days=day)).timestamp(), 'r%d' % day))
+    old.spread_over_shards()
+    assert 'keys' not in old.__dict__
+    assert len(old.shards) == record_index.SHARDS
+    assert sum(len(shard) for shard in old.shards) == 40
+    assert len([shard for shard in old.shards if shard]) > 1
+    assert old.find((['renewal'], ['paid']), limit=3) == ['r39', 'r38', 'r37']
+    old.spread_over_shards()  # a second run changes nothing
+    assert sum(len(shard) for shard in old.shards) == 40

@@ -124,6 +124,12 @@ def step_7_reports(site):
     site['reports'].recount(site)
 
 
+def step_8_shard_record_indexes(site):
+    """The filter indexes of requests and orders spread over shards (record_index.py)."""
+    for container in ('requests', 'orders'):
+        site[container].filter_index.spread_over_shards()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -132,6 +138,7 @@ STEPS = (
     (5, step_5_registrations_end_at_the_pki),
     (6, step_6_issued_documents),
     (7, step_7_reports),
+    (8, step_8_shard_record_indexes),
 )
 
 GENERATION = STEPS[-1][0]
