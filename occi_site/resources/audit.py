@@ -2,11 +2,20 @@
 
 Entries are keyed by a time-ordered integer with random low digits, so
 concurrent writers add different keys and BTree conflict resolution merges
-them instead of raising ConflictError.  The indexes by path and by user are
-sets of ``(path, key)`` and ``(user, key)`` pairs for the same reason: the
-first two entries about a new path (an order's first answers, a change and
-its audit written apart) add two pairs, where a mapping from the path to
-its own set would have both writers create that set and conflict.
+them instead of raising ConflictError.  Being time-ordered, every new entry
+lands at the end of its tree, where a bucket split conflicts with every
+writer at that end: the entries are spread over SHARDS trees, the shard
+chosen at random by each writer and written in the key's low digits, so
+that concurrent writers (payments settling at once on several servers)
+seldom touch the same tree at all.
+
+The indexes by path and by user are sets of ``(path, key)`` and ``(user,
+key)`` pairs: the first two entries about a new path (an order's first
+answers, a change and its audit written apart) add two pairs, where a
+mapping from the path to its own set would have both writers create that
+set and conflict.  Each index is spread over SHARDS sets by the path's or
+user's own hash, so a path's entries stay in one set and a split of one set
+(which changes its inner nodes) concerns only the writers of that set.
 
 The subscribers at the end write what the domain events (``events.py``)
 tell of service requests, orders, payments, refunds and memberships, under
@@ -14,7 +23,9 @@ the object's path as ``resource_path`` spells it (the path the object's
 Audit tab asks for).
 """
 
+import heapq
 import secrets
+import zlib
 from datetime import UTC, datetime
 
 from BTrees.LOBTree import LOBTree
@@ -49,6 +60,59 @@ def time_ordered_key(when, taken=()):
 
 # Above every key of the log (LOBTree keys are signed 64-bit integers).
 LAST_KEY = 2**63 - 1
+SHARDS = 16
+# The low digits of a key: the shard it is in, and a random part.
+LOW_DIGITS = 1000
+
+
+def shard_of(key):
+    return key % LOW_DIGITS % SHARDS
+
+
+def index_shard(value):
+    """The shard of a path or user in the indexes: the same in every process."""
+    return zlib.crc32(value.encode('utf-8')) % SHARDS
+
+
+def _below(tree, bound):
+    try:
+        return tree.maxKey() if bound is None else tree.maxKey(bound)
+    except ValueError:
+        return None
+
+
+def newest_first(trees, before=None):
+    """The keys of ``trees`` (each sorted), newest first, from below ``before``.
+
+    One ``maxKey`` step per key and tree: O(log n) a key, however long the log.
+    """
+    bound = None if before is None else before - 1
+    heap = [(-key, n) for n, tree in enumerate(trees) if (key := _below(tree, bound)) is not None]
+    heapq.heapify(heap)
+    while heap:
+        key, n = heapq.heappop(heap)
+        key = -key
+        yield key
+        following = _below(trees[n], key - 1)
+        if following is not None:
+            heapq.heappush(heap, (-following, n))
+
+
+def newest_of(pairs, value, before=None):
+    """The keys paired with ``value`` in a set of ``(value, key)`` pairs,
+    newest first, from below ``before``."""
+    key = LAST_KEY if before is None else before - 1
+    while True:
+        pair = _below(pairs, (value, key))
+        if pair is None or pair[0] != value:
+            return
+        key = pair[1]
+        yield key
+        key -= 1
+
+
+def _shards(kind):
+    return tuple(kind() for _ in range(SHARDS))
 
 
 class AuditLog(Persistent):
@@ -57,16 +121,25 @@ class AuditLog(Persistent):
     title = 'Audit log'
 
     def __init__(self):
-        self.entries = LOBTree()
-        self.by_path = OOTreeSet()
-        self.by_user = OOTreeSet()
+        self.shards = _shards(LOBTree)
+        self.by_path = _shards(OOTreeSet)
+        self.by_user = _shards(OOTreeSet)
+
+    def _new_key(self, when):
+        shard = secrets.randbelow(SHARDS)
+        entries = self.shards[shard]
+        while True:
+            low = shard + SHARDS * secrets.randbelow(LOW_DIGITS // SHARDS)
+            key = int(when.timestamp() * 1_000_000) * LOW_DIGITS + low
+            if key not in entries:
+                return key
 
     def record(self, action, *, user=None, path='/', outcome='ok', details=None, when=None):
         when = when or _utcnow()
-        key = time_ordered_key(when, self.entries)
+        key = self._new_key(when)
         # Stored as a tuple: BTree conflict resolution merges concurrent
         # insertions of tuples, but not of dicts.
-        self.entries[key] = (
+        self.shards[shard_of(key)][key] = (
             when.isoformat(),
             user or '',
             action,
@@ -74,12 +147,15 @@ class AuditLog(Persistent):
             outcome,
             tuple(sorted((details or {}).items())),
         )
-        self.by_path.add((path, key))
-        self.by_user.add((user or '', key))
+        self._index(key, path, user or '')
         return self.entry(key)
 
+    def _index(self, key, path, user):
+        self.by_path[index_shard(path)].add((path, key))
+        self.by_user[index_shard(user)].add((user, key))
+
     def entry(self, key):
-        when, user, action, path, outcome, details = self.entries[key]
+        when, user, action, path, outcome, details = self.shards[shard_of(key)][key]
         return {
             'when': when,
             'user': user,
@@ -96,41 +172,40 @@ class AuditLog(Persistent):
         a page costs the same on a log of any length.
         """
         if path is not None:
-            index, value = self.by_path, path
+            keys = newest_of(self.by_path[index_shard(path)], path, before)
         elif user is not None:
-            index, value = self.by_user, user
+            keys = newest_of(self.by_user[index_shard(user)], user, before)
         else:
-            index = value = None
+            keys = newest_first(self.shards, before)
         found = []
-        key = before - 1 if before is not None else LAST_KEY
-        while len(found) < limit:
-            try:
-                if index is None:
-                    key = self.entries.maxKey(key)
-                else:
-                    indexed, key = index.maxKey((value, key))
-                    if indexed != value:
-                        break
-            except ValueError:
-                break
+        for key in keys:
             entry = self.entry(key)
             if (action is None or entry['action'] == action) and (
                 user is None or entry['user'] == user
             ):
                 found.append((key, entry))
-            key -= 1
+                if len(found) >= limit:
+                    break
         return found
 
     def __len__(self):
-        return len(self.entries)
+        return sum(len(entries) for entries in self.shards)
 
     def reindex(self):
-        """Rebuild the indexes from the entries (for a schema step)."""
-        self.by_path = OOTreeSet()
-        self.by_user = OOTreeSet()
-        for key, (_when, user, _action, path, _outcome, _details) in self.entries.items():
-            self.by_path.add((path, key))
-            self.by_user.add((user, key))
+        """Bring a log stored in an earlier layout to this one (for schema
+        steps): entries kept in one tree move into the shards, and the
+        indexes are rebuilt from the entries."""
+        self._p_activate()
+        entries = self.__dict__.pop('entries', None)
+        if entries is not None:
+            self.shards = _shards(LOBTree)
+            for key, value in entries.items():
+                self.shards[shard_of(key)][key] = value
+        self.by_path = _shards(OOTreeSet)
+        self.by_user = _shards(OOTreeSet)
+        for entries in self.shards:
+            for key, (_when, user, _action, path, _outcome, _details) in entries.items():
+                self._index(key, path, user)
 
 
 def _audit(event, action, outcome='ok', **details):

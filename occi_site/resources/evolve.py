@@ -130,6 +130,11 @@ def step_8_shard_record_indexes(site):
         site[container].filter_index.spread_over_shards()
 
 
+def step_9_shard_the_audit_log(site):
+    """The audit log's entries and its indexes spread over shards (audit.py)."""
+    site['audit'].reindex()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -139,6 +144,7 @@ STEPS = (
     (6, step_6_issued_documents),
     (7, step_7_reports),
     (8, step_8_shard_record_indexes),
+    (9, step_9_shard_the_audit_log),
 )
 
 GENERATION = STEPS[-1][0]
