@@ -3,6 +3,7 @@ flow of each service from draft to fulfilment, exactly once, and numbers that
 concurrent transactions never share."""
 
 import contextlib
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,9 +28,9 @@ from occi_site.events import (
 from occi_site.integrations.commercial_registry import SampleRegistry
 from occi_site.integrations.payment import GatewayResult
 from occi_site.resources import ROOT_KEY, bootstrap_database
-from occi_site.resources.certificate import Certificates, issue_certificate
+from occi_site.resources.certificate import Certificates, issue_certificate, new_certificate_serial
 from occi_site.resources.company import ServiceRefused
-from occi_site.resources.counters import Counters, next_certificate_serial, next_occi_number
+from occi_site.resources.counters import Counters, next_occi_number
 from occi_site.resources.order import STATES as ORDER_STATES
 from occi_site.resources.order import TRANSITIONS as ORDER_TRANSITIONS
 from occi_site.resources.order import Orders, Outcome
@@ -315,11 +316,11 @@ def test_new_membership_is_fulfilled_once(site, script):
     assert company.membership.expires_on == date(2027, 11, 24)
     assert site['companies'].find_by_occi_number('100000') is company
     assert find_companies(site['companies'], 'al noor') == [company]
-    assert certificate.serial == 'OCCI-2026-000001'
+    assert re.fullmatch(r'OCCI-2026-\d{6}', certificate.serial)
     assert (record.state, record.occi_number, record.certificate_serial) == (
         'fulfilled',
         '100000',
-        'OCCI-2026-000001',
+        certificate.serial,
     )
     [admitted] = [event for event in script.events if isinstance(event, MembershipChanged)]
     assert admitted.changes == {
@@ -617,10 +618,14 @@ def test_occi_numbers_continue_after_the_chambers_and_skip_taken_ones(site, scri
     assert next_occi_number(site) == '100002'
 
 
-def test_certificate_serials_count_per_year(site):
-    assert next_certificate_serial(site, TODAY) == 'OCCI-2026-000001'
-    assert next_certificate_serial(site, TODAY) == 'OCCI-2026-000002'
-    assert next_certificate_serial(site, date(2027, 1, 1)) == 'OCCI-2027-000001'
+def test_certificate_serials_are_the_year_and_six_digits_never_taken(site, monkeypatch):
+    company = site['companies']['1229237']
+    taken = issue_certificate(site, company, TODAY).serial
+    assert re.fullmatch(r'OCCI-2026-\d{6}', taken)
+    assert re.fullmatch(r'OCCI-2027-\d{6}', new_certificate_serial(site, date(2027, 1, 1)))
+    draws = iter([int(taken[-6:]) - 1, 41])
+    monkeypatch.setattr('secrets.randbelow', lambda _n: next(draws))
+    assert new_certificate_serial(site, TODAY) == 'OCCI-2026-000042'
 
 
 @pytest.fixture
@@ -648,16 +653,17 @@ def test_two_allocations_at_once_conflict_and_the_retry_takes_the_next(file_db):
     tm2.commit()
 
 
-def test_allocations_from_different_sequences_do_not_conflict(file_db):
-    tm1, conn1 = connect(file_db)
-    next_certificate_serial(conn1.root()[ROOT_KEY], TODAY)
-    next_occi_number(conn1.root()[ROOT_KEY])
-    tm1.commit()
-    tm2, conn2 = connect(file_db)
-    assert next_occi_number(conn1.root()[ROOT_KEY]) == '100001'
-    assert next_certificate_serial(conn2.root()[ROOT_KEY], TODAY) == 'OCCI-2026-000002'
+def test_certificates_issued_at_once_do_not_conflict(file_db):
+    """No counter between them: two payments issuing certificates both commit."""
+    (tm1, conn1), (tm2, conn2) = connect(file_db), connect(file_db)
+    site1, site2 = conn1.root()[ROOT_KEY], conn2.root()[ROOT_KEY]
+    first = issue_certificate(site1, site1['companies']['1229237'], TODAY).serial
+    second = issue_certificate(site2, site2['companies']['1304464'], TODAY).serial
+    next_occi_number(site1)
     tm1.commit()
     tm2.commit()
+    tm1.begin()
+    assert {first, second} <= set(site1['certificates'])
 
 
 def test_requests_of_different_members_do_not_conflict(file_db, script):

@@ -15,7 +15,6 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
-from .counters import next_certificate_serial
 from .folder import Folder
 
 STATUSES = ('current', 'superseded')
@@ -184,12 +183,28 @@ class Certificates(Folder):
         )
 
 
+def new_certificate_serial(site, today):
+    """A serial like ``OCCI-2026-418305``: the year and six random digits,
+    drawn again while taken.
+
+    No counter: concurrent payments issuing certificates would all write
+    one counter object (and conflict); random serials are inserted all over
+    the certificates' tree, two transactions only conflict if they draw the
+    same one (then the retry draws again), and nobody can walk the serials.
+    """
+    certificates = site['certificates']
+    while True:
+        serial = 'OCCI-%d-%06d' % (today.year, 1 + secrets.randbelow(999_999))
+        if serial not in certificates:
+            return serial
+
+
 def issue_certificate(site, company, today, request_id=''):
     """A new certificate of ``company``'s membership as it is today; the
     company's previous certificate is superseded."""
     membership = company.require_membership()
     certificate = Certificate(
-        serial=next_certificate_serial(site, today),
+        serial=new_certificate_serial(site, today),
         cr_number=company.cr_number,
         occi_number=membership.occi_number,
         name_en=company.name_en,

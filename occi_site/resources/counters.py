@@ -1,12 +1,12 @@
-"""Conflict-safe sequences: OCCI numbers and certificate serials.
+"""Conflict-safe sequences: OCCI numbers.
 
 Each sequence is its own small persistent ``Counter``, deliberately without
 ``_p_resolveConflict``: two transactions that take a number from the same
 sequence at once both change that one object, so ZODB refuses the second
 commit with ConflictError and pyramid_retry runs that request again, when it
 reads the number the first one took.  No lock is held and only requests that
-draw from the same sequence can collide; an OCCI number and a certificate
-serial never do, and neither touches anything another request writes.
+draw from the same sequence can collide.  (Certificate serials need no
+sequence: see certificate.py.)
 
 A resolving counter (like ``BTrees.Length``) would not do: it merges two
 increments but both transactions would already have handed out the same number.
@@ -66,9 +66,3 @@ def next_occi_number(site):
         number = str(site['counters'].allocate(OCCI_NUMBER_SEQUENCE, OCCI_NUMBER_START))
         if number not in companies.by_occi_number:
             return number
-
-
-def next_certificate_serial(site, today):
-    """A new certificate serial like ``OCCI-2026-000123``, counted per year."""
-    number = site['counters'].allocate('certificate-%d' % today.year)
-    return 'OCCI-%d-%06d' % (today.year, number)
