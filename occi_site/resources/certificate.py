@@ -42,6 +42,8 @@ class Certificate(Persistent):
     __parent__ = None
     # Certificates issued before verification codes get theirs in evolve step 6.
     verification_code = None
+    # The serial of the company's certificate this one replaced, if any.
+    supersedes = None
 
     RECORD = (
         'serial',
@@ -151,6 +153,7 @@ class Certificates(Folder):
         previous = self.current_for(certificate.cr_number)
         if previous is not None:
             previous.supersede(name)
+            certificate.supersedes = previous.serial
         self.current[certificate.cr_number] = name
         return certificate
 
@@ -175,11 +178,18 @@ class Certificates(Folder):
         return None if serial is None else self[serial]
 
     def issued_for(self, cr_number):
-        """Every certificate of a CR, newest first."""
-        return sorted(
-            (self[serial] for serial in self.by_cr.get(cr_number, ())),
-            key=lambda certificate: (certificate.issued_on, certificate.serial),
-            reverse=True,
+        """Every certificate of a CR, newest first: the current one, then each
+        one it superseded in turn (serials say nothing of the order)."""
+        ordered, seen = [], set()
+        certificate = self.current_for(cr_number)
+        while certificate is not None and certificate.serial not in seen:
+            ordered.append(certificate)
+            seen.add(certificate.serial)
+            certificate = self.get(certificate.supersedes) if certificate.supersedes else None
+        # Those issued before the chain was kept, or off it.
+        rest = (self[serial] for serial in self.by_cr.get(cr_number, ()) if serial not in seen)
+        return ordered + sorted(
+            rest, key=lambda certificate: (certificate.issued_on, certificate.serial), reverse=True
         )
 
 
