@@ -162,6 +162,8 @@ pki_idp.key_file = {folder}/idp.key
 pki_idp.cert_file = {folder}/idp.crt
 pki_idp.metadata_file = {folder}/idp-metadata.xml
 pki_idp.sp_metadata_file = {folder}/sp-metadata.xml
+# No national CA: the smart card is not offered (Mobile ID is).
+pki_idp.national_ca_file = {folder}/no-national-ca.pem
 
 [app:gateway]
 use = egg:occi_site#gateway

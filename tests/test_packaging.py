@@ -46,6 +46,8 @@ pki_idp.key_file = {tmp}/idp.key
 pki_idp.cert_file = {tmp}/idp.crt
 pki_idp.metadata_file = {tmp}/idp-metadata.xml
 pki_idp.sp_metadata_file = {tmp}/sp-metadata.xml
+# No national CA: the smart card is not offered (Mobile ID is).
+pki_idp.national_ca_file = {tmp}/no-national-ca.pem
 
 [app:gateway]
 use = egg:occi_site#gateway
@@ -87,7 +89,13 @@ def wheel(tmp_path_factory):
 
 def test_the_wheel_carries_templates_static_files_and_catalogs(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in ('occi_site', 'pki_idp', 'payment_sandbox'):
+    packages = {
+        name.split('/')[0]
+        for name in tracked_files()
+        if name.count('/') == 1 and name.endswith('/__init__.py')
+    } - {'tests', 'bench'}
+    assert {'occi_site', 'pki_idp', 'payment_sandbox'} <= packages
+    for package in packages:
         for tracked in tracked_files():
             if tracked.startswith(package + '/') and not tracked.endswith('.py'):
                 assert tracked in names, tracked
