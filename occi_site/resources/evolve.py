@@ -135,6 +135,11 @@ def step_9_shard_the_audit_log(site):
     site['audit'].reindex()
 
 
+def step_10_assertions_by_hour(site):
+    """The accepted SAML assertions indexed by hour of expiry (assertions.py)."""
+    site['assertions'].index_by_hour()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -145,6 +150,7 @@ STEPS = (
     (7, step_7_reports),
     (8, step_8_shard_record_indexes),
     (9, step_9_shard_the_audit_log),
+    (10, step_10_assertions_by_hour),
 )
 
 GENERATION = STEPS[-1][0]
