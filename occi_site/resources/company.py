@@ -317,8 +317,6 @@ class Company(Persistent):
         return registry_company.name_en.strip(), registry_company.name_ar.strip()
 
 
-# The membership fields the companies' indexes are kept by.
-INDEXED_FIELDS = ('occi_number', 'expires_on')
 # The membership fields the companies' tallies count by.
 TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
 
@@ -393,7 +391,12 @@ class Companies(Folder):
     def change_membership(self, company, now, request, by='', **changes):
         """Change fields of ``company``'s membership (expiry, grade ...), keep
         the indexes true and announce what changed; ``by`` names who acts
-        when the request has nobody logged in (a script)."""
+        when the request has nobody logged in (a script).
+
+        Only an index whose key changes is written: a renewal rewriting
+        every index entry of its company would make concurrent payments
+        conflict on index buckets they need not touch.
+        """
         membership = company.membership
         changed = {
             name: (getattr(membership, name), value)
@@ -402,16 +405,17 @@ class Companies(Folder):
         }
         if not changed:
             return
-        reindex = not changed.keys().isdisjoint(INDEXED_FIELDS)
         retally = not changed.keys().isdisjoint(TALLIED_FIELDS)
-        if reindex:
-            self._unindex(company)
         if retally:
             self._tally(membership, -1)
         for name, (_old, value) in changed.items():
             setattr(membership, name, value)
-        if reindex:
-            self._index(company)
+        if 'occi_number' in changed:
+            self._unindex_occi_number(company.cr_number, changed['occi_number'][0])
+            self.by_occi_number[membership.occi_number] = company.cr_number
+        if 'expires_on' in changed:
+            self._unindex_expiry(company.cr_number, changed['expires_on'][0])
+            self._index_expiry(company.cr_number, membership.expires_on)
         if retally:
             self._tally(membership, 1)
         announce(request, MembershipChanged, subject=company, when=now, by=by, changes=changed)
@@ -446,22 +450,31 @@ class Companies(Folder):
     def _index(self, company):
         membership = company.membership
         self.by_occi_number[membership.occi_number] = company.cr_number
-        crs = self.by_expiry.get(membership.expires_on)
-        if crs is None:
-            crs = self.by_expiry[membership.expires_on] = OOTreeSet()
-        crs.add(company.cr_number)
+        self._index_expiry(company.cr_number, membership.expires_on)
 
     def _unindex(self, company):
         membership = company.membership
         if membership is None:
             return
-        if self.by_occi_number.get(membership.occi_number) == company.cr_number:
-            del self.by_occi_number[membership.occi_number]
-        crs = self.by_expiry.get(membership.expires_on)
-        if crs is not None and company.cr_number in crs:
-            crs.remove(company.cr_number)
+        self._unindex_occi_number(company.cr_number, membership.occi_number)
+        self._unindex_expiry(company.cr_number, membership.expires_on)
+
+    def _index_expiry(self, cr_number, expires_on):
+        crs = self.by_expiry.get(expires_on)
+        if crs is None:
+            crs = self.by_expiry[expires_on] = OOTreeSet()
+        crs.add(cr_number)
+
+    def _unindex_occi_number(self, cr_number, occi_number):
+        if self.by_occi_number.get(occi_number) == cr_number:
+            del self.by_occi_number[occi_number]
+
+    def _unindex_expiry(self, cr_number, expires_on):
+        crs = self.by_expiry.get(expires_on)
+        if crs is not None and cr_number in crs:
+            crs.remove(cr_number)
             if not crs:
-                del self.by_expiry[membership.expires_on]
+                del self.by_expiry[expires_on]
 
     def find_by_occi_number(self, occi_number):
         cr = self.by_occi_number.get(occi_number)
