@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import webtest
+from pyramid_retry import is_error_retryable
 
 from occi_site import retry
 
@@ -53,3 +54,13 @@ def test_a_conflict_on_the_last_attempt_is_logged_once(probe, caplog, where):
     assert 'Traceback' not in page
     logged = [record for record in caplog.records if record.name == ERRORS]
     assert len(logged) == 1 and logged[0].exc_info is not None
+
+
+def test_relstorage_giving_up_on_a_row_lock_is_retried(probe):
+    """RelStorage does not wait for a lock another transaction holds on an
+    object this one read (``readCurrent``): it raises at once, a conflict
+    the retry policy runs again like any other."""
+    from relstorage.adapters.interfaces import UnableToLockRowsToReadCurrentError
+
+    request = probe.app.request_factory({'retry.attempt': 0, 'retry.attempts': 3})
+    assert is_error_retryable(request, UnableToLockRowsToReadCurrentError('lock_not_available'))
