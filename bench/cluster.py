@@ -23,10 +23,7 @@ from datetime import UTC, datetime
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import transaction  # noqa: E402
-
 from occi_site.clock import OMAN  # noqa: E402
-from occi_site.resources import ROOT_KEY  # noqa: E402
 from occi_site.resources.certificate import issue_certificate  # noqa: E402
 from tests.cluster import Cluster  # noqa: E402
 
@@ -48,17 +45,11 @@ def start(folder):
 
 
 def a_certificate(cluster):
-    db = cluster.open_database()
-    tm = transaction.TransactionManager()
-    conn = db.open(tm)
-    try:
-        with tm:
-            site = conn.root()[ROOT_KEY]
-            today = datetime.now(UTC).astimezone(OMAN).date()
-            return issue_certificate(site, site['companies']['1229237'], today).serial
-    finally:
-        conn.close()
-        db.close()
+    def issue(site):
+        today = datetime.now(UTC).astimezone(OMAN).date()
+        return issue_certificate(site, site['companies']['1229237'], today).serial
+
+    return cluster.in_database(issue)
 
 
 def requests_per_second(url, duration, connections):

@@ -361,22 +361,35 @@ class Cluster:
             },
         )
 
-    def open_database(self):
-        """The database as the servers open it, from relstorage.conf, for the
-        test to look at (and prepare) what they share."""
+    def in_database(self, action):
+        """``action(site)`` in a transaction of its own (committed), on the
+        database as the servers open it, from relstorage.conf: for the test
+        to look at, and prepare, what they share."""
+        import transaction
         import ZODB.config
+
+        from occi_site.resources import ROOT_KEY
 
         environment = dict(self.environment, OCCI_VAR=str(self.var('test')))
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         try:
-            return ZODB.config.databaseFromFile((ROOT / 'relstorage.conf').open())
+            with (ROOT / 'relstorage.conf').open() as config:
+                db = ZODB.config.databaseFromFile(config)
         finally:
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name)
                 else:
                     os.environ[name] = value
+        tm = transaction.TransactionManager()
+        conn = db.open(tm)
+        try:
+            with tm:
+                return action(conn.root()[ROOT_KEY])
+        finally:
+            conn.close()
+            db.close()
 
 
 # The browsers' own address: not the balancer's, so the servers' access

@@ -105,60 +105,53 @@ def prepare_members(cluster, first, count, service='renewal'):
     renewal, new ones the registry lists for a New Membership."""
     from datetime import UTC, datetime
 
-    import transaction
-
-    from occi_site.resources import ROOT_KEY
     from occi_site.resources.account import Account
     from occi_site.scripts.populate import CIVIL_ID_START, CR_START
 
     if service == 'renewal':
         cluster.script('occi-populate', '--companies', str(first + count))
-    db = cluster.open_database()
-    tm = transaction.TransactionManager()
-    conn = db.open(tm)
-    members = []
-    try:
-        with tm:
-            site = conn.root()[ROOT_KEY]
-            now = datetime.now(UTC)
-            for index in range(first, first + count):
-                civil_id = str(CIVIL_ID_START + index)
-                cr = str(CR_START + index)
-                if service == 'renewal':
-                    company = site['companies'][cr]
-                    listed = {
-                        'cr_number': cr,
-                        'name_en': company.name_en,
-                        'name_ar': company.name_ar,
-                        'address': company.address,
-                        'grade': company.membership.grade,
-                        'status': 'active',
-                    }
-                    occi_number = company.membership.occi_number
-                else:
-                    listed = {
-                        'cr_number': cr,
-                        'name_en': 'Cluster Trading %d' % index,
-                        'name_ar': 'التجارة %d' % index,
-                        'address': 'Ruwi, Muttrah, Muscat Governorate',
-                        'grade': 'Fourth',
-                        'status': 'active',
-                    }
-                    occi_number = None
-                    account = Account(
-                        civil_id, 'Member %d' % index, '%s@example.om' % civil_id, '7%07d' % index
-                    )
-                    account.state = 'active'
-                    site['accounts'].add(civil_id, account)
-                cluster.registry.add(listed, civil_id)
-                service_request = site['requests'].open_request(
-                    service, civil_id, cr, now, occi_number=occi_number
+
+    def prepare(site):
+        now = datetime.now(UTC)
+        members = []
+        for index in range(first, first + count):
+            civil_id = str(CIVIL_ID_START + index)
+            cr = str(CR_START + index)
+            if service == 'renewal':
+                company = site['companies'][cr]
+                listed = {
+                    'cr_number': cr,
+                    'name_en': company.name_en,
+                    'name_ar': company.name_ar,
+                    'address': company.address,
+                    'grade': company.membership.grade,
+                    'status': 'active',
+                }
+                occi_number = company.membership.occi_number
+            else:
+                listed = {
+                    'cr_number': cr,
+                    'name_en': 'Cluster Trading %d' % index,
+                    'name_ar': 'التجارة %d' % index,
+                    'address': 'Ruwi, Muttrah, Muscat Governorate',
+                    'grade': 'Fourth',
+                    'status': 'active',
+                }
+                occi_number = None
+                account = Account(
+                    civil_id, 'Member %d' % index, '%s@example.om' % civil_id, '7%07d' % index
                 )
-                service_request.record_step_up('cluster-%d' % index, now, 'card', now)
-                members.append((civil_id, cr, service_request.__name__))
-    finally:
-        conn.close()
-        db.close()
+                account.state = 'active'
+                site['accounts'].add(civil_id, account)
+            cluster.registry.add(listed, civil_id)
+            service_request = site['requests'].open_request(
+                service, civil_id, cr, now, occi_number=occi_number
+            )
+            service_request.record_step_up('cluster-%d' % index, now, 'card', now)
+            members.append((civil_id, cr, service_request.__name__))
+        return members
+
+    members = cluster.in_database(prepare)
     return members
 
 
@@ -178,6 +171,20 @@ def confirm_and_pay(cluster, civil_id, request_id, card=None):
         # died having committed it: the request page leads to the order.
         page = browser.get('/requests/%s/' % request_id).click(description='Go to payment')
     return pay_at_gateway(page, card)
+
+
+def paying(cluster, payers, declined_every):
+    """The card of each payer (every ``declined_every``-th one declined) and
+    the job of each: from the confirm button through the gateway."""
+    cards = {
+        request_id: DECLINED_CARD if index % declined_every == declined_every - 1 else APPROVED_CARD
+        for index, (_civil_id, _cr, request_id) in enumerate(payers)
+    }
+    jobs = {
+        request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r, cards[r]))
+        for civil_id, _cr, request_id in payers
+    }
+    return cards, jobs
 
 
 def run_members(jobs):
@@ -208,41 +215,23 @@ def server_errors(cluster, since):
 
 def records(cluster, request_ids):
     """(request state, [order states], certificate serial) for each request, from the database."""
-    import transaction
-
-    from occi_site.resources import ROOT_KEY
-
-    db = cluster.open_database()
-    tm = transaction.TransactionManager()
-    conn = db.open(tm)
-    try:
-        with tm:
-            site = conn.root()[ROOT_KEY]
-            return {
-                request_id: (
-                    site['requests'][request_id].state,
-                    [order.state for order in site['orders'].for_request(request_id)],
-                    site['requests'][request_id].certificate_serial,
-                )
-                for request_id in request_ids
-            }
-    finally:
-        conn.close()
-        db.close()
+    return cluster.in_database(
+        lambda site: {
+            request_id: (
+                site['requests'][request_id].state,
+                [order.state for order in site['orders'].for_request(request_id)],
+                site['requests'][request_id].certificate_serial,
+            )
+            for request_id in request_ids
+        }
+    )
 
 
 def test_thirty_members_pay_at_once_and_three_join(cluster):
     payers = prepare_members(cluster, 0, 30)
     joiners = prepare_members(cluster, 100, 3, service='new_membership')
-    cards = {
-        request_id: DECLINED_CARD if index % 3 == 2 else APPROVED_CARD
-        for index, (_civil_id, _cr, request_id) in enumerate(payers)
-    }
+    cards, jobs = paying(cluster, payers, declined_every=3)
     log_start = len(cluster.balancer.output().splitlines())
-    jobs = {
-        request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r, cards[r]))
-        for civil_id, _cr, request_id in payers
-    }
     jobs.update(
         {
             request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r))
@@ -281,15 +270,8 @@ def test_a_server_killed_under_load_loses_nothing_committed(cluster):
     from .stack import GATEWAY_KEYS
 
     payers = prepare_members(cluster, 30, 16)
-    cards = {
-        request_id: DECLINED_CARD if index % 4 == 3 else APPROVED_CARD
-        for index, (_civil_id, _cr, request_id) in enumerate(payers)
-    }
+    cards, jobs = paying(cluster, payers, declined_every=4)
     log_start = len(cluster.balancer.output().splitlines())
-    jobs = {
-        request_id: (lambda c=civil_id, r=request_id: confirm_and_pay(cluster, c, r, cards[r]))
-        for civil_id, _cr, request_id in payers
-    }
     killer = threading.Timer(1.5, cluster.portals['a'].kill)
     killer.start()
     errors = run_members(jobs)
@@ -321,16 +303,6 @@ def test_a_server_killed_under_load_loses_nothing_committed(cluster):
 
 
 def order_ids(cluster, request_id):
-    import transaction
-
-    from occi_site.resources import ROOT_KEY
-
-    db = cluster.open_database()
-    tm = transaction.TransactionManager()
-    conn = db.open(tm)
-    try:
-        with tm:
-            return [o.id for o in conn.root()[ROOT_KEY]['orders'].for_request(request_id)]
-    finally:
-        conn.close()
-        db.close()
+    return cluster.in_database(
+        lambda site: [order.id for order in site['orders'].for_request(request_id)]
+    )

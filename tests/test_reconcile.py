@@ -4,27 +4,15 @@ asking the gateway, through the path a notification takes."""
 import io
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from pyramid.scripting import prepare
 
-from occi_site.resources import ROOT_KEY, database
 from occi_site.scripts.reconcile import reconcile
 
-from .conftest import add_account
-from .stack import Stack
+from . import test_payment_portal
 from .test_payment_portal import in_db, membership, pay, renewal_order, switch, to_gateway
 
-
-@pytest.fixture
-def stack(tmp_path):
-    stack = Stack(tmp_path, **{'pyramid.includes': 'tests.probe_views'})
-    conn = database(stack.portal.registry).open()
-    with conn.transaction_manager:
-        add_account(conn.root()[ROOT_KEY], '90000001', full_name='Ali Said Al Jahdhami')
-    conn.close()
-    stack.browser.get('/_probe/login/90000001')
-    yield stack
-    stack.close()
+# The payment tests' own: a member logged in, the gateway beside the portal.
+stack = test_payment_portal.stack
 
 
 def run_reconcile(stack, after=timedelta(0)):
