@@ -79,3 +79,20 @@ def test_sp_metadata_is_replaced_whole(tmp_path):
         reader.join()
     assert torn == []
     assert not [name for name in os.listdir(tmp_path) if name != 'sp-metadata.xml']
+
+
+def test_the_shipped_connection_pool_matches_the_servers_threads():
+    """One database connection per waitress thread, as production.ini and
+    relstorage.conf ship: a smaller pool would throw caches away under load."""
+    import configparser
+    import re
+
+    from .processes import ROOT
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / 'production.ini')
+    threads = int(ini['server:main']['threads'])
+    pool_size = int(
+        re.search(r'^\s*pool-size\s+(\d+)', (ROOT / 'relstorage.conf').read_text(), re.M).group(1)
+    )
+    assert pool_size == threads
