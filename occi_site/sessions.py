@@ -22,14 +22,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from pyramid.events import ApplicationCreated
 from pyramid.interfaces import ISession
 from pyramid.settings import asbool
 from pyramid_zodbconn import get_connection
+from transaction.interfaces import TransientError
 from zope.interface import implementer
 
-from .resources import database
+from .resources import STARTUP_WAIT, database, patiently
 from .resources.sessions import SESSIONS_DATABASE, create_session_store, session_store
 
 COOKIE_NAME = 'occi_session'
@@ -214,7 +216,14 @@ def live_sessions(request, civil_id):
 
 
 def _on_application_created(event):
-    create_session_store(database(event.app.registry).databases[SESSIONS_DATABASE])
+    # Servers started together on an empty database all try to create it.
+    registry = event.app.registry
+    patiently(
+        'creating the session store conflicted with another process',
+        partial(create_session_store, database(registry).databases[SESSIONS_DATABASE]),
+        float(registry.settings.get('occi.startup.wait', STARTUP_WAIT)),
+        TransientError,
+    )
 
 
 def includeme(config):

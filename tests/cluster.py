@@ -226,13 +226,14 @@ class Cluster:
         self.base = 'http://127.0.0.1:%d' % self.balancer_port
         self.portals = {}
         self.idp = self.balancer = None
-        self.dsn = None
+        self.dsn = self.sessions_dsn = None
 
     # -- the parts ---------------------------------------------------------------
 
     def start_database(self):
         self.postgres.start()
         self.dsn = self.postgres.create_database('occi')
+        self.sessions_dsn = self.postgres.create_database('occi_sessions')
 
     def start_idp_and_gateway(self):
         ini = self.folder / 'idp.ini'
@@ -249,6 +250,7 @@ class Cluster:
         """What an operator puts in the servers' environment file."""
         return {
             'OCCI_DSN': self.dsn,
+            'OCCI_SESSIONS_DSN': self.sessions_dsn,
             'OCCI_PUBLIC_URL': self.base,
             'OCCI_SESSION_SECRET': SESSION_SECRET,
             'OCCI_PAYMENT_PROFILE_ID': GATEWAY_KEYS['profile_id'],

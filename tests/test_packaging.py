@@ -24,11 +24,12 @@ use = egg:rutter#urlmap
 [app:portal]
 use = egg:occi_site
 zodbconn.uri = file://{tmp}/Data.fs?blobstorage_dir={tmp}/blobs
+zodbconn.uri.sessions = file://{tmp}/Sessions.fs
 occi.sample_data = true
 occi.outbox_path = {tmp}/outbox.jsonl
 occi.mail = outbox
 occi.sms = outbox
-occi.session.secret = packaging-test-secret
+occi.session.secret = packaging-test-secret-of-the-wheel-8d1f0b
 occi.public_url = {base}
 occi.pki.key_file = {tmp}/sp.key
 occi.pki.cert_file = {tmp}/sp.crt
@@ -37,7 +38,7 @@ occi.pki.sp_metadata_file = {tmp}/sp-metadata.xml
 occi.payment.endpoint_url = {base}/gateway/pay
 occi.payment.profile_id = OCCI-SANDBOX
 occi.payment.access_key = sandbox-access-key
-occi.payment.secret_key = sandbox-secret-key
+occi.payment.secret_key = sandbox-secret-key-of-the-wheel-3c9e77a
 
 [app:idp]
 use = egg:occi_site#idp
@@ -53,7 +54,7 @@ pki_idp.national_ca_file = {tmp}/no-national-ca.pem
 use = egg:occi_site#gateway
 sandbox.profile_id = OCCI-SANDBOX
 sandbox.access_key = sandbox-access-key
-sandbox.secret_key = sandbox-secret-key
+sandbox.secret_key = sandbox-secret-key-of-the-wheel-3c9e77a
 
 [server:main]
 use = egg:waitress#main

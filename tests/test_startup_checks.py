@@ -2,12 +2,14 @@
 setting, unless development tools are on."""
 
 import configparser
+import re
 from pathlib import Path
 
 import pytest
 from pyramid.exceptions import ConfigurationError
 
 import occi_site
+from occi_site import from_environment
 from occi_site.startup_checks import check_settings
 
 from .conftest import portal_settings
@@ -16,11 +18,20 @@ ROOT = Path(__file__).resolve().parents[1]
 GOOD = 'k4W9pXr2vN7qLz3sT8mB1cY6hJ0dF5gA'
 
 
+def shipped_environment():
+    """The environment deploy/occi.env ships for production.ini (CHANGE-ME values)."""
+    lines = (ROOT / 'deploy' / 'occi.env').read_text().splitlines()
+    return dict(line.split('=', 1) for line in lines if line and not line.startswith('#'))
+
+
 def ini_value(name, key):
+    """A setting of the portal in ``name``, production.ini's with the shipped environment."""
     parser = configparser.RawConfigParser(strict=False)
     parser.read(ROOT / name)
-    section = 'app:main' if name == 'production.ini' else 'app:portal'
-    return parser.get(section, key)
+    value = parser.get('app:portal', key)
+    if name == 'production.ini':
+        value = re.sub(r'\$\((\w+)\)', lambda name: shipped_environment()[name.group(1)], value)
+    return value
 
 
 def production(tmp_path, **overrides):
@@ -100,10 +111,13 @@ def test_development_tools_allow_the_shipped_development_secrets(tmp_path):
     assert occi_site.main({}, **settings)
 
 
-def test_production_ini_as_shipped_does_not_start():
+def test_production_ini_as_shipped_does_not_start(monkeypatch):
+    """production.ini with the environment deploy/occi.env ships (its CHANGE-ME values)."""
+    for name, value in shipped_environment().items():
+        monkeypatch.setenv(name, value)
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.read(ROOT / 'production.ini')
-    settings = dict(parser.items('app:main'))
+    settings = from_environment(dict(parser.items('app:portal')))
     with pytest.raises(ConfigurationError) as raised:
         check_settings(settings)
     for name in ('occi.session.secret', 'occi.payment.secret_key', 'occi.payment.profile_id'):
