@@ -50,5 +50,6 @@ def main(global_config, **settings):
         config.include('.integrations')
         config.include('.delivery')
         config.include('.documents')
+        config.include('.reconciliation')
         config.include('.views')
     return config.make_wsgi_app()

@@ -251,11 +251,13 @@ class Worker:
 
 
 class WorkerThread:
-    """The worker in a thread of the portal process, started with its first request."""
+    """A worker in a thread of the portal process, started with its first
+    request: anything with ``run(stop, interval, wake)``."""
 
-    def __init__(self, worker, interval):
+    def __init__(self, worker, interval, name='occi-notify'):
         self.worker = worker
         self.interval = interval
+        self.name = name
         self.stop = threading.Event()
         self.woken = threading.Event()
         self.thread = None
@@ -269,7 +271,7 @@ class WorkerThread:
                 self.thread = threading.Thread(
                     target=self.worker.run,
                     args=(self.stop, self.interval, self.woken),
-                    name='occi-notify',
+                    name=self.name,
                     daemon=True,
                 )
                 self.thread.start()

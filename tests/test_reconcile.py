@@ -1,26 +1,32 @@
 """Reconciliation: orders whose gateway answers never arrived are settled by
 asking the gateway, through the path a notification takes."""
 
-import io
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
-from pyramid.scripting import prepare
-
-from occi_site.scripts.reconcile import reconcile
+from occi_site.reconciliation import Reconciler
 
 from . import test_payment_portal
-from .test_payment_portal import in_db, membership, pay, renewal_order, switch, to_gateway
+from .conftest import add_account
+from .stack import Stack
+from .test_payment_portal import (
+    DECLINED_CARD,
+    fulfilments,
+    in_db,
+    membership,
+    pay,
+    renewal_order,
+    switch,
+    to_gateway,
+)
 
 # The payment tests' own: a member logged in, the gateway beside the portal.
 stack = test_payment_portal.stack
 
 
 def run_reconcile(stack, after=timedelta(0)):
-    out = io.StringIO()
-    with prepare(registry=stack.portal.registry) as env:
-        env['request'].root = env['root']
-        outcome = reconcile(env['request'], after, out=out)
-    return outcome, out.getvalue()
+    return Reconciler(stack.portal.registry, after).run_once()
 
 
 def order_states(stack, request_id):
@@ -32,35 +38,79 @@ def test_a_payment_whose_answers_were_both_lost_is_settled(stack):
     request_id, order_page = renewal_order(stack)
     pay(stack, order_page)  # and the browser never comes back
     assert order_states(stack, request_id) == ['pending']
-    assert run_reconcile(stack, after=timedelta(minutes=15))[0] == {}  # too recent to ask
-    outcome, printed = run_reconcile(stack)
-    assert outcome == {'paid': 1}
-    assert printed.endswith(': paid\n')
+    assert run_reconcile(stack, after=timedelta(minutes=15)) == {}  # too recent to ask
+    [(name, state)] = run_reconcile(stack).items()
+    assert state == 'paid'
     assert order_states(stack, request_id) == ['paid']
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
     assert membership(stack)[0] == date(2029, 3, 19)
-    fulfilled = [
-        m for m in stack.outbox() if m['subject'] == 'Your OCCI e-service request is complete'
-    ]
-    assert len(fulfilled) == 1
-    audit = in_db(stack, lambda site: site['audit'].latest(action='payment.accept'))
-    assert [entry['details']['channel'] for _key, entry in audit] == ['reconciliation']
-    assert run_reconcile(stack)[0] == {}
+    assert len(fulfilments(stack)) == 1
+    audit = in_db(stack, lambda site: site['audit'].latest(path='/orders/' + name))
+    accepted = [entry for _key, entry in audit if entry['action'] == 'payment.accept']
+    assert [entry['details']['channel'] for entry in accepted] == ['reconciliation']
+    assert run_reconcile(stack) == {}
 
 
-def test_a_declined_payment_gives_the_request_back(stack):
+def test_a_declined_payment_is_recorded_once(stack):
     switch(stack, 'drop_notification')
     request_id, order_page = renewal_order(stack)
-    pay(stack, order_page, number='4000000000000002')
-    assert run_reconcile(stack)[0] == {'declined': 1}
-    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'
+    pay(stack, order_page, number=DECLINED_CARD)
+    assert list(run_reconcile(stack).values()) == ['declined']
+    kept = in_db(stack, lambda site: len(site['orders'].for_request(request_id)[0].gateway_log))
+    # The declined order is asked about again on the next pass: the answer is
+    # already kept, so nothing more is.
+    assert list(run_reconcile(stack).values()) == ['declined']
+    again = in_db(stack, lambda site: len(site['orders'].for_request(request_id)[0].gateway_log))
+    assert again == kept
+    assert membership(stack)[0] == date(2027, 3, 19)
 
 
 def test_a_member_still_at_the_gateway_is_left_alone_until_the_window_closes(stack):
     request_id, order_page = renewal_order(stack)
     to_gateway(stack, order_page)
-    assert run_reconcile(stack)[0] == {'pending': 1}
+    assert list(run_reconcile(stack).values()) == ['pending']
     later = datetime.now(UTC) + timedelta(minutes=91)
     stack.portal.registry.occi_clock = lambda: later
-    assert run_reconcile(stack)[0] == {'expired': 1}
+    assert list(run_reconcile(stack).values()) == ['expired']
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'
+
+
+def test_an_unreachable_gateway_leaves_the_order_for_the_next_pass(stack):
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    pay(stack, order_page)
+    gateway = stack.portal.registry.occi_payment
+    # Nothing listens on the discard port.
+    asked_at, gateway.query_url = gateway.query_url, 'http://127.0.0.1:9/query'
+    assert run_reconcile(stack) == {}
+    assert order_states(stack, request_id) == ['pending']
+    gateway.query_url = asked_at
+    assert list(run_reconcile(stack).values()) == ['paid']
+    assert order_states(stack, request_id) == ['paid']
+
+
+def test_the_portal_reconciles_in_a_thread_of_its_own(tmp_path):
+    stack = Stack(
+        tmp_path,
+        **{
+            'pyramid.includes': 'tests.probe_views',
+            'occi.reconcile.mode': 'thread',
+            'occi.reconcile.after': '0',
+            'occi.reconcile.every': '0.2',
+        },
+    )
+    try:
+        in_db(stack, lambda site: add_account(site, '90000001'))
+        stack.browser.get('/_probe/login/90000001')
+        switch(stack, 'drop_notification')
+        request_id, order_page = renewal_order(stack)
+        pay(stack, order_page)
+        deadline = time.monotonic() + 20
+        while order_states(stack, request_id) != ['paid'] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert order_states(stack, request_id) == ['paid']
+        assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
+        assert [t for t in threading.enumerate() if t.name == 'occi-reconcile']
+    finally:
+        stack.portal.registry.occi_reconcile_thread.stop_and_join(10)
+        stack.close()

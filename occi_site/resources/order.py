@@ -258,6 +258,11 @@ class Order(StateTable, Persistent):
         """Keep one message to or from the gateway, as it was."""
         self.gateway_log[time_ordered_key(now, self.gateway_log)] = (now, dict(fields))
 
+    def has_kept(self, fields):
+        """Whether this very signed message was kept already."""
+        signature = fields.get('signature')
+        return any(kept.get('signature') == signature for _when, kept in self.gateway_log.values())
+
     @property
     def gateway_messages(self):
         """Every message kept, oldest first, as ``(when, fields)``."""

@@ -97,15 +97,23 @@ def settle(request, channel):
     or ``(None, response)`` for a message no order takes.  Every message is
     kept (refused ones in the audit log), so the refusal is returned, not
     raised: raising would roll that record back."""
-    orders = request.root['orders']
     try:
         result = request.payment_gateway.read_result(request.POST)
     except PaymentResponseError as error:
-        orders.refuse_answer(str(error), request.now, request, channel)
+        request.root['orders'].refuse_answer(str(error), request.now, request, channel)
         return None, HTTPBadRequest()
-    order, outcome = orders.receive_answer(result, request.now, request, channel)
+    order = settle_result(request, result, channel)
     if order is None:
         return None, HTTPNotFound()
+    return order, None
+
+
+def settle_result(request, result, channel):
+    """Give one verified gateway answer to its order and fulfil the request
+    the answer paid; the order, or None for a reference no order has.  The
+    browser's return, the gateway's notification and reconciliation all
+    come this way."""
+    order, outcome = request.root['orders'].receive_answer(result, request.now, request, channel)
     if outcome == Outcome.PAID:
         service_request = order.service_request
         try:
@@ -114,7 +122,7 @@ def settle(request, channel):
             log.error(
                 'paid request %s could not be fulfilled: %s', service_request.id, refusal.reason
             )
-    return order, None
+    return order
 
 
 @view_config(route_name='payment_return', request_method='POST', require_csrf=False)

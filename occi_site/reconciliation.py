@@ -1,0 +1,134 @@
+"""Reconciliation: asking the card gateway about orders whose answers never came.
+
+The gateway answers the portal twice, through the member's browser and
+server to server; when both are lost (a server killed mid-request, a network
+fault) nothing else would ever ask again.  A pass takes the orders still
+unpaid some minutes after they were made, asks the gateway by reference
+number what it decided (the status query) and gives each answer not yet
+kept to the order through the path a notification takes; orders the gateway
+has no decision for stay as they are until their payment window closes, then
+expire.
+
+``occi.reconcile.mode`` says who runs the passes:
+
+- ``worker`` (production): the ``occi-reconcile`` console script, on one
+  host, from a timer or with ``--every`` as a worker;
+- ``thread``: a thread of the portal process, every
+  ``occi.reconcile.every`` seconds (development: a FileStorage opens in one
+  process only).
+
+``occi.reconcile.after`` is the minutes an order is left unpaid before the
+gateway is asked (default 15).
+"""
+
+import logging
+from datetime import timedelta
+
+from pyramid.events import NewRequest
+from pyramid.scripting import prepare
+
+from .delivery import WorkerThread
+from .integrations.payment import PaymentQueryError, PaymentResponseError
+from .resources.order import UNPAID_STATES
+from .resources.services import SERVICES
+from .views.payment import settle_result
+
+log = logging.getLogger(__name__)
+
+MODES = ('worker', 'thread')
+CHANNEL = 'reconciliation'
+# Orders made before the portal recorded their service have none.
+ORDER_SERVICES = ('', *SERVICES)
+SETTLE_TRIES = 5
+
+
+def unsettled_orders(site, before, limit):
+    """``{name: whether it went to the gateway}`` of the unpaid orders made before ``before``."""
+    return {
+        order.id: bool(order.transaction_uuids)
+        for order in site['orders'].find(ORDER_SERVICES, UNPAID_STATES, last=before, limit=limit)
+    }
+
+
+def reconcile(request, after, limit=1000):
+    """One pass over the orders unpaid for longer than ``after``; returns
+    ``{order name: its state after the pass}``.
+
+    Each order is settled in a transaction of its own, retried on a conflict
+    (with its notification arriving at that very moment, say).
+    """
+    tm, site = request.tm, request.root
+    with tm:
+        orders = unsettled_orders(site, request.now - after, limit)
+    states = {}
+    for name, checked_out in orders.items():
+        results = []
+        if checked_out:
+            try:
+                results = request.payment_gateway.transactions(name)
+            except (PaymentQueryError, PaymentResponseError) as error:
+                log.error('order %s: the gateway could not say: %s', name, error)
+                continue
+        for attempt in tm.attempts(SETTLE_TRIES):
+            with attempt:
+                tm.get().note('reconciliation: %s' % name)
+                order = site['orders'][name]
+                for result in results:
+                    if not order.has_kept(result.fields):
+                        settle_result(request, result, CHANNEL)
+                order.expire_if_stale(request.now, request)
+                states[name] = order.state
+    return states
+
+
+class Reconciler:
+    """Passes of ``reconcile`` with the application of ``registry``."""
+
+    def __init__(self, registry, after):
+        self.registry = registry
+        self.after = after
+
+    def run_once(self):
+        """One pass, as a request of its own: its own time, its own connection."""
+        with prepare(registry=self.registry) as env:
+            request = env['request']
+            # What the router gives a view: the settlement reads the site from the request.
+            request.root = env['root']
+            return reconcile(request, self.after)
+
+    def run(self, stop, interval, wake=None):
+        """Passes every ``interval`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                settled = {
+                    name: state
+                    for name, state in self.run_once().items()
+                    if state not in UNPAID_STATES
+                }
+                if settled:
+                    log.info('reconciled: %s', ', '.join(sorted(settled)))
+            except Exception:
+                log.exception('reconciliation: a pass failed')
+            (wake or stop).wait(interval)
+            if wake is not None:
+                wake.clear()
+
+
+def includeme(config):
+    registry = config.registry
+    settings = registry.settings
+    mode = settings.get('occi.reconcile.mode', 'worker')
+    if mode not in MODES:
+        raise ValueError('occi.reconcile.mode must be one of %s, not %r' % (MODES, mode))
+    registry.occi_reconciler = Reconciler(
+        registry, timedelta(minutes=float(settings.get('occi.reconcile.after', 15)))
+    )
+    if mode == 'thread':
+        thread = registry.occi_reconcile_thread = WorkerThread(
+            registry.occi_reconciler,
+            float(settings.get('occi.reconcile.every', 300)),
+            name='occi-reconcile',
+        )
+        # Console scripts build the application too, but serve no request:
+        # only a serving portal starts the thread.
+        config.add_subscriber(lambda event: thread.start(), NewRequest)
