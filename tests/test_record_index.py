@@ -53,3 +53,29 @@ def test_an_index_of_one_set_is_spread_over_shards():
     assert old.find((['renewal'], ['paid']), limit=3) == ['r39', 'r38', 'r37']
     old.spread_over_shards()  # a second run changes nothing
     assert sum(len(shard) for shard in old.shards) == 40
+
+
+def test_notifications_made_before_the_shards_are_spread_over_them():
+    """The evolve step on /notifications: its due set and its indexes."""
+    from BTrees.OOBTree import OOTreeSet
+
+    from occi_site.resources.notification import Notifications
+
+    notifications = Notifications()
+    for minute in range(30):
+        notifications.queue(
+            'email', 'm%d@example.om' % minute, 'Hello', 'Body', T0 + timedelta(minutes=minute)
+        )
+    due = list(notifications.due.keys())
+    notifications.due = OOTreeSet(due)
+    for index in (notifications.filter_index, notifications.recipient_index):
+        keys = OOTreeSet(index.keys())
+        del index.shards
+        index.keys = keys
+    notifications.spread_over_shards()
+    assert list(notifications.due.keys()) == due
+    assert len([shard for shard in notifications.due.shards if shard]) > 1
+    assert notifications.next_due_at() == T0.timestamp()
+    oldest = notifications.due_names(T0 + timedelta(minutes=2))
+    assert oldest == [name for _when, name in due[:3]]
+    assert len(notifications.find(('queued',), ('email',))) == 30

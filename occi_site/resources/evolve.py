@@ -140,6 +140,11 @@ def step_10_assertions_by_hour(site):
     site['assertions'].index_by_hour()
 
 
+def step_11_shard_the_notifications(site):
+    """The notifications' due set and indexes spread over shards (notification.py)."""
+    site['notifications'].spread_over_shards()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -151,6 +156,7 @@ STEPS = (
     (8, step_8_shard_record_indexes),
     (9, step_9_shard_the_audit_log),
     (10, step_10_assertions_by_hour),
+    (11, step_11_shard_the_notifications),
 )
 
 GENERATION = STEPS[-1][0]

@@ -15,23 +15,26 @@ new day of retries.  Every attempt is kept with the provider's answer.
 ``/notifications`` keeps its indexes on every change, never by scanning:
 ``due`` holds ``(time, name)`` of what a worker must look at (queued and
 retrying ones when they fall due, and claimed ones when their claim runs
-out), and three RecordIndexes serve /manage's filters and a member's own
-list.  Names are random, so concurrent requests queueing notifications add
-different keys, which ZODB's BTree conflict resolution merges.
+out), spread over shards by name (every request that notifies adds a key
+at the same moment, and every delivery moves one), and three RecordIndexes
+serve /manage's filters and a member's own list.  Names are random, so
+concurrent requests queueing notifications add different keys, which ZODB's
+BTree conflict resolution merges.
 """
 
+import itertools
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
 from ..i18n import _
 from .folder import Folder
-from .record_index import LAST_NAME, RecordIndex
+from .record_index import LAST_NAME, RecordIndex, ShardedSet
 
 CHANNELS = ('email', 'sms')
 CHANNEL_TITLES = {'email': _('E-mail'), 'sms': _('SMS')}
@@ -272,7 +275,7 @@ class Notifications(Folder):
 
     def __init__(self, title=''):
         super().__init__(title)
-        self.due = OOTreeSet()
+        self.due = ShardedSet()
         self.filter_index = RecordIndex()
         self.recipient_index = RecordIndex()
         self.member_index = RecordIndex()
@@ -292,7 +295,7 @@ class Notifications(Folder):
             self.member_index.add((notification.civil_id,), notification.created, name)
         key = notification.due_key
         if key is not None:
-            self.due.add(key)
+            self.due.insert(key)
         return notification
 
     def _facets(self, notification, status):
@@ -315,10 +318,10 @@ class Notifications(Folder):
             self._index(notification, notification.status)
         new_due = notification.due_key
         if old_due != new_due:
-            if old_due is not None and old_due in self.due:
-                self.due.remove(old_due)
+            if old_due is not None:
+                self.due.discard(old_due)
             if new_due is not None:
-                self.due.add(new_due)
+                self.due.insert(new_due)
 
     def referenced(self, notification):
         self.by_reference[notification.provider_reference] = notification.__name__
@@ -334,15 +337,23 @@ class Notifications(Folder):
 
     def due_names(self, now, limit=100):
         """Names of notifications due by ``now``, longest due first."""
-        keys = self.due.keys(max=(now.timestamp(), LAST_NAME))
-        return [name for _when, name in keys[:limit]]
+        keys = self.due.keys(high=(now.timestamp(), LAST_NAME))
+        return [name for _when, name in itertools.islice(keys, limit)]
 
     def next_due_at(self):
         """When the next notification falls due (a timestamp), or None."""
-        try:
-            return self.due.minKey()[0]
-        except ValueError:
-            return None
+        key = self.due.min_key()
+        return None if key is None else key[0]
+
+    def spread_over_shards(self):
+        """Evolve: the due set and the indexes of one set each (before
+        shards) move their keys into shards."""
+        if not isinstance(self.due, ShardedSet):
+            due, self.due = self.due, ShardedSet()
+            for key in due:
+                self.due.insert(key)
+        for index in (self.filter_index, self.recipient_index, self.member_index):
+            index.spread_over_shards()
 
     def find(self, statuses, channels, recipient=None, first=None, last=None, limit=200):
         """Notifications newest first, by status, channel, recipient and creation time."""

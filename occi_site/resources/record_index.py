@@ -28,22 +28,44 @@ def shard_of(name):
     return zlib.crc32(name.encode('utf-8')) % SHARDS
 
 
-class RecordIndex(Persistent):
+class ShardedSet(Persistent):
+    """A set of keys ending with a record name, spread over SHARDS sets by
+    that name, read merged."""
+
     def __init__(self):
         self.shards = tuple(OOTreeSet() for _ in range(SHARDS))
 
+    def insert(self, key):
+        self.shards[shard_of(key[-1])].add(key)
+
+    def discard(self, key):
+        shard = self.shards[shard_of(key[-1])]
+        if key in shard:
+            shard.remove(key)
+
+    def __contains__(self, key):
+        return key in self.shards[shard_of(key[-1])]
+
+    def keys(self, low=None, high=None, order=None):
+        """The keys from ``low`` to ``high``, lazily, in the order of
+        ``order`` (a sort key; the keys' own order by default)."""
+        return heapq.merge(*(shard.keys(low, high) for shard in self.shards), key=order)
+
+    def min_key(self):
+        """The smallest key, or None."""
+        return min((shard.minKey() for shard in self.shards if shard), default=None)
+
+
+class RecordIndex(ShardedSet):
     @staticmethod
     def _key(facets, created, name):
         return (*tuple(facets), -created.timestamp(), name)
 
     def add(self, facets, created, name):
-        self.shards[shard_of(name)].add(self._key(facets, created, name))
+        self.insert(self._key(facets, created, name))
 
     def remove(self, facets, created, name):
-        shard = self.shards[shard_of(name)]
-        key = self._key(facets, created, name)
-        if key in shard:
-            shard.remove(key)
+        self.discard(self._key(facets, created, name))
 
     def find(self, choices, first=None, last=None, limit=200):
         """Names of up to ``limit`` records, newest first, whose facets are
@@ -67,4 +89,4 @@ class RecordIndex(Persistent):
             return
         self.shards = tuple(OOTreeSet() for _ in range(SHARDS))
         for key in keys:
-            self.shards[shard_of(key[-1])].add(key)
+            self.insert(key)
