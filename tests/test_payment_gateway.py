@@ -212,6 +212,23 @@ def test_checkout_in_arabic_with_another_country():
     assert 'bill_to_surname' not in fields
 
 
+def test_checkout_cuts_billing_values_longer_than_the_gateway_takes():
+    address = 'Building 1204, Way 3017, Al Qurum Heights, Muscat Governorate, Sultanate of Oman'
+    _, fields = checkout(
+        bill_to={
+            'forename': 'Ali',
+            'address_line1': address,
+            'address_city': 'M' * 51,
+            'email': 'a' * 250 + '@chamberoman.com',
+        }
+    )
+    assert fields['bill_to_address_line1'] == 'Building 1204, Way 3017, Al Qurum Heights, Muscat'
+    assert address.startswith(fields['bill_to_address_line1'])
+    assert fields['bill_to_address_city'] == 'M' * 50
+    assert 'bill_to_email' not in fields  # a cut address would be someone else's
+    assert fields['bill_to_forename'] == 'Ali'
+
+
 def test_checkout_refuses_an_unknown_locale():
     with pytest.raises(ValueError):
         checkout(locale='fr')

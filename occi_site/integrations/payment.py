@@ -49,6 +49,36 @@ BILL_TO_KEYS = (
     'address_country',
 )
 
+# The longest value the gateway takes in each of them: a longer one would stop
+# the payer at the gateway's billing form.
+BILL_TO_MAX_LENGTHS = {
+    'forename': 60,
+    'surname': 60,
+    'email': 255,
+    'phone': 15,
+    'address_line1': 60,
+    'address_city': 50,
+}
+# Cut, an address or a name still reads; an e-mail address or a phone
+# number would be wrong, so the payer types one at the gateway instead.
+NOT_CUT = ('email', 'phone')
+
+
+def fit_billing_value(key, value):
+    """``value`` as the gateway takes it in ``bill_to_<key>``: cut at the
+    last whole word within its length, or '' where a cut value would be
+    wrong."""
+    value = str(value).strip()
+    limit = BILL_TO_MAX_LENGTHS.get(key)
+    if limit is None or len(value) <= limit:
+        return value
+    if key in NOT_CUT:
+        return ''
+    head = value[:limit]
+    if not value[limit].isspace() and len(head.split()) > 1:
+        head = head.rsplit(None, 1)[0]
+    return head.rstrip(' ,;-') or value[:limit]
+
 
 class PaymentResponseError(ValueError):
     """A gateway response that cannot be trusted or understood."""
@@ -174,13 +204,15 @@ class SecureAcceptanceGateway:
 
         ``bill_to`` holds any of BILL_TO_KEYS; those left out are for the payer
         to fill in at the gateway, except the country, which defaults to Oman.
+        A value longer than the gateway takes is cut (``fit_billing_value``).
         """
         if locale not in LOCALES:
             raise ValueError(f'unsupported locale {locale!r}')
         unknown = set(bill_to) - set(BILL_TO_KEYS)
         if unknown:
             raise ValueError(f'unknown billing fields: {", ".join(sorted(unknown))}')
-        billing = {'address_country': 'OM', **{k: v for k, v in bill_to.items() if v}}
+        billing = {'address_country': 'OM', **bill_to}
+        billing = {key: fit_billing_value(key, value) for key, value in billing.items() if value}
         fields = {
             'access_key': self.access_key,
             'profile_id': self.profile_id,
@@ -193,7 +225,7 @@ class SecureAcceptanceGateway:
             'currency': currency,
         }
         for key in BILL_TO_KEYS:
-            if key in billing:
+            if billing.get(key):
                 fields[f'bill_to_{key}'] = str(billing[key])
         fields['override_custom_receipt_page'] = return_url
         fields['override_backoffice_post_url'] = notify_url
