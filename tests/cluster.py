@@ -197,6 +197,10 @@ occi.captcha = test
 occi.mail = outbox
 occi.sms = outbox
 occi.outbox_path = {folder}/outbox.jsonl
+# Each server delivers its messages as their change commits, as the other
+# tests' stacks do, so a page's message is in the outbox with the page; the
+# occi-notify worker delivers what a server's own delivery left queued.
+occi.notify.delivery = after_commit
 occi.session.secure = false
 occi.startup.wait = 90
 occi.pki.idp_metadata = {folder}/idp-metadata.xml
@@ -225,7 +229,7 @@ class Cluster:
         self.balancer_port = free_port()
         self.base = 'http://127.0.0.1:%d' % self.balancer_port
         self.portals = {}
-        self.idp = self.balancer = None
+        self.idp = self.balancer = self.notifier = None
         self.dsn = self.sessions_dsn = None
 
     # -- the parts ---------------------------------------------------------------
@@ -310,6 +314,15 @@ class Cluster:
             env=self.process_environment('scripts'),
         )
 
+    def start_notifier(self):
+        """The occi-notify worker, as production runs it beside the servers."""
+        self.notifier = Process(
+            'occi-notify',
+            [ROOT / '.venv/bin/occi-notify', '%s#portal' % self.portal_ini(), '--interval', '0.5'],
+            self.logs,
+            env=self.process_environment('notify'),
+        ).start()
+
     def start_balancer(self):
         """haproxy on deploy/haproxy.cfg as shipped, told the addresses."""
         self.balancer = Process(
@@ -325,7 +338,7 @@ class Cluster:
         self.balancer.wait_for(self.base + '/_health')
 
     def stop(self):
-        for process in (self.balancer, *self.portals.values(), self.idp):
+        for process in (self.balancer, self.notifier, *self.portals.values(), self.idp):
             if process is not None:
                 process.stop()
         self.postgres.stop()
@@ -352,7 +365,7 @@ class Cluster:
     def network(self):
         return Network(self.base, self.idp_base)
 
-    def browser(self, language='en'):
+    def new_browser(self, language='en'):
         """A browser on the network: the portal through the balancer; the IdP
         and the gateway at their own host."""
         return webtest.TestApp(

@@ -24,10 +24,12 @@ def stack(tmp_path, card_stack):
     stack.close()
 
 
-def register(stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami'):
+def register(
+    stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Jahdhami', method='card'
+):
     """The whole registration in a browser of its own, ending with the PKI login of the
-    civil ID (with that person's card); that browser then logs out, so the tests' own
-    logins are the only sessions of the person at the portal and at the IdP."""
+    civil ID (with that person's card, or their Mobile ID); that browser then logs out, so
+    the tests' own logins are the only sessions of the person at the portal and at the IdP."""
     browser = stack.new_browser()
     form = browser.get('/register').forms['deform']
     form['full_name'] = name
@@ -44,18 +46,35 @@ def register(stack, civil_id='90000001', mobile='99000001', name='Ali Said Al Ja
     form = page.forms['deform']
     form['code'] = code
     confirm = form.submit('verify').follow()
-    done = confirm_at_the_pki(stack, browser, confirm, civil_id)
+    done = confirm_at_the_pki(stack, browser, confirm, civil_id, method)
     assert done.location.endswith('/register/done')
     at_idp = browser.get('/dashboard').forms[0].submit().follow()
     at_idp.click(description=re.compile('Terminate and return')).follow()
 
 
-def confirm_at_the_pki(stack, browser, confirm_page, civil_id):
-    """The registration's last step: the PKI login with the card of ``civil_id``."""
+def confirm_at_the_pki(stack, browser, confirm_page, civil_id, method='card'):
+    """The registration's last step: the PKI login with the card (or Mobile ID) of
+    ``civil_id``."""
     form = next(f for f in confirm_page.forms.values() if f.action.endswith('/register/confirm'))
-    pad = form.submit().follow().follow().click(description='Login using card')
-    pin = PEOPLE.by_civil_id(civil_id).pin
-    return terminate(stack, browser, card_at_idp(stack, pad, civil_id, pin))
+    chooser = form.submit().follow().follow()
+    person = PEOPLE.by_civil_id(civil_id)
+    if method == 'mobile':
+        form = next(f for f in chooser.forms.values() if 'mobile' in f.fields)
+        form['mobile'] = person.mobile
+        done = approve_on_phone(browser, form.submit().follow(), person.mobile, person.pin)
+    else:
+        pad = chooser.click(description='Login using card')
+        done = card_at_idp(stack, pad, civil_id, person.pin)
+    return terminate(stack, browser, done)
+
+
+def approve_on_phone(browser, waiting, mobile, pin='1234'):
+    """The Mobile ID login: the PIN entered on the phone of ``mobile``, then the IdP's
+    waiting page goes on."""
+    phone_form = browser.get('/idp/phone/%s' % mobile).forms[0]
+    phone_form['pin'] = pin
+    phone_form.submit('confirm')
+    return waiting.forms[0].submit().follow()
 
 
 def card_at_idp(stack, pad, civil_id='90000001', pin='1234'):
@@ -112,12 +131,7 @@ def step_up(
     )
     if method == 'mobile':
         form['mobile'] = mobile
-        waiting = form.submit().follow().follow()
-        phone = browser.get('/idp/phone/%s' % mobile)
-        phone_form = phone.forms[0]
-        phone_form['pin'] = pin
-        phone_form.submit('confirm')
-        done = waiting.forms[0].submit().follow()
+        done = approve_on_phone(browser, form.submit().follow().follow(), mobile, pin)
     else:
         pad = form.submit().follow().follow()
         done = card_at_idp(stack, pad, civil_id, pin)
@@ -146,12 +160,7 @@ def test_login_with_mobile_id(stack):
     chooser = browser.get('/login').follow().follow()
     form = next(f for f in chooser.forms.values() if 'mobile' in f.fields)
     form['mobile'] = '99000001'
-    waiting = form.submit().follow()
-    phone = browser.get('/idp/phone/99000001')
-    phone_form = phone.forms[0]
-    phone_form['pin'] = '1234'
-    phone_form.submit('confirm')
-    done = waiting.forms[0].submit().follow()
+    done = approve_on_phone(browser, form.submit().follow(), '99000001')
     dashboard = terminate(stack, browser, done).follow()
     assert 'Welcome, Ali Said Al Jahdhami' in dashboard
 
