@@ -66,5 +66,6 @@ def test_a_log_of_one_tree_is_spread_over_shards():
         k for k, _e in source.latest(50, path='/p/3')
     ]
     assert len(old.latest(50, user='u2')) == len(source.latest(50, user='u2')) > 0
-    old.reindex()
-    assert len(old) == 50
+    by_path = old.by_path
+    old.reindex()  # the next step: nothing left to convert
+    assert len(old) == 50 and old.by_path is by_path

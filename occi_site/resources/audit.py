@@ -192,11 +192,15 @@ class AuditLog(Persistent):
         return sum(len(entries) for entries in self.shards)
 
     def reindex(self):
-        """Bring a log stored in an earlier layout to this one (for schema
-        steps): entries kept in one tree move into the shards, and the
-        indexes are rebuilt from the entries."""
+        """Bring a log stored in an earlier layout to this one, the only one
+        (schema steps 2 and 9 both come here): entries kept in one tree move
+        into the shards, and the indexes are rebuilt from the entries.  A log
+        already in this layout is left as it is, so a database older than
+        both steps is converted once."""
         self._p_activate()
         entries = self.__dict__.pop('entries', None)
+        if entries is None and isinstance(self.by_path, tuple):
+            return
         if entries is not None:
             self.shards = _shards(LOBTree)
             for key, value in entries.items():

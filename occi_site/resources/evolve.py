@@ -46,7 +46,8 @@ def step_1_create_tree(site):
 
 
 def step_2_audit_pair_indexes(site):
-    """The audit log's indexes by path and by user become sets of pairs."""
+    """The audit log's indexes by path and by user become sets of pairs
+    (today's layout, sharded too: see step 9)."""
     site['audit'].reindex()
 
 
@@ -131,7 +132,8 @@ def step_8_shard_record_indexes(site):
 
 
 def step_9_shard_the_audit_log(site):
-    """The audit log's entries and its indexes spread over shards (audit.py)."""
+    """The audit log's entries and its indexes spread over shards (audit.py);
+    a log step 2 just converted is in that layout already."""
     site['audit'].reindex()
 
 
