@@ -254,7 +254,7 @@ class WorkerThread:
     """A worker in a thread of the portal process, started with its first
     request: anything with ``run(stop, interval, wake)``."""
 
-    def __init__(self, worker, interval, name='occi-notify'):
+    def __init__(self, worker, interval, name):
         self.worker = worker
         self.interval = interval
         self.name = name
@@ -286,18 +286,31 @@ class WorkerThread:
             self.thread.join(timeout)
 
 
+def worker_mode(settings, name, modes):
+    """The setting ``name``, one of ``modes`` (the first by default)."""
+    mode = settings.get(name, modes[0])
+    if mode not in modes:
+        raise ValueError('%s must be one of %s, not %r' % (name, modes, mode))
+    return mode
+
+
+def thread_of_the_portal(config, worker, interval, name):
+    """``worker`` in a WorkerThread that the portal's first request starts:
+    console scripts build the application too, but serve no request."""
+    thread = WorkerThread(worker, interval, name)
+    config.add_subscriber(lambda event: thread.start(), NewRequest)
+    return thread
+
+
 def includeme(config):
     registry = config.registry
     settings = registry.settings
-    mode = settings.get('occi.notify.delivery', 'worker')
-    if mode not in MODES:
-        raise ValueError('occi.notify.delivery must be one of %s, not %r' % (MODES, mode))
-    registry.occi_delivery_mode = mode
+    mode = registry.occi_delivery_mode = worker_mode(settings, 'occi.notify.delivery', MODES)
     registry.occi_worker = Worker(registry)
     if mode == 'thread':
-        registry.occi_worker_thread = WorkerThread(
-            registry.occi_worker, float(settings.get('occi.notify.interval', 5))
+        registry.occi_worker_thread = thread_of_the_portal(
+            config,
+            registry.occi_worker,
+            float(settings.get('occi.notify.interval', 5)),
+            'occi-notify',
         )
-        # Console scripts build the application too, but serve no request:
-        # only a serving portal starts the thread.
-        config.add_subscriber(lambda event: registry.occi_worker_thread.start(), NewRequest)

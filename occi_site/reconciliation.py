@@ -24,10 +24,9 @@ gateway is asked (default 15).
 import logging
 from datetime import timedelta
 
-from pyramid.events import NewRequest
 from pyramid.scripting import prepare
 
-from .delivery import WorkerThread
+from .delivery import thread_of_the_portal, worker_mode
 from .integrations.payment import PaymentQueryError, PaymentResponseError
 from .resources.order import UNPAID_STATES
 from .resources.services import SERVICES
@@ -117,18 +116,14 @@ class Reconciler:
 def includeme(config):
     registry = config.registry
     settings = registry.settings
-    mode = settings.get('occi.reconcile.mode', 'worker')
-    if mode not in MODES:
-        raise ValueError('occi.reconcile.mode must be one of %s, not %r' % (MODES, mode))
+    mode = worker_mode(settings, 'occi.reconcile.mode', MODES)
     registry.occi_reconciler = Reconciler(
         registry, timedelta(minutes=float(settings.get('occi.reconcile.after', 15)))
     )
     if mode == 'thread':
-        thread = registry.occi_reconcile_thread = WorkerThread(
+        registry.occi_reconcile_thread = thread_of_the_portal(
+            config,
             registry.occi_reconciler,
             float(settings.get('occi.reconcile.every', 300)),
-            name='occi-reconcile',
+            'occi-reconcile',
         )
-        # Console scripts build the application too, but serve no request:
-        # only a serving portal starts the thread.
-        config.add_subscriber(lambda event: thread.start(), NewRequest)
