@@ -25,6 +25,7 @@ import webtest
 from wsgiproxy import HostProxy
 from wsgiproxy.proxies import HttpClient
 
+from occi_site.documents.development import create_development_keys
 from occi_site.integrations.commercial_registry import load_sample_data
 
 from .processes import ROOT, Process, free_port, http_status, run
@@ -207,6 +208,13 @@ occi.pki.idp_metadata = {folder}/idp-metadata.xml
 occi.pki.sp_metadata_file = {folder}/sp-metadata.xml
 occi.pki.key_file = {folder}/sp.key
 occi.pki.cert_file = {folder}/sp.crt
+# The development chamber document CA's signing key, without a time-stamping
+# service.
+occi.documents.key_file = {folder}/documents/signing.p12
+occi.documents.key_passphrase =
+occi.documents.chain_file =
+occi.documents.trust_roots = {folder}/documents/ca.crt
+occi.documents.timestamp_url =
 occi.payment.endpoint_url = {idp_base}/gateway/pay
 occi.payment.query_url = {idp_base}/gateway/query
 pyramid.includes = tests.probe_views
@@ -270,6 +278,7 @@ class Cluster:
         ini = self.folder / 'portal.ini'
         if not ini.exists():
             key_pair(self.folder, 'sp')
+            create_development_keys(self.folder / 'documents')
             text = PORTAL_INI.format(root=ROOT, folder=self.folder, idp_base=self.idp_base)
             production = (ROOT / 'production.ini').read_text()
             # production.ini's logging: the access log on standard output.
