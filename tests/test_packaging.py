@@ -11,6 +11,8 @@ import zipfile
 
 import pytest
 
+from occi_site.documents.development import create_development_keys
+
 from .processes import ROOT, Process, free_port, run
 from .stack import key_pair
 
@@ -35,6 +37,8 @@ occi.pki.key_file = {tmp}/sp.key
 occi.pki.cert_file = {tmp}/sp.crt
 occi.pki.idp_metadata = {tmp}/idp-metadata.xml
 occi.pki.sp_metadata_file = {tmp}/sp-metadata.xml
+occi.documents.key_file = {tmp}/documents/signing.p12
+occi.documents.trust_roots = {tmp}/documents/ca.crt
 occi.payment.endpoint_url = {base}/gateway/pay
 occi.payment.profile_id = OCCI-SANDBOX
 occi.payment.access_key = sandbox-access-key
@@ -135,6 +139,7 @@ def test_the_installed_wheel_starts_and_serves_both_languages(wheel, tmp_path):
     port = free_port()
     base = 'http://127.0.0.1:%d' % port
     key_pair(tmp_path, 'sp')
+    create_development_keys(tmp_path / 'documents')
     ini = tmp_path / 'portal.ini'
     ini.write_text(INI.format(tmp=tmp_path, base=base, port=port))
     evolved = run([venv / 'bin' / 'occi-evolve', '%s#portal' % ini], tmp_path, 'evolve')
