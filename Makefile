@@ -12,9 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # back (pdfsig checks their signatures); openssl: development keys; chromium: the
 # browser tests; pcscd and vsmartcard-vpcd: the card reader stack with its virtual
 # reader; swig, libpcsclite-dev and gcc: building pyscard; libnss3-tools: certutil,
-# the trust store pdfsig reads; softhsm2: a PKCS#11 token for the document-signing test.
+# the trust store pdfsig reads; softhsm2: a PKCS#11 token for the document-signing test;
+# wrk: the load benchmark.
 DEBIAN_PACKAGES := xmlsec1 fonts-hosny-amiri fonts-dejavu-core poppler-utils zbar-tools openssl chromium \
-  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc libnss3-tools softhsm2
+  pcscd vsmartcard-vpcd swig libpcsclite-dev gcc libnss3-tools softhsm2 wrk
 # axe-core, from the npm registry, is injected into pages by the browser tests.
 AXE := $(STAMPS)/axe/node_modules/axe-core/axe.min.js
 PO_FILES := $(wildcard occi_site/locale/*/LC_MESSAGES/*.po pki_idp/locale/*/LC_MESSAGES/*.po payment_sandbox/locale/*/LC_MESSAGES/*.po)
@@ -90,6 +91,7 @@ var/documents/signing.p12: | $(STAMPS)/venv
 
 bench: install
 	$(BIN)/python bench/certificate_render.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) $(MO_FILES)

@@ -37,6 +37,9 @@ def normalise(text):
     """``text`` folded for matching: NFKD drops the Arabic short vowels and
     splits hamza and madda off alef, waw and ya, as it splits accents off
     Latin letters; the combining marks are then removed."""
+    if text.isascii():
+        # Nothing to decompose or fold: the common case, made cheap.
+        return text.casefold()
     decomposed = unicodedata.normalize('NFKD', text.casefold())
     bare = ''.join(char for char in decomposed if unicodedata.category(char) != 'Mn')
     return unicodedata.normalize('NFC', bare.translate(ARABIC_FOLDS))
