@@ -12,6 +12,12 @@ memory afterwards.  A benchmark, not a test: it says whether each page meets
 its target and never fails on time.
 
     python bench/load.py [--quick] [--companies N] [--duration S] [--var DIR]
+                         [--profile DIR]
+
+``--profile DIR`` also samples the portal with py-spy (the thread holding the
+GIL) during each page's run and leaves the stacks (collapsed, one file a
+page) in DIR; sampling slows the portal, so those figures are not for
+comparison.  ``--pages`` measures only some of the pages.
 
 The database and everything the run needs are kept under ``var/bench``
 (``var/bench-quick`` with ``--quick``: 2,000 companies, one second a run).
@@ -58,12 +64,14 @@ class Page:
     p99_target_ms: float | None = None
 
 
-HOME = Page('home /', 0.50)
-VERIFY = Page('/verify/<serial>', 0.50)
-DASHBOARD = Page('/dashboard (member)', 0.40, 40)
-STEP_3 = Page('request at step 3 (member)', 0.35)
-MANAGE_CONTENTS = Page('/companies/@@manage-contents', 0.15)
-MANAGE_SEARCH = Page('/manage search by name', 0.15)
+PAGES = {
+    'home': Page('home /', 0.50),
+    'verify': Page('/verify/<serial>', 0.50),
+    'dashboard': Page('/dashboard (member)', 0.40, 40),
+    'step3': Page('request at step 3 (member)', 0.35),
+    'manage': Page('/companies/@@manage-contents', 0.15),
+    'search': Page('/manage search by name', 0.15),
+}
 
 
 # -- serving ---------------------------------------------------------------
@@ -303,6 +311,10 @@ def log_in(base, person):
     return browser
 
 
+def is_step_3(browser):
+    return browser.soup.find('form', action=re.compile(r'/confirm$')) is not None
+
+
 def request_at_step_3(browser):
     """The member's renewal of their company, past the personal verification."""
     browser.get('/services/%s' % STEP_3_SERVICE)
@@ -313,6 +325,9 @@ def request_at_step_3(browser):
         occi_number=MEMBER_OCCI_NUMBER,
     )
     request_url = browser.url
+    if is_step_3(browser):
+        # The member's open request from an earlier run, still verified.
+        return request_url
     verify = browser.form(
         lambda form: (
             form.get('action', '').endswith('/verify')
@@ -321,7 +336,7 @@ def request_at_step_3(browser):
     )
     browser.submit(verify, mobile=MEMBER['mobile'])
     mobile_id(browser, MEMBER)
-    if browser.url.split('?')[0] != request_url.split('?')[0] or 'confirm' not in browser.text:
+    if browser.url.split('?')[0] != request_url.split('?')[0] or not is_step_3(browser):
         raise SystemExit('the request did not reach step 3: %s' % browser.url)
     return request_url
 
@@ -358,11 +373,27 @@ def wrk(url, cookie, seconds, connections=CONNECTIONS):
     )
 
 
-def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos):
-    """A warm-up of the page, hello, then the page: its ratio is to that hello."""
+def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, profile=None):
+    """A warm-up of the page, hello, then the page: its ratio is to that hello.
+    ``profile``, ``(directory, pid)``, samples that pid during the page's run."""
     wrk(url, cookie, warm_up)
     hello = wrk(hello_url, None, seconds)
+    sampler = None
+    if profile is not None:
+        directory, pid = profile
+        slug = re.sub(r'[^a-z0-9]+', '-', page.label.lower()).strip('-')
+        sampler = subprocess.Popen(
+            [
+                *(str(BIN / 'py-spy'), 'record', '--pid', str(pid), '--duration', str(seconds)),
+                *('--rate', '200', '--format', 'raw', '--nonblocking', '--gil'),
+                *('--output', str(directory / ('%s.txt' % slug))),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     run = wrk(url, cookie, seconds)
+    if sampler is not None:
+        sampler.wait()
     hellos.append(hello)
     results.append((page, run, run.rate / hello.rate))
 
@@ -422,15 +453,63 @@ def report(results, hellos, companies, seconds, rss_mb, load_before):
     print('load average at the end: %.2f' % os.getloadavg()[0])
 
 
+def drive(base, hello_url, serial, chosen, seconds, warm_up, profile):
+    """Measure the ``chosen`` pages (keys of PAGES) in order, logging in the
+    member and the administrator when a page needs them."""
+    results, hellos = [], []
+    people = {}
+
+    def browser_of(person):
+        if person is None:
+            return Browser(base)
+        if person['civil_id'] not in people:
+            people[person['civil_id']] = log_in(base, person)
+        return people[person['civil_id']]
+
+    def search_path(admin):
+        admin.get('/companies/@@manage-search')
+        admin.submit(
+            admin.form(lambda form: form.get('id') == 'search'), 'search', text=SEARCH_TEXT
+        )
+        return admin.url[len(base) :]
+
+    paths = {
+        'home': (None, lambda browser: '/'),
+        'verify': (None, lambda browser: '/verify/%s' % serial),
+        'dashboard': (MEMBER, lambda browser: '/dashboard'),
+        # Just before its run: the personal verification holds 10 minutes.
+        'step3': (MEMBER, lambda browser: request_at_step_3(browser)[len(base) :]),
+        'manage': (ADMIN, lambda browser: '/companies/@@manage-contents'),
+        'search': (ADMIN, search_path),
+    }
+    for key in chosen:
+        person, path_of = paths[key]
+        browser = browser_of(person)
+        path = path_of(browser)
+        browser.get(path)  # it answers 200, or the benchmark stops
+        cookie = browser.cookie_header() if person else None
+        measure(
+            PAGES[key], base + path, cookie, hello_url, seconds, warm_up, results, hellos, profile
+        )
+    return results, hellos
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--quick', action='store_true', help='a small database, short runs')
     parser.add_argument('--companies', type=int, help='companies in the database (500000)')
     parser.add_argument('--duration', type=int, help='seconds of each wrk run (10)')
     parser.add_argument('--var', type=pathlib.Path, help='where the run keeps its files')
+    parser.add_argument(
+        '--pages', default=','.join(PAGES), help='which pages, of %s' % ','.join(PAGES)
+    )
+    parser.add_argument('--profile', type=pathlib.Path, help='py-spy stacks of each page here')
     args = parser.parse_args(argv)
     if shutil.which('wrk') is None:
         parser.error('wrk is missing: make install installs it')
+    chosen = args.pages.split(',')
+    if not set(chosen) <= set(PAGES):
+        parser.error('--pages: choose among %s' % ','.join(PAGES))
     companies = args.companies or (2_000 if args.quick else 500_000)
     seconds = args.duration or (1 if args.quick else 10)
     warm_up = 1 if args.quick else 3
@@ -450,33 +529,13 @@ def main(argv=None):
         portal = Server(ini, portal_port)
         try:
             load_before = os.getloadavg()[0]
-            results, hellos = [], []
-            base = portal.url
-
-            def page(page, path, browser=None):
-                cookie = None
-                if browser is not None:
-                    browser.get(path)  # it answers 200, or the benchmark stops
-                    cookie = browser.cookie_header()
-                else:
-                    Browser(base).get(path)
-                measure(
-                    page, base + path, cookie, hello.url + '/', seconds, warm_up, results, hellos
-                )
-
-            page(HOME, '/')
-            page(VERIFY, '/verify/%s' % serial)
-            member = log_in(base, MEMBER)
-            page(DASHBOARD, '/dashboard', member)
-            step_3 = request_at_step_3(member)
-            page(STEP_3, step_3[len(base) :], member)
-            admin = log_in(base, ADMIN)
-            page(MANAGE_CONTENTS, '/companies/@@manage-contents', admin)
-            admin.get('/companies/@@manage-search')
-            admin.submit(
-                admin.form(lambda form: form.get('id') == 'search'), 'search', text=SEARCH_TEXT
+            profile = None
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profile = (args.profile, portal.process.pid)
+            results, hellos = drive(
+                portal.url, hello.url + '/', serial, chosen, seconds, warm_up, profile
             )
-            page(MANAGE_SEARCH, admin.url[len(base) :], admin)
             rss_mb = portal.resident_mb()
         finally:
             portal.stop()

@@ -20,7 +20,7 @@ def main(global_config, **settings):
     with Configurator(settings=settings) as config:
         config.include('.public_url')
         config.include('.headers')
-        config.include('pyramid_jinja2')
+        config.include('.rendering')
         config.include('pyramid_tm')
         config.include('pyramid_retry')
         config.include('.retry')

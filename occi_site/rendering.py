@@ -1,0 +1,52 @@
+"""Jinja2 templates through pyramid_jinja2, with each view's template found once.
+
+pyramid_jinja2 looks a view's template up first beside the view's package
+(``occi_site.views:home.jinja2``), then on the search path.  Jinja2 caches
+the templates it found, not the names it did not find, so every render
+searched the file system for the first name before reaching the cached
+template.  Here the renderer factory remembers the name each template was
+found under (Pyramid makes a renderer per request), and Jinja2's cache does
+the rest.
+"""
+
+from jinja2 import TemplateNotFound
+from pyramid_jinja2 import IJinja2Environment, Jinja2TemplateRenderer
+
+
+class Jinja2Renderers:
+    """The ``.jinja2`` renderer factory, over pyramid_jinja2's environment."""
+
+    def __init__(self):
+        self.found = {}
+
+    def __call__(self, info):
+        environment = info.registry.getUtility(IJinja2Environment, name='.jinja2')
+        candidates = (info.name,)
+        if ':' not in info.name and info.package is not None:
+            # pyramid_jinja2's order: beside the view's package first.
+            candidates = ('%s:%s' % (info.package.__name__, info.name), info.name)
+
+        def template_loader():
+            name = self.found.get(candidates)
+            if name is not None:
+                return environment.get_template(name)
+            for name in candidates[:-1]:
+                try:
+                    template = environment.get_template(name)
+                except TemplateNotFound:
+                    continue
+                self.found[candidates] = name
+                return template
+            template = environment.get_template(candidates[-1])
+            self.found[candidates] = candidates[-1]
+            return template
+
+        return Jinja2TemplateRenderer(template_loader)
+
+
+def includeme(config):
+    config.include('pyramid_jinja2')
+    # Replaces the ``.jinja2`` renderer pyramid_jinja2 registered (an
+    # includer's registration wins over its include's); the environment and
+    # its settings stay pyramid_jinja2's.
+    config.add_renderer('.jinja2', Jinja2Renderers())
