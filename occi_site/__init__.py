@@ -10,6 +10,7 @@ def main(global_config, **settings):
     check_settings(settings)
     settings.setdefault('jinja2.directories', 'occi_site:templates')
     settings.setdefault('jinja2.i18n.domain', 'occi_site')
+    settings.setdefault('jinja2.i18n.gettext', 'occi_site.i18n.TemplateGettext')
     settings.setdefault(
         'jinja2.filters',
         'rial = occi_site.views.formatting:rial\n'

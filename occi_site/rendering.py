@@ -1,4 +1,5 @@
-"""Jinja2 templates through pyramid_jinja2, with each view's template found once.
+"""Jinja2 templates through pyramid_jinja2, with each view's template found once
+and ``_()`` calling the translation directly.
 
 pyramid_jinja2 looks a view's template up first beside the view's package
 (``occi_site.views:home.jinja2``), then on the search path.  Jinja2 caches
@@ -7,10 +8,15 @@ searched the file system for the first name before reaching the cached
 template.  Here the renderer factory remembers the name each template was
 found under (Pyramid makes a renderer per request), and Jinja2's cache does
 the rest.
+
+Jinja2's i18n extension makes ``_`` an alias that looks ``gettext`` up in
+the template's context on every call, through two of Jinja2's generic calls;
+a page holds dozens of ``_()``.  ``_`` is made the installed ``gettext``
+itself (``occi_site.i18n.TemplateGettext``), which is what the alias finds.
 """
 
 from jinja2 import TemplateNotFound
-from pyramid_jinja2 import IJinja2Environment, Jinja2TemplateRenderer
+from pyramid_jinja2 import ENV_CONFIG_PHASE, IJinja2Environment, Jinja2TemplateRenderer
 
 
 class Jinja2Renderers:
@@ -50,3 +56,10 @@ def includeme(config):
     # includer's registration wins over its include's); the environment and
     # its settings stay pyramid_jinja2's.
     config.add_renderer('.jinja2', Jinja2Renderers())
+
+    def direct_gettext():
+        environment = config.registry.getUtility(IJinja2Environment, name='.jinja2')
+        environment.globals['_'] = environment.globals['gettext']
+
+    # After pyramid_jinja2 made the environment.
+    config.action(None, direct_gettext, order=ENV_CONFIG_PHASE + 1)

@@ -1,5 +1,6 @@
 """Work done once per process, not on every request."""
 
+from pyramid.i18n import Localizer
 from pyramid_jinja2 import SmartAssetSpecLoader
 
 
@@ -17,3 +18,36 @@ def test_templates_are_not_looked_up_on_every_render(app, monkeypatch):
     app.get('/')
     app.get('/verify/OCCI-2026-000001', status=404)
     assert lookups == []
+
+
+def test_template_messages_are_translated_once_per_language(app, monkeypatch):
+    for lang in ('en', 'ar'):
+        app.get('/', headers={'Accept-Language': lang})
+    translations = []
+    original = Localizer.translate
+
+    def translate(localizer, term, *args, **kw):
+        translations.append(term)
+        return original(localizer, term, *args, **kw)
+
+    monkeypatch.setattr(Localizer, 'translate', translate)
+    arabic = app.get('/', headers={'Accept-Language': 'ar'})
+    english = app.get('/', headers={'Accept-Language': 'en'})
+    assert translations == []
+    assert 'الخدمات الإلكترونية' in arabic and 'Our e-services' in english
+
+
+def test_form_templates_are_not_read_again_on_every_render(app, monkeypatch):
+    from chameleon.template import BaseTemplateFile
+
+    app.get('/verify')
+    checks = []
+    original = BaseTemplateFile.mtime
+
+    def mtime(template):
+        checks.append(template.filename)
+        return original(template)
+
+    monkeypatch.setattr(BaseTemplateFile, 'mtime', mtime)
+    assert 'Certificate serial' in app.get('/verify')
+    assert checks == []
