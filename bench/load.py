@@ -170,6 +170,18 @@ def sp_key_pair(directory):
         )
 
 
+def national_ca(directory):
+    """The development national CA the IdP checks smart cards against, made
+    as the Makefile makes it for ``make run`` (the benchmark logs in with
+    Mobile ID, but the IdP needs the CA to start)."""
+    if not (directory / 'dev-cards' / 'national-ca.pem').exists():
+        subprocess.run(
+            [str(BIN / 'occi-dev-card'), 'issue', str(directory / 'dev-cards')],
+            check=True,
+            capture_output=True,
+        )
+
+
 def populate(ini, companies):
     """occi-populate: adds only the companies missing from an earlier run."""
     subprocess.run(
@@ -519,6 +531,7 @@ def main(argv=None):
     portal_port, hello_port = free_port(), free_port()
     ini = write_portal_ini(directory, portal_port)
     sp_key_pair(directory)
+    national_ca(directory)
     populate(ini, companies)
     # FileStorage keeps the file from before the pack: not needed here.
     (directory / 'Data.fs.old').unlink(missing_ok=True)
