@@ -51,3 +51,24 @@ def test_form_templates_are_not_read_again_on_every_render(app, monkeypatch):
     monkeypatch.setattr(BaseTemplateFile, 'mtime', mtime)
     assert 'Certificate serial' in app.get('/verify')
     assert checks == []
+
+
+def test_a_blank_search_form_is_rendered_once(login_app, monkeypatch):
+    import deform
+
+    admin = login_app('90000009', roles=('member', 'admin'))
+    first = admin.get('/companies/@@manage-contents')
+    renders = []
+    original = deform.Field.render
+
+    def render(field, *args, **kw):
+        renders.append(field.name)
+        return original(field, *args, **kw)
+
+    monkeypatch.setattr(deform.Field, 'render', render)
+    again = admin.get('/companies/@@manage-contents')
+    assert renders == []
+    assert again.html.find(id='search') is not None
+    assert str(again.html.find(id='search')) == str(first.html.find(id='search'))
+    found = admin.get('/companies/@@manage-search', {'text': 'promising', 'search': 'search'})
+    assert renders and 'value="promising"' in found
