@@ -421,8 +421,8 @@ def report(results, hellos, companies, seconds, rss_mb, load_before):
         % (companies, CONNECTIONS, seconds, load_before)
     )
     print(
-        '%-30s %8s %6s %-14s %7s %7s %7s  %s'
-        % ('page', 'req/s', 'ratio', 'target', 'p50 ms', 'p99 ms', 'errors', '')
+        '%-30s %8s %6s %-14s %7s %7s %7s'
+        % ('page', 'req/s', 'ratio', 'target', 'p50 ms', 'p99 ms', 'errors')
     )
     hello_rate = statistics.median(run.rate for run in hellos)
     hello_p50 = statistics.median(run.p50_ms for run in hellos)
