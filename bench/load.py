@@ -230,7 +230,9 @@ def prepare(ini):
             result = len(site['companies']), certificate.serial
         conn.close()
     finally:
-        db.close()
+        # The sessions' database too: the portal must be able to open both.
+        for each in set(db.databases.values()):
+            each.close()
     return result
 
 
