@@ -72,3 +72,22 @@ def test_a_blank_search_form_is_rendered_once(login_app, monkeypatch):
     assert str(again.html.find(id='search')) == str(first.html.find(id='search'))
     found = admin.get('/companies/@@manage-search', {'text': 'promising', 'search': 'search'})
     assert renders and 'value="promising"' in found
+
+
+def test_the_person_is_looked_up_once_per_request(login_app, monkeypatch):
+    from occi_site.resources.account import Accounts
+
+    admin = login_app('90000009', roles=('member', 'admin'))
+    admin.get('/companies/@@manage-contents')
+    lookups = []
+    original = Accounts.get
+
+    def get(accounts, name, default=None):
+        lookups.append(name)
+        return original(accounts, name, default)
+
+    monkeypatch.setattr(Accounts, 'get', get)
+    # Every row of the listing asks what the person may do there.
+    page = admin.get('/companies/@@manage-contents')
+    assert page.html.select('table.manage-table tbody tr')
+    assert lookups == ['90000009']
