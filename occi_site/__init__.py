@@ -34,4 +34,5 @@ def main(global_config, **settings):
         config.include('.delivery')
         config.include('.documents')
         config.include('.views')
+        config.include('.request')
     return config.make_wsgi_app()

@@ -1,7 +1,7 @@
 """Work done once per process, not on every request."""
 
 from pyramid.i18n import Localizer
-from pyramid_jinja2 import SmartAssetSpecLoader
+from pyramid_jinja2 import Jinja2TemplateRenderer, SmartAssetSpecLoader
 
 
 def test_templates_are_not_looked_up_on_every_render(app, monkeypatch):
@@ -91,3 +91,19 @@ def test_the_person_is_looked_up_once_per_request(login_app, monkeypatch):
     page = admin.get('/companies/@@manage-contents')
     assert page.html.select('table.manage-table tbody tr')
     assert lookups == ['90000009']
+
+
+def test_requests_share_one_class_with_every_request_method(app, monkeypatch):
+    classes = set()
+    original = Jinja2TemplateRenderer.__call__
+
+    def render(renderer, value, system):
+        request = system['request']
+        classes.add(type(request))
+        assert request.now and request.text_direction and request.mailer
+        return original(renderer, value, system)
+
+    monkeypatch.setattr(Jinja2TemplateRenderer, '__call__', render)
+    app.get('/')
+    app.get('/verify')
+    assert len(classes) == 1
