@@ -22,6 +22,7 @@ def main(global_config, **settings):
         config.include('.public_url')
         config.include('.headers')
         config.include('.rendering')
+        config.include('.page_cache')
         config.include('pyramid_tm')
         config.include('pyramid_retry')
         config.include('.retry')

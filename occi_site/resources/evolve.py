@@ -8,6 +8,7 @@ change to the schema is a new step.
 import logging
 
 import transaction
+from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 
 from .account import Accounts
@@ -104,6 +105,11 @@ def step_6_issued_documents(site):
             connection.cacheGC()
 
 
+def step_7_content_change_count(site):
+    """The content area counts its changes, for the revision cached pages are kept by."""
+    site['content'].change_count = Length()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -111,6 +117,7 @@ STEPS = (
     (4, step_4_notifications),
     (5, step_5_registrations_end_at_the_pki),
     (6, step_6_issued_documents),
+    (7, step_7_content_change_count),
 )
 
 GENERATION = STEPS[-1][0]

@@ -12,7 +12,13 @@ from .content import latest_news
 SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
 
 
-@view_config(context=Site, renderer='home.jinja2', permission='view')
+def content_revision(context, request):
+    return request.root['content'].revision
+
+
+@view_config(
+    context=Site, renderer='home.jinja2', permission='view', anonymous_cache=content_revision
+)
 def home(context, request):
     return {'services': SERVICES, 'news': latest_news(request)}
 
