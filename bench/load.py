@@ -7,7 +7,7 @@ administrator through the real PKI flow (SAML with the development IdP, the
 Mobile ID confirmed on the simulated phone), then drives each page with wrk
 and, in turns with it, a bare Pyramid "hello" served by the same waitress
 settings.  Prints requests per second, the ratio to hello measured just
-before, the median and 99th percentile latency, and the portal's resident
+before and just after, the median and 99th percentile latency, and the portal's resident
 memory afterwards.  A benchmark, not a test: it says whether each page meets
 its target and never fails on time.
 
@@ -388,10 +388,12 @@ def wrk(url, cookie, seconds, connections=CONNECTIONS):
 
 
 def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, profile=None):
-    """A warm-up of the page, hello, then the page: its ratio is to that hello.
-    ``profile``, ``(directory, pid)``, samples that pid during the page's run."""
+    """A warm-up of the page, hello, the page, hello again: its ratio is to
+    the mean of the two hellos, so that other work starting or stopping on
+    the machine meanwhile weighs on both sides.  ``profile``, ``(directory,
+    pid)``, samples that pid during the page's run."""
     wrk(url, cookie, warm_up)
-    hello = wrk(hello_url, None, seconds)
+    before = wrk(hello_url, None, seconds)
     sampler = None
     if profile is not None:
         directory, pid = profile
@@ -408,8 +410,9 @@ def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, pro
     run = wrk(url, cookie, seconds)
     if sampler is not None:
         sampler.wait()
-    hellos.append(hello)
-    results.append((page, run, run.rate / hello.rate))
+    after = wrk(hello_url, None, seconds)
+    hellos += [before, after]
+    results.append((page, run, run.rate / statistics.mean((before.rate, after.rate))))
 
 
 def verdict(met):
