@@ -27,11 +27,7 @@ def renders(monkeypatch):
     return rendered
 
 
-def news_titles(page):
-    return [h.text.strip() for h in page.html.select('.news-item h3')]
-
-
-def test_home_page_is_rendered_once_per_language_until_the_content_changes(portal, renders):
+def publish_news(portal):
     add_content(
         portal,
         ['content'],
@@ -42,6 +38,14 @@ def test_home_page_is_rendered_once_per_language_until_the_content_changes(porta
         title_ar='مكتب جديد في صحار',
         publication_date=date(2026, 3, 1),
     )
+
+
+def news_titles(page):
+    return [h.text.strip() for h in page.html.select('.news-item h3')]
+
+
+def test_home_page_is_rendered_once_per_language_until_the_content_changes(portal, renders):
+    publish_news(portal)
     first = visitor(portal, 'en').get('/')
     assert visitor(portal, 'en').get('/').text == first.text
     arabic = visitor(portal, 'ar').get('/')
@@ -61,15 +65,7 @@ def test_home_page_is_rendered_once_per_language_until_the_content_changes(porta
 
 
 def test_an_undone_change_is_seen_on_the_home_page(portal):
-    add_content(
-        portal,
-        ['content'],
-        'office',
-        NewsItem,
-        state='published',
-        title_en='New office in Sohar',
-        publication_date=date(2026, 3, 1),
-    )
+    publish_news(portal)
     assert news_titles(visitor(portal).get('/')) == ['New office in Sohar']
     db = database(portal.registry)
     with transaction.manager:
