@@ -55,6 +55,10 @@ STEP_3_SERVICE = 'renewal'
 # What an administrator types to find a company: words of synthetic names.
 SEARCH_TEXT = 'Balushi Trading'
 RSS_TARGET_MB = 300
+# As production.ini serves behind its proxy: the visitor's address is the
+# one the proxy gives (bench/visitors.lua plays the proxy).
+BEHIND_THE_PROXY = 'trusted_proxy = 127.0.0.1\ntrusted_proxy_headers = x-forwarded-for\n'
+VISITORS = ROOT / 'bench' / 'visitors.lua'
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,13 @@ class Page:
     label: str
     target: float
     p99_target_ms: float | None = None
+    # Driven as many visitors, each from an address of its own (visitors.lua).
+    visitors: bool = False
 
 
 PAGES = {
     'home': Page('home /', 0.50),
-    'verify': Page('/verify/<serial>', 0.50),
+    'verify': Page('/verify/<serial>/<code>', 0.50, visitors=True),
     'dashboard': Page('/dashboard (member)', 0.40, 40),
     'step3': Page('request at step 3 (member)', 0.35),
     'manage': Page('/companies/@@manage-contents', 0.15),
@@ -94,6 +100,7 @@ def write_portal_ini(directory, port):
     text = (ROOT / 'development.ini').read_text(encoding='utf-8')
     text = text.replace('127.0.0.1:6543', '127.0.0.1:%d' % port)
     text = text.replace('%(here)s/var/', '%(here)s/')
+    text = text.replace('[server:main]\n', '[server:main]\n' + BEHIND_THE_PROXY)
     path = directory / 'portal.ini'
     path.write_text(text, encoding='utf-8')
     return path
@@ -103,6 +110,7 @@ def write_hello_ini(directory, port):
     """The bare hello, with development.ini's server section."""
     server = server_section((ROOT / 'development.ini').read_text(encoding='utf-8'))
     server = server.replace('127.0.0.1:6543', '127.0.0.1:%d' % port)
+    server = server.replace('[server:main]\n', '[server:main]\n' + BEHIND_THE_PROXY)
     path = directory / 'hello.ini'
     path.write_text('[app:main]\nuse = call:bench.hello:main\n\n' + server, encoding='utf-8')
     return path
@@ -193,7 +201,7 @@ def populate(ini, companies):
 
 def prepare(ini):
     """The member's and the administrator's accounts, as registration leaves
-    them, and a certificate to verify; returns ``(companies, serial)``."""
+    them, and a certificate to verify; returns ``(companies, (serial, code))``."""
     import transaction
     from pyramid.paster import bootstrap
 
@@ -227,7 +235,7 @@ def prepare(ini):
             certificate = certificates.current_for(MEMBER_CR)
             if certificate is None:
                 certificate = issue_certificate(site, site['companies'][MEMBER_CR], today)
-            result = len(site['companies']), certificate.serial
+            result = len(site['companies']), (certificate.serial, certificate.verification_code)
         conn.close()
     finally:
         # The sessions' database too: the portal must be able to open both.
@@ -371,10 +379,12 @@ def _ms(text):
     return float(number) * {'us': 0.001, 'ms': 1, 's': 1000}[unit]
 
 
-def wrk(url, cookie, seconds, connections=CONNECTIONS):
+def wrk(url, cookie, seconds, connections=CONNECTIONS, visitors=False):
     command = ['wrk', '-t%d' % WRK_THREADS, '-c%d' % connections, '-d%ds' % seconds, '--latency']
     if cookie:
         command += ['-H', 'Cookie: %s' % cookie]
+    if visitors:
+        command += ['-s', str(VISITORS)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
     socket_errors = re.search(r'Socket errors: (.*)', out)
@@ -392,7 +402,7 @@ def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, pro
     the mean of the two hellos, so that other work starting or stopping on
     the machine meanwhile weighs on both sides.  ``profile``, ``(directory,
     pid)``, samples that pid during the page's run."""
-    wrk(url, cookie, warm_up)
+    wrk(url, cookie, warm_up, visitors=page.visitors)
     before = wrk(hello_url, None, seconds)
     sampler = None
     if profile is not None:
@@ -407,7 +417,7 @@ def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, pro
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    run = wrk(url, cookie, seconds)
+    run = wrk(url, cookie, seconds, visitors=page.visitors)
     if sampler is not None:
         sampler.wait()
     after = wrk(hello_url, None, seconds)
@@ -492,7 +502,7 @@ def drive(base, hello_url, serial, chosen, seconds, warm_up, profile):
 
     paths = {
         'home': (None, lambda browser: '/'),
-        'verify': (None, lambda browser: '/verify/%s' % serial),
+        'verify': (None, lambda browser: '/verify/%s/%s' % serial),
         'dashboard': (MEMBER, lambda browser: '/dashboard'),
         # Just before its run: the personal verification holds 10 minutes.
         'step3': (MEMBER, lambda browser: request_at_step_3(browser)[len(base) :]),

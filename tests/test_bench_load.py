@@ -10,7 +10,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = (
     'home /',
-    '/verify/<serial>',
+    '/verify/<serial>/<code>',
     '/dashboard (member)',
     'request at step 3 (member)',
     '/companies/@@manage-contents',
