@@ -6,7 +6,7 @@ from pyramid_jinja2 import Jinja2TemplateRenderer, SmartAssetSpecLoader
 
 def test_templates_are_not_looked_up_on_every_render(app, monkeypatch):
     app.get('/')
-    app.get('/verify/OCCI-2026-000001', status=404)
+    app.get('/verify/OCCI-2026-000001/7KQ2M9XD4TPA', status=404)
     lookups = []
     original = SmartAssetSpecLoader.get_source
 
@@ -16,7 +16,7 @@ def test_templates_are_not_looked_up_on_every_render(app, monkeypatch):
 
     monkeypatch.setattr(SmartAssetSpecLoader, 'get_source', get_source)
     app.get('/')
-    app.get('/verify/OCCI-2026-000001', status=404)
+    app.get('/verify/OCCI-2026-000001/7KQ2M9XD4TPA', status=404)
     assert lookups == []
 
 
