@@ -55,11 +55,11 @@ class Authentication:
 def parse_instant(value, what):
     """An xs:dateTime as an aware datetime; finer than microseconds (.NET IdPs) is cut off."""
     if not value:
-        raise PkiError('malformed', 'malformed', f'missing {what}')
+        raise PkiError('malformed', f'missing {what}')
     try:
         moment = datetime.fromisoformat(_SUB_MICROSECONDS.sub(r'\1', value.strip()))
     except ValueError as exc:
-        raise PkiError('malformed', 'malformed', f'bad {what}: {value!r}') from exc
+        raise PkiError('malformed', f'bad {what}: {value!r}') from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -68,9 +68,9 @@ def parse_xml(xml: bytes):
     try:
         return defusedxml.ElementTree.fromstring(xml, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
-        raise PkiError('doctype', 'malformed', type(exc).__name__) from exc
+        raise PkiError('doctype', type(exc).__name__) from exc
     except defusedxml.ElementTree.ParseError as exc:
-        raise PkiError('malformed', 'malformed', f'not XML: {exc}') from exc
+        raise PkiError('malformed', f'not XML: {exc}') from exc
 
 
 def check_structure(root):
@@ -81,22 +81,20 @@ def check_structure(root):
     assertion we read afterwards can only be the one whose signature was verified.
     """
     if next(root.iter(_ENCRYPTED_ASSERTION), None) is not None:
-        raise PkiError('unsupported', 'untrusted', 'encrypted assertions are not accepted')
+        raise PkiError('unsupported', 'encrypted assertions are not accepted')
     ids = [element.get('ID') for element in root.iter() if element.get('ID') is not None]
     if len(ids) != len(set(ids)):
-        raise PkiError('wrapping', 'untrusted', 'duplicate ID attributes')
+        raise PkiError('wrapping', 'duplicate ID attributes')
     assertions = list(root.iter(_ASSERTION))
     if not assertions:
-        raise PkiError('malformed', 'malformed', 'successful Response without an assertion')
+        raise PkiError('malformed', 'successful Response without an assertion')
     if len(assertions) != 1 or assertions[0] not in list(root):
-        raise PkiError(
-            'wrapping', 'untrusted', f'{len(assertions)} assertions, or not a child of the Response'
-        )
+        raise PkiError('wrapping', f'{len(assertions)} assertions, or not a child of the Response')
     allowed = {
         id(child) for parent in (root, assertions[0]) for child in parent if child.tag == _SIGNATURE
     }
     if any(id(signature) not in allowed for signature in root.iter(_SIGNATURE)):
-        raise PkiError('wrapping', 'untrusted', 'signature outside its enveloping element')
+        raise PkiError('wrapping', 'signature outside its enveloping element')
 
 
 def same_certificate(left, right):
@@ -113,40 +111,39 @@ def parse_response(saml_response):
     try:
         xml = base64.b64decode(saml_response, validate=True)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise PkiError('malformed', 'malformed', 'SAMLResponse is not base64') from exc
+        raise PkiError('malformed', 'SAMLResponse is not base64') from exc
     root = parse_xml(xml)
     if root.tag != _RESPONSE:
-        raise PkiError('malformed', 'malformed', f'not a Response: {root.tag}')
+        raise PkiError('malformed', f'not a Response: {root.tag}')
     try:
         response = samlp.response_from_string(xml)
     except Exception as exc:
-        raise PkiError('malformed', 'malformed', f'unreadable Response: {exc}') from exc
+        raise PkiError('malformed', f'unreadable Response: {exc}') from exc
     return xml, root, response
 
 
 def check_response(sp, response, idp, expected_request_ids):
     """The Response envelope; returns the method the answered request asked for."""
     if response.version != '2.0':
-        raise PkiError('malformed', 'malformed', f'SAML version {response.version}')
+        raise PkiError('malformed', f'SAML version {response.version}')
     if response.issuer is not None and not is_idp(response.issuer, idp):
-        raise PkiError('wrong_issuer', 'untrusted', f'Response issuer {response.issuer.text!r}')
+        raise PkiError('wrong_issuer', f'Response issuer {response.issuer.text!r}')
     request_id = response.in_response_to
     if not request_id:
-        raise PkiError('unsolicited', 'unsolicited', 'Response without InResponseTo')
+        raise PkiError('unsolicited', 'Response without InResponseTo')
     if request_id not in expected_request_ids:
         raise PkiError(
             'unknown_request',
-            'unsolicited',
             f'InResponseTo {request_id!r} not outstanding here',
         )
     if response.destination and response.destination != sp.acs_url:
-        raise PkiError('wrong_destination', 'untrusted', f'Destination {response.destination!r}')
+        raise PkiError('wrong_destination', f'Destination {response.destination!r}')
     codes, code = [], response.status.status_code if response.status is not None else None
     while code is not None:
         codes.append(code.value)
         code = code.status_code
     if codes[:1] != [STATUS_SUCCESS]:
-        raise PkiError('status', 'status', ' / '.join(codes) or 'no status')
+        raise PkiError('status', ' / '.join(codes) or 'no status')
     if isinstance(expected_request_ids, Mapping):
         return expected_request_ids[request_id]
     return None
@@ -164,16 +161,15 @@ def check_signatures(client, idp, xml, root, response, assertion):
         if not any(same_certificate(embedded.text or '', known) for known in certificates):
             raise PkiError(
                 'bad_signature',
-                'untrusted',
                 'signed with a certificate not in the IdP metadata',
             )
     if response.signature is not None:
         verify_signature(client, xml, response)
     if assertion.signature is None:
-        raise PkiError('unsigned', 'untrusted', 'assertion is not signed')
+        raise PkiError('unsigned', 'assertion is not signed')
     if assertion.issuer is None or not is_idp(assertion.issuer, idp):
         issuer = assertion.issuer.text if assertion.issuer is not None else None
-        raise PkiError('wrong_issuer', 'untrusted', f'assertion issuer {issuer!r}')
+        raise PkiError('wrong_issuer', f'assertion issuer {issuer!r}')
     verify_signature(client, xml, assertion)
 
 
@@ -182,7 +178,7 @@ def verify_signature(client, xml, item):
     try:
         client.sec.check_signature(item, class_name(item), origdoc=xml, must=True)
     except (SigverError, SAMLError) as exc:
-        raise PkiError('bad_signature', 'untrusted', f'{class_name(item)}: {exc}') from exc
+        raise PkiError('bad_signature', f'{class_name(item)}: {exc}') from exc
 
 
 def read_assertion(sp, assertion, idp, request_id, method):
@@ -191,13 +187,13 @@ def read_assertion(sp, assertion, idp, request_id, method):
     check_conditions(sp, assertion, now)
     statements = assertion.authn_statement
     if len(statements) != 1:
-        raise PkiError('malformed', 'malformed', f'{len(statements)} AuthnStatements')
+        raise PkiError('malformed', f'{len(statements)} AuthnStatements')
     statement = statements[0]
     if statement.session_not_on_or_after and (
         parse_instant(statement.session_not_on_or_after, 'SessionNotOnOrAfter')
         <= now - sp.clock_skew
     ):
-        raise PkiError('expired', 'expired', 'SessionNotOnOrAfter passed')
+        raise PkiError('expired', 'SessionNotOnOrAfter passed')
     context = authn_context(sp, statement, method)
     attributes = {}
     for attribute_statement in assertion.attribute_statement:
@@ -210,9 +206,9 @@ def read_assertion(sp, assertion, idp, request_id, method):
     else:
         civil_id = next((value.strip() for value in attributes.get(sp.civil_id_attribute, [])), '')
     if not civil_id:
-        raise PkiError('no_civil_id', 'no_civil_id', f'no {sp.civil_id_attribute}')
+        raise PkiError('no_civil_id', f'no {sp.civil_id_attribute}')
     if name_id is None:
-        raise PkiError('malformed', 'malformed', 'no NameID')
+        raise PkiError('malformed', 'no NameID')
     return Authentication(
         civil_id=civil_id,
         name_id=encode_name_id(name_id),
@@ -232,61 +228,52 @@ def check_subject_confirmation(sp, assertion, request_id, now):
     """A bearer confirmation for our ACS and this request, still valid; returns its end."""
     subject = assertion.subject
     if subject is None:
-        raise PkiError('malformed', 'malformed', 'assertion without Subject')
+        raise PkiError('malformed', 'assertion without Subject')
     problems = []
     for confirmation in subject.subject_confirmation:
         data = confirmation.subject_confirmation_data
         if confirmation.method != SCM_BEARER or data is None:
-            problems.append(PkiError('malformed', 'malformed', 'no bearer SubjectConfirmationData'))
+            problems.append(PkiError('malformed', 'no bearer SubjectConfirmationData'))
         elif data.recipient != sp.acs_url:
-            problems.append(
-                PkiError('wrong_recipient', 'untrusted', f'Recipient {data.recipient!r}')
-            )
+            problems.append(PkiError('wrong_recipient', f'Recipient {data.recipient!r}'))
         elif data.in_response_to != request_id:
             problems.append(
                 PkiError(
                     'in_response_to_mismatch',
-                    'untrusted',
                     f'confirmation for {data.in_response_to!r}, Response for {request_id!r}',
                 )
             )
         elif data.not_before:
-            problems.append(
-                PkiError('malformed', 'malformed', 'bearer confirmation with NotBefore')
-            )
+            problems.append(PkiError('malformed', 'bearer confirmation with NotBefore'))
         else:
             until = parse_instant(data.not_on_or_after, 'SubjectConfirmationData NotOnOrAfter')
             if until > now - sp.clock_skew:
                 return until
-            problems.append(
-                PkiError('expired', 'expired', f'confirmation ended {until.isoformat()}')
-            )
-    raise (
-        problems[0] if problems else PkiError('malformed', 'malformed', 'no SubjectConfirmation')
-    )
+            problems.append(PkiError('expired', f'confirmation ended {until.isoformat()}'))
+    raise (problems[0] if problems else PkiError('malformed', 'no SubjectConfirmation'))
 
 
 def check_conditions(sp, assertion, now):
     conditions = assertion.conditions
     if conditions is None:
-        raise PkiError('malformed', 'malformed', 'assertion without Conditions')
+        raise PkiError('malformed', 'assertion without Conditions')
     if (
         conditions.not_before
         and parse_instant(conditions.not_before, 'NotBefore') > now + sp.clock_skew
     ):
-        raise PkiError('not_yet_valid', 'expired', f'NotBefore {conditions.not_before}')
+        raise PkiError('not_yet_valid', f'NotBefore {conditions.not_before}')
     if (
         conditions.not_on_or_after
         and parse_instant(conditions.not_on_or_after, 'NotOnOrAfter') <= now - sp.clock_skew
     ):
-        raise PkiError('expired', 'expired', f'NotOnOrAfter {conditions.not_on_or_after}')
+        raise PkiError('expired', f'NotOnOrAfter {conditions.not_on_or_after}')
     restrictions = conditions.audience_restriction
     if not restrictions:
-        raise PkiError('wrong_audience', 'untrusted', 'no AudienceRestriction')
+        raise PkiError('wrong_audience', 'no AudienceRestriction')
     for restriction in restrictions:
         audiences = [(audience.text or '').strip() for audience in restriction.audience]
         if sp.entity_id not in audiences:
-            raise PkiError('wrong_audience', 'untrusted', f'audiences {audiences}')
+            raise PkiError('wrong_audience', f'audiences {audiences}')
 
 
 def authn_context(sp, statement, method):
@@ -294,11 +281,9 @@ def authn_context(sp, statement, method):
     reference = context.authn_context_class_ref if context is not None else None
     class_ref = (reference.text or '').strip() if reference is not None else ''
     if class_ref not in sp.accepted_contexts.values():
-        raise PkiError(
-            'weak_context', 'weak_context', f'AuthnContextClassRef {class_ref!r} not accepted'
-        )
+        raise PkiError('weak_context', f'AuthnContextClassRef {class_ref!r} not accepted')
     if method is not None and class_ref != sp.accepted_contexts[method]:
-        raise PkiError('wrong_context', 'context', f'asked for {method}, got {class_ref!r}')
+        raise PkiError('wrong_context', f'asked for {method}, got {class_ref!r}')
     return class_ref
 
 

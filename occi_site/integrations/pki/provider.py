@@ -33,7 +33,7 @@ from saml2.sigver import security_context
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from . import checks
-from .errors import PkiError, PkiSetupError
+from .errors import LOGOUT_REPLAY, PkiError, PkiSetupError
 from .redirect import inflate, verified_redirect
 
 log = logging.getLogger(__name__)
@@ -168,20 +168,17 @@ class PkiServiceProvider:
         try:
             stat = os.stat(self.idp_metadata_file)
         except OSError as exc:
-            raise PkiError('idp_unavailable', 'idp_unavailable', f'no IdP metadata: {exc}') from exc
+            raise PkiError('idp_unavailable', f'no IdP metadata: {exc}') from exc
         stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if self._loaded is None or self._loaded[0] != stamp:
                 try:
                     client = Saml2Client(config=self._config(with_idp_metadata=True))
                 except Exception as exc:
-                    raise PkiError(
-                        'idp_unavailable', 'idp_unavailable', f'IdP metadata unusable: {exc}'
-                    ) from exc
+                    raise PkiError('idp_unavailable', f'IdP metadata unusable: {exc}') from exc
                 providers = client.metadata.identity_providers()
                 if len(providers) != 1:
                     raise PkiError(
-                        'idp_unavailable',
                         'idp_unavailable',
                         f'{len(providers)} identity providers in {self.idp_metadata_file}',
                     )
@@ -296,9 +293,7 @@ class PkiServiceProvider:
             authentication.assertion_id, checks.remember_until(self, assertion)
         ):
             log.warning('PKI login refused (replay): assertion %s', authentication.assertion_id)
-            raise PkiError(
-                'replay', 'replay', authentication.assertion_id, in_response_to=request_id
-            )
+            raise PkiError('replay', authentication.assertion_id, in_response_to=request_id)
         return authentication
 
     # -- single log-out -------------------------------------------------------------------
@@ -334,21 +329,17 @@ class PkiServiceProvider:
         try:
             response = samlp.logout_response_from_string(xml)
         except Exception as exc:
-            raise PkiError('malformed', 'malformed', f'unreadable LogoutResponse: {exc}') from exc
+            raise PkiError('malformed', f'unreadable LogoutResponse: {exc}') from exc
         if response is None:
-            raise PkiError('malformed', 'malformed', 'not a LogoutResponse')
+            raise PkiError('malformed', 'not a LogoutResponse')
         if response.issuer is None or not checks.is_idp(response.issuer, idp):
-            raise PkiError('wrong_issuer', 'untrusted', 'LogoutResponse issuer')
+            raise PkiError('wrong_issuer', 'LogoutResponse issuer')
         if not response.in_response_to or response.in_response_to not in expected_request_ids:
-            raise PkiError(
-                'unknown_request', 'unsolicited', f'LogoutResponse to {response.in_response_to!r}'
-            )
+            raise PkiError('unknown_request', f'LogoutResponse to {response.in_response_to!r}')
         if response.destination and response.destination != self.sls_url:
-            raise PkiError(
-                'wrong_destination', 'untrusted', f'Destination {response.destination!r}'
-            )
+            raise PkiError('wrong_destination', f'Destination {response.destination!r}')
         if response.status is None or response.status.status_code.value != STATUS_SUCCESS:
-            raise PkiError('status', 'status', 'logout not successful')
+            raise PkiError('status', 'logout not successful')
 
     def answer_logout_request(self, query, *, replay_cache):
         """Check an IdP-initiated LogoutRequest (signature required) and answer it.
@@ -365,24 +356,26 @@ class PkiServiceProvider:
         try:
             request = samlp.logout_request_from_string(xml)
         except Exception as exc:
-            raise PkiError('malformed', 'malformed', f'unreadable LogoutRequest: {exc}') from exc
+            raise PkiError('malformed', f'unreadable LogoutRequest: {exc}') from exc
         if request is None or request.name_id is None or not request.id:
-            raise PkiError('malformed', 'malformed', 'not a LogoutRequest with an ID and a NameID')
+            raise PkiError('malformed', 'not a LogoutRequest with an ID and a NameID')
         if request.issuer is None or not checks.is_idp(request.issuer, idp):
-            raise PkiError('wrong_issuer', 'untrusted', 'LogoutRequest issuer')
+            raise PkiError('wrong_issuer', 'LogoutRequest issuer')
         if request.destination and request.destination != self.sls_url:
-            raise PkiError('wrong_destination', 'untrusted', f'Destination {request.destination!r}')
+            raise PkiError('wrong_destination', f'Destination {request.destination!r}')
         now = self.clock()
         issued = checks.parse_instant(request.issue_instant, 'IssueInstant')
         if issued > now + self.clock_skew:
-            raise PkiError('not_yet_valid', 'expired', f'IssueInstant {request.issue_instant}')
+            raise PkiError('not_yet_valid', f'IssueInstant {request.issue_instant}')
         ends = issued + LOGOUT_REQUEST_LIFETIME
         if request.not_on_or_after:
             ends = min(ends, checks.parse_instant(request.not_on_or_after, 'NotOnOrAfter'))
         if ends <= now - self.clock_skew:
-            raise PkiError('expired', 'expired', 'LogoutRequest expired')
+            raise PkiError('expired', 'LogoutRequest expired')
         if replay_cache.seen_before('logout:' + request.id, ends + self.clock_skew):
-            raise PkiError('replay', 'logout_replay', f'LogoutRequest {request.id} seen before')
+            raise PkiError(
+                'replay', f'LogoutRequest {request.id} seen before', message=LOGOUT_REPLAY
+            )
         response = client.create_logout_response(request, [BINDING_HTTP_REDIRECT], sign=False)
         info = client.apply_binding(
             BINDING_HTTP_REDIRECT,
@@ -404,7 +397,5 @@ class PkiServiceProvider:
     def _idp_logout_url(self, client, idp):
         endpoints = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, 'idpsso')
         if not endpoints:
-            raise PkiError(
-                'idp_unavailable', 'idp_unavailable', 'IdP has no HTTP-Redirect logout endpoint'
-            )
+            raise PkiError('idp_unavailable', 'IdP has no HTTP-Redirect logout endpoint')
         return endpoints[0]['location']

@@ -36,7 +36,7 @@ def signed_query(query, message_key):
             name, _sep, value = piece.partition('=')
             name = unquote_plus(name)
             if name in raw:
-                raise PkiError('malformed', 'malformed', f'repeated parameter {name}')
+                raise PkiError('malformed', f'repeated parameter {name}')
             raw[name] = piece
             values[name] = unquote_plus(value)
         octets = '&'.join(raw[name] for name in order if name in raw)
@@ -44,7 +44,7 @@ def signed_query(query, message_key):
         values = dict(query)
         octets = '&'.join(urlencode({name: values[name]}) for name in order if name in values)
     if message_key not in values:
-        raise PkiError('malformed', 'malformed', f'no {message_key}')
+        raise PkiError('malformed', f'no {message_key}')
     return octets.encode('ascii', 'replace'), values
 
 
@@ -52,14 +52,14 @@ def verified_redirect(query, message_key, certificates):
     """The decoded parameters of an HTTP-Redirect message signed by one of `certificates`."""
     octets, values = signed_query(query, message_key)
     if 'Signature' not in values or 'SigAlg' not in values:
-        raise PkiError('unsigned', 'untrusted', f'unsigned {message_key}')
+        raise PkiError('unsigned', f'unsigned {message_key}')
     algorithm = _REDIRECT_SIGNATURE_HASHES.get(values['SigAlg'])
     if algorithm is None:
-        raise PkiError('bad_signature', 'untrusted', f'signature algorithm {values["SigAlg"]!r}')
+        raise PkiError('bad_signature', f'signature algorithm {values["SigAlg"]!r}')
     try:
         signature = base64.b64decode(values['Signature'], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise PkiError('bad_signature', 'untrusted', 'Signature is not base64') from exc
+        raise PkiError('bad_signature', 'Signature is not base64') from exc
     for certificate in certificates:
         key = x509.load_der_x509_certificate(
             base64.b64decode(''.join(certificate.split()))
@@ -69,7 +69,7 @@ def verified_redirect(query, message_key, certificates):
         except InvalidSignature:
             continue
         return values
-    raise PkiError('bad_signature', 'untrusted', f'{message_key} signature does not verify')
+    raise PkiError('bad_signature', f'{message_key} signature does not verify')
 
 
 def inflate(encoded):
@@ -77,6 +77,6 @@ def inflate(encoded):
     try:
         xml = decode_base64_and_inflate(encoded)
     except Exception as exc:
-        raise PkiError('malformed', 'malformed', 'message is not deflated base64') from exc
+        raise PkiError('malformed', 'message is not deflated base64') from exc
     parse_xml(xml)
     return xml
