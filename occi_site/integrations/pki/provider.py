@@ -283,7 +283,7 @@ class PkiServiceProvider:
             method = checks.check_response(self, response, idp, expected_request_ids)
             checks.check_structure(root)
             assertion = response.assertion[0]
-            checks.check_signatures(client, idp, xml, root, response, assertion)
+            checks.check_signatures(client, idp, xml, response, assertion)
             authentication = checks.read_assertion(self, assertion, idp, request_id, method)
         except PkiError as error:
             error.in_response_to = request_id
