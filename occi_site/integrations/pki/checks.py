@@ -1,9 +1,17 @@
-"""The checks of the IdP's login answer (an HTTP-POST Response): whether to believe it.
+"""The checks of the IdP's answers: whether to believe a login Response or a log-out message.
 
-pysaml2 parses the messages and verifies XML signatures against the certificates in the IdP's
-metadata; the rules about which answer to believe are checked here, in one place: the request
-the answer belongs to, the shapes used for signature wrapping, the time limits, the audience and
-recipient, and the authentication method. `sp` is the PkiServiceProvider whose settings apply.
+pysaml2 parses the messages and verifies their XML signatures (`verify_signature`), which it
+does well: only with the keys in the IdP's metadata, never with a certificate the message
+carries, and only for an enveloped signature whose one Reference names the signed element.
+
+The profile's rules are checked here rather than left to pysaml2's AuthnResponse, whose checks
+are laxer than the portal needs: it accepts an answer without AudienceRestriction or
+Conditions and one that names us in any of several AudienceRestrictions, checks the
+Recipient only when told the conversation, ignores an ended SessionNotOnOrAfter, reads the
+wall clock and drops time-zone offsets, and reports an unknown request and an assertion
+confirming another request alike. Here also: the shapes used for signature wrapping, replays
+(with the caller's cache) and the authentication method. `sp` is the PkiServiceProvider whose
+settings apply.
 """
 
 import base64
@@ -11,7 +19,7 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import defusedxml
 import defusedxml.ElementTree
@@ -22,6 +30,9 @@ from saml2.samlp import STATUS_SUCCESS
 from saml2.sigver import SigverError
 
 from .errors import PkiError
+
+CLOCK_SKEW = timedelta(seconds=90)
+LOGOUT_REQUEST_LIFETIME = timedelta(minutes=5)
 
 _NS_ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion'
 _NS_PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol'
@@ -121,31 +132,41 @@ def check_response(sp, response, idp, expected_request_ids):
     """The Response envelope; returns the method the answered request asked for."""
     if response.version != '2.0':
         raise PkiError('malformed', f'SAML version {response.version}')
-    if response.issuer is not None and not is_idp(response.issuer, idp):
-        raise PkiError('wrong_issuer', f'Response issuer {response.issuer.text!r}')
+    if response.issuer is not None:
+        check_issuer(response, idp)
     request_id = response.in_response_to
     if not request_id:
         raise PkiError('unsolicited', 'Response without InResponseTo')
     if request_id not in expected_request_ids:
-        raise PkiError(
-            'unknown_request',
-            f'InResponseTo {request_id!r} not outstanding here',
-        )
-    if response.destination and response.destination != sp.acs_url:
-        raise PkiError('wrong_destination', f'Destination {response.destination!r}')
+        raise PkiError('unknown_request', f'InResponseTo {request_id!r} not outstanding here')
+    check_destination(response, sp.acs_url)
+    check_status(response)
+    if isinstance(expected_request_ids, Mapping):
+        return expected_request_ids[request_id]
+    return None
+
+
+def check_issuer(message, idp):
+    """The message (or assertion) names the IdP as its issuer."""
+    issuer = message.issuer
+    text = (issuer.text or '').strip() if issuer is not None else None
+    if text != idp or issuer.format not in (None, NAMEID_FORMAT_ENTITY):
+        raise PkiError('wrong_issuer', f'{class_name(message)} issuer {text!r}')
+
+
+def check_destination(message, url):
+    """A message that names its destination names the endpoint it arrived at."""
+    if message.destination and message.destination != url:
+        raise PkiError('wrong_destination', f'Destination {message.destination!r}')
+
+
+def check_status(response):
     codes, code = [], response.status.status_code if response.status is not None else None
     while code is not None:
         codes.append(code.value)
         code = code.status_code
     if codes[:1] != [STATUS_SUCCESS]:
         raise PkiError('status', ' / '.join(codes) or 'no status')
-    if isinstance(expected_request_ids, Mapping):
-        return expected_request_ids[request_id]
-    return None
-
-
-def is_idp(issuer, idp):
-    return (issuer.text or '').strip() == idp and issuer.format in (None, NAMEID_FORMAT_ENTITY)
 
 
 def check_signatures(client, idp, xml, response, assertion):
@@ -154,9 +175,7 @@ def check_signatures(client, idp, xml, response, assertion):
         verify_signature(client, xml, response)
     if assertion.signature is None:
         raise PkiError('unsigned', 'assertion is not signed')
-    if assertion.issuer is None or not is_idp(assertion.issuer, idp):
-        issuer = assertion.issuer.text if assertion.issuer is not None else None
-        raise PkiError('wrong_issuer', f'assertion issuer {issuer!r}')
+    check_issuer(assertion, idp)
     verify_signature(client, xml, assertion)
 
 
@@ -287,3 +306,45 @@ def remember_until(sp, assertion):
         if confirmation.subject_confirmation_data is not None
     ]
     return max(parse_instant(end, 'NotOnOrAfter') for end in ends if end) + sp.clock_skew
+
+
+# -- single log-out ------------------------------------------------------------------------
+
+
+def read_logout_response(sp, xml, idp, expected_request_ids):
+    """The IdP's LogoutResponse to one of our requests, successful, or PkiError."""
+    try:
+        response = samlp.logout_response_from_string(xml)
+    except Exception as exc:
+        raise PkiError('malformed', f'unreadable LogoutResponse: {exc}') from exc
+    if response is None:
+        raise PkiError('malformed', 'not a LogoutResponse')
+    check_issuer(response, idp)
+    if not response.in_response_to or response.in_response_to not in expected_request_ids:
+        raise PkiError('unknown_request', f'LogoutResponse to {response.in_response_to!r}')
+    check_destination(response, sp.sls_url)
+    check_status(response)
+    return response
+
+
+def read_logout_request(sp, xml, idp):
+    """The IdP's LogoutRequest and when it expires (its NotOnOrAfter, and at most
+    LOGOUT_REQUEST_LIFETIME after its IssueInstant), or PkiError."""
+    try:
+        request = samlp.logout_request_from_string(xml)
+    except Exception as exc:
+        raise PkiError('malformed', f'unreadable LogoutRequest: {exc}') from exc
+    if request is None or request.name_id is None or not request.id:
+        raise PkiError('malformed', 'not a LogoutRequest with an ID and a NameID')
+    check_issuer(request, idp)
+    check_destination(request, sp.sls_url)
+    now = sp.clock()
+    issued = parse_instant(request.issue_instant, 'IssueInstant')
+    if issued > now + sp.clock_skew:
+        raise PkiError('not_yet_valid', f'IssueInstant {request.issue_instant}')
+    ends = issued + LOGOUT_REQUEST_LIFETIME
+    if request.not_on_or_after:
+        ends = min(ends, parse_instant(request.not_on_or_after, 'NotOnOrAfter'))
+    if ends <= now - sp.clock_skew:
+        raise PkiError('expired', 'LogoutRequest expired')
+    return request, ends

@@ -11,7 +11,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, md, samlp
@@ -28,18 +28,16 @@ from saml2.saml import (
     NameID,
     Subject,
 )
-from saml2.samlp import STATUS_SUCCESS, RequestedAuthnContext
+from saml2.samlp import RequestedAuthnContext
 from saml2.sigver import security_context
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from . import checks
+from .checks import CLOCK_SKEW, LOGOUT_REQUEST_LIFETIME
 from .errors import LOGOUT_REPLAY, PkiError, PkiSetupError
-from .redirect import inflate, verified_redirect
+from .redirect import verified_redirect
 
 log = logging.getLogger(__name__)
-
-CLOCK_SKEW = timedelta(seconds=90)
-LOGOUT_REQUEST_LIFETIME = timedelta(minutes=5)
 
 
 class ReplayCache(Protocol):
@@ -324,22 +322,10 @@ class PkiServiceProvider:
         """Check the IdP's LogoutResponse (the query string of the SLS request, raw or as a
         mapping); raises PkiError unless it is signed, ours and successful."""
         client, idp = self._idp()
-        values = verified_redirect(query, 'SAMLResponse', checks.idp_certificates(client, idp))
-        xml = inflate(values['SAMLResponse'])
-        try:
-            response = samlp.logout_response_from_string(xml)
-        except Exception as exc:
-            raise PkiError('malformed', f'unreadable LogoutResponse: {exc}') from exc
-        if response is None:
-            raise PkiError('malformed', 'not a LogoutResponse')
-        if response.issuer is None or not checks.is_idp(response.issuer, idp):
-            raise PkiError('wrong_issuer', 'LogoutResponse issuer')
-        if not response.in_response_to or response.in_response_to not in expected_request_ids:
-            raise PkiError('unknown_request', f'LogoutResponse to {response.in_response_to!r}')
-        if response.destination and response.destination != self.sls_url:
-            raise PkiError('wrong_destination', f'Destination {response.destination!r}')
-        if response.status is None or response.status.status_code.value != STATUS_SUCCESS:
-            raise PkiError('status', 'logout not successful')
+        xml, _values = verified_redirect(
+            query, 'SAMLResponse', checks.idp_certificates(client, idp)
+        )
+        checks.read_logout_response(self, xml, idp, expected_request_ids)
 
     def answer_logout_request(self, query, *, replay_cache):
         """Check an IdP-initiated LogoutRequest (signature required) and answer it.
@@ -351,27 +337,8 @@ class PkiServiceProvider:
         indexes; then send the browser to redirect_url (a signed LogoutResponse).
         """
         client, idp = self._idp()
-        values = verified_redirect(query, 'SAMLRequest', checks.idp_certificates(client, idp))
-        xml = inflate(values['SAMLRequest'])
-        try:
-            request = samlp.logout_request_from_string(xml)
-        except Exception as exc:
-            raise PkiError('malformed', f'unreadable LogoutRequest: {exc}') from exc
-        if request is None or request.name_id is None or not request.id:
-            raise PkiError('malformed', 'not a LogoutRequest with an ID and a NameID')
-        if request.issuer is None or not checks.is_idp(request.issuer, idp):
-            raise PkiError('wrong_issuer', 'LogoutRequest issuer')
-        if request.destination and request.destination != self.sls_url:
-            raise PkiError('wrong_destination', f'Destination {request.destination!r}')
-        now = self.clock()
-        issued = checks.parse_instant(request.issue_instant, 'IssueInstant')
-        if issued > now + self.clock_skew:
-            raise PkiError('not_yet_valid', f'IssueInstant {request.issue_instant}')
-        ends = issued + LOGOUT_REQUEST_LIFETIME
-        if request.not_on_or_after:
-            ends = min(ends, checks.parse_instant(request.not_on_or_after, 'NotOnOrAfter'))
-        if ends <= now - self.clock_skew:
-            raise PkiError('expired', 'LogoutRequest expired')
+        xml, values = verified_redirect(query, 'SAMLRequest', checks.idp_certificates(client, idp))
+        request, ends = checks.read_logout_request(self, xml, idp)
         if replay_cache.seen_before('logout:' + request.id, ends + self.clock_skew):
             raise PkiError(
                 'replay', f'LogoutRequest {request.id} seen before', message=LOGOUT_REPLAY

@@ -49,7 +49,8 @@ def signed_query(query, message_key):
 
 
 def verified_redirect(query, message_key, certificates):
-    """The decoded parameters of an HTTP-Redirect message signed by one of `certificates`."""
+    """The XML and the decoded parameters of an HTTP-Redirect message signed by one of
+    `certificates`, or PkiError."""
     octets, values = signed_query(query, message_key)
     if 'Signature' not in values or 'SigAlg' not in values:
         raise PkiError('unsigned', f'unsigned {message_key}')
@@ -68,7 +69,7 @@ def verified_redirect(query, message_key, certificates):
             key.verify(signature, octets, padding.PKCS1v15(), algorithm())
         except InvalidSignature:
             continue
-        return values
+        return inflate(values[message_key]), values
     raise PkiError('bad_signature', f'{message_key} signature does not verify')
 
 
