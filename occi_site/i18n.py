@@ -1,9 +1,16 @@
 """Languages: English and Arabic, chosen by a cookie, else by Accept-Language."""
 
+from datetime import date
 from importlib.resources import files
 
 import deform
-from pyramid.i18n import TranslationStringFactory, get_localizer, make_localizer
+from babel.dates import format_date
+from pyramid.i18n import (
+    TranslationString,
+    TranslationStringFactory,
+    get_localizer,
+    make_localizer,
+)
 from pyramid.interfaces import ITranslationDirectories
 from pyramid.renderers import render
 from pyramid.settings import asbool
@@ -62,6 +69,21 @@ class TemplateGettext:
 
     def ngettext(self, singular, plural, n):
         return get_current_request().localizer.pluralize(singular, plural, n, domain=self.domain)
+
+
+def translate_all(localizer, text, locale):
+    """``text`` in the localizer's language, with the TranslationStrings in its
+    mapping translated too and its dates written out in ``locale``: ``19 March
+    2027``, ``19 مارس 2027``.  Not ``2027-03-19``: inside Arabic text the
+    bidirectional algorithm shows such a date's parts right to left."""
+    mapping = {}
+    for name, value in (text.mapping or {}).items():
+        if isinstance(value, TranslationString):
+            value = localizer.translate(value)
+        elif isinstance(value, date):
+            value = format_date(value, format='d MMMM y', locale=locale)
+        mapping[name] = value
+    return localizer.translate(text, mapping=mapping)
 
 
 def _deform_translator(term):

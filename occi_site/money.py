@@ -117,3 +117,14 @@ def parse_rials(text):
     if baisa != baisa.to_integral_value():
         raise AmountError(text, _('Use at most three decimals: the baisa is the smallest amount.'))
     return int(baisa)
+
+
+def table_amount(baisa, locale):
+    """Rials in a table of figures whose heading names the currency, as
+    ``locale`` writes numbers: "1,234.500"."""
+    return format_decimal(rials(baisa), format='#,##0.000', locale=locale)
+
+
+def chart_value(baisa):
+    """Rials as a chart plots them (a float: a position on an axis, never money kept)."""
+    return float(rials(baisa))

@@ -56,6 +56,13 @@ def test_staff_find_their_way_to_the_management_views(login_app):
     links = [
         a['href'] for a in admin.get('/dashboard').html.find(class_='staff-links').find_all('a')
     ]
-    assert links == ['http://localhost/content/manage', 'http://localhost/manage']
+    assert links == [
+        'http://localhost/content/manage',
+        'http://localhost/manage',
+        'http://localhost/@@manage-reports',
+    ]
     for link in links:
-        assert admin.get(link).follow().status_int == 200
+        assert admin.get(link).maybe_follow().status_int == 200
+    finance = login_app('90000007', roles=('member', 'finance')).get('/dashboard')
+    links = [a['href'] for a in finance.html.find(class_='staff-links').find_all('a')]
+    assert links == ['http://localhost/@@manage-reports']

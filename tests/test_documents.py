@@ -599,7 +599,8 @@ def test_evolve_step_6_gives_existing_certificates_codes(monkeypatch):
     site.remove('documents')
     site.generation = 5
     manager.commit()
-    assert evolve_site(site) == [6, 7]
+    # Step 6 and every later one.
+    assert evolve_site(site) == [number for number, _step in evolve.STEPS if number >= 6]
     manager.commit()
     codes = {old.verification_code for old in olds}
     assert len(codes) == 3 and all(len(code) == 12 for code in codes)

@@ -64,7 +64,7 @@ def test_editors_manage_within_content(portal):
 def test_tab_bar_comes_from_the_registrations(portal):
     admin = admin_app(portal)
     root = admin.get('/manage').follow()
-    assert tab_titles(root) == ['Chamber', 'Contents', 'Audit', 'Undo', 'Database']
+    assert tab_titles(root) == ['Chamber', 'Reports', 'Contents', 'Audit', 'Undo', 'Database']
     assert tab_titles(admin.get('/content/@@manage-contents')) == ['Contents', 'Security', 'Audit']
     assert tab_titles(admin.get('/companies/manage').follow())[:2] == ['Find', 'Contents']
 

@@ -56,7 +56,8 @@ SIGNED_BY_AR = 'توقيع رقمي من'
 
 
 def render(title, subject, draw_page):
-    """The bytes of a one-page A4 PDF whose content draw_page(canvas) paints.
+    """The bytes of an A4 PDF whose content draw_page(canvas) paints: one
+    page, or more where draw_page starts the next with ``canvas.showPage()``.
 
     The page is left uncompressed: deflating the page and the embedded font
     subset costs more time than the few kilobytes it saves are worth.

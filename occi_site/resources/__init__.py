@@ -66,3 +66,4 @@ def includeme(config):
         steps.append(seed_sample_memberships)
     config.add_subscriber(_on_application_created, ApplicationCreated)
     config.include('.audit')
+    config.include('.reports')

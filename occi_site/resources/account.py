@@ -11,7 +11,7 @@ from .folder import Folder
 from .search import NameIndex, index_account, unindex_account
 from .verification import AddressCheck
 
-ROLES = ('member', 'editor', 'admin')
+ROLES = ('member', 'editor', 'admin', 'finance')
 # What the account may do: changing any of these renews the security stamp.
 SECURITY_ATTRIBUTES = frozenset({'state', 'roles'})
 CHANNELS = ('email', 'mobile')

@@ -19,6 +19,7 @@ from ..events import MembershipChanged, announce
 from ..i18n import _
 from .folder import Folder
 from .search import NameIndex, index_company, unindex_company
+from .tally import DayTally
 
 GRADES = ('Excellent', 'First', 'Second', 'Third', 'Fourth')
 # The grades as the member reads them, for templates and certificates.
@@ -155,13 +156,33 @@ class Membership(Persistent):
     # The expiry date occi-remind last reminded the company of (None: never).
     # A class default, so memberships stored before it existed read None.
     reminded_for = None
+    # The day the company became a member (None: not known, as for records
+    # loaded from the paper registry); counted by Companies.joined_tally.
+    joined_on = None
+    # The debits the chamber recorded, oldest first, as (when, amount_baisa,
+    # reason); the newest of them that add up to no more than ``debit_baisa``
+    # are still owed (a renewal collects the debit and sets it to 0).
+    debits = ()
 
-    def __init__(self, occi_number, grade, expires_on, debit_baisa=0):
+    def __init__(self, occi_number, grade, expires_on, debit_baisa=0, joined_on=None):
         self.occi_number = occi_number
         self.grade = grade
         self.expires_on = expires_on
         self.debit_baisa = debit_baisa
         self.reminded_for = None
+        self.joined_on = joined_on
+
+    def debits_owed(self):
+        """``(brought_forward_baisa, [(when, amount, reason)])``: the recorded
+        debits still owed, oldest first, and what of ``debit_baisa`` no dated
+        record explains (a debit loaded from the chamber's earlier records)."""
+        owed, left = [], self.debit_baisa
+        for when, amount, reason in reversed(self.debits):
+            if amount > left:
+                break
+            owed.append((when, amount, reason))
+            left -= amount
+        return left, owed[::-1]
 
     def is_expired(self, today):
         return self.expires_on < today
@@ -270,7 +291,8 @@ class Company(Persistent):
 
     @property
     def __acl__(self):
-        return [(Allow, 'cr:%s' % self.cr_number, 'view')]
+        # The people the registry lists for the CR see its statement of account.
+        return [(Allow, 'cr:%s' % self.cr_number, ('view', 'statement'))]
 
     def require_membership(self):
         return membership_of(self)
@@ -297,18 +319,29 @@ class Company(Persistent):
 
 # The membership fields the companies' indexes are kept by.
 INDEXED_FIELDS = ('occi_number', 'expires_on')
+# The membership fields the companies' tallies count by.
+TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
 
 
 class Companies(Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of
-    both names for the administrators' search (see ``search.py``)."""
+    both names for the administrators' search (see ``search.py``).
+
+    Two tallies count the memberships by grade for the chamber's reports
+    (see ``tally.py``): ``expiry_tally`` on their expiry dates, so how many
+    are expired or expire within N days of any day is a sum over a period,
+    never stale; ``joined_tally`` on the day each company became a member.
+    Every way a membership is attached or changed keeps them true, loading
+    records (``set_membership``) included."""
 
     def __init__(self, title=''):
         super().__init__(title)
         self.by_occi_number = OOBTree()
         self.by_expiry = OOBTree()
         self.name_index = NameIndex()
+        self.expiry_tally = DayTally()
+        self.joined_tally = DayTally()
 
     def add(self, name, company):
         super().add(name, company)
@@ -337,11 +370,14 @@ class Companies(Folder):
         ``change_membership``.
         """
         self._unindex(company)
+        self._tally(company.membership, -1)
         company.membership = membership
         self._index(company)
+        self._tally(membership, 1)
 
-    def admit(self, company, membership, now, request):
-        """``company`` becomes a member with ``membership`` (New Membership)."""
+    def admit(self, company, membership, now, request, today):
+        """``company`` becomes a member with ``membership`` (New Membership) on ``today``."""
+        membership.joined_on = today
         self.set_membership(company, membership)
         announce(
             request,
@@ -367,13 +403,45 @@ class Companies(Folder):
         if not changed:
             return
         reindex = not changed.keys().isdisjoint(INDEXED_FIELDS)
+        retally = not changed.keys().isdisjoint(TALLIED_FIELDS)
         if reindex:
             self._unindex(company)
+        if retally:
+            self._tally(membership, -1)
         for name, (_old, value) in changed.items():
             setattr(membership, name, value)
         if reindex:
             self._index(company)
+        if retally:
+            self._tally(membership, 1)
         announce(request, MembershipChanged, subject=company, when=now, by=by, changes=changed)
+
+    def record_debit(self, company, amount_baisa, reason, now, request):
+        """The chamber records that ``company`` owes ``amount_baisa`` more, and why."""
+        membership = company.membership
+        membership.debits = (*membership.debits, (now, amount_baisa, reason))
+        self.change_membership(
+            company, now, request, debit_baisa=membership.debit_baisa + amount_baisa
+        )
+
+    def _tally(self, membership, sign):
+        """Count ``membership`` in (``sign`` 1) or out of (-1) the tallies."""
+        if membership is None:
+            return
+        self.expiry_tally.add(membership.expires_on, {membership.grade: sign})
+        if membership.joined_on is not None:
+            self.joined_tally.add(membership.joined_on, {membership.grade: sign})
+
+    def retally(self):
+        """Count every membership again (for a schema step; it reads every company)."""
+        self.expiry_tally = DayTally()
+        self.joined_tally = DayTally()
+        jar = self._p_jar
+        for number, company in enumerate(self.values(), 1):
+            self._tally(company.membership, 1)
+            if jar is not None and not number % 10_000:
+                # Unchanged companies leave the cache as the walk goes on.
+                jar.cacheGC()
 
     def _index(self, company):
         membership = company.membership

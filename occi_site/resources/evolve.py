@@ -23,6 +23,7 @@ from .document import IssuedDocuments
 from .notification import Notifications
 from .order import Orders
 from .registration import Registrations
+from .reports import Reports, oman_day
 from .service_request import ServiceRequests
 from .settings import Settings
 from .throttle import Throttle
@@ -105,7 +106,26 @@ def step_6_issued_documents(site):
             connection.cacheGC()
 
 
-def step_7_content_change_count(site):
+def step_7_reports(site):
+    """The tallies of the chamber's reports, counted from the records there
+    are; memberships admitted through the portal learn the day they were."""
+    companies, requests = site['companies'], site['requests']
+    for service_request in requests.find(['new_membership'], ['fulfilled'], limit=None):
+        company = companies.get(service_request.cr_number)
+        membership = None if company is None else company.membership
+        if membership is not None and membership.joined_on is None:
+            fulfilled = [
+                when for when, state, _note in service_request.history if state == 'fulfilled'
+            ]
+            membership.joined_on = oman_day(fulfilled[-1])
+    companies.retally()
+    requests.index_companies()
+    if 'reports' not in site:
+        site.add('reports', Reports())
+    site['reports'].recount(site)
+
+
+def step_8_content_change_count(site):
     """The content area counts its changes, for the revision cached pages are kept by."""
     site['content'].change_count = Length()
 
@@ -117,7 +137,8 @@ STEPS = (
     (4, step_4_notifications),
     (5, step_5_registrations_end_at_the_pki),
     (6, step_6_issued_documents),
-    (7, step_7_content_change_count),
+    (7, step_7_reports),
+    (8, step_8_content_change_count),
 )
 
 GENERATION = STEPS[-1][0]

@@ -404,6 +404,8 @@ class Orders(Folder):
 
     __acl__ = [
         (Allow, 'role:admin', ALL_PERMISSIONS),
+        # The orders CSV, which the revenue report is reconciled with.
+        (Allow, 'role:finance', 'export'),
         (Deny, Everyone, 'view'),
     ]
 

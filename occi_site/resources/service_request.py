@@ -25,7 +25,7 @@ from .certificate import issue_certificate
 from .company import ServiceRefused
 from .folder import Folder
 from .order import UNPAID_STATES
-from .record_index import RecordIndex
+from .record_index import LAST_NAME, RecordIndex
 from .services import get_service
 from .states import StateTable
 
@@ -285,9 +285,11 @@ class ServiceRequests(Folder):
         self.open_drafts = OOBTree()
         self.open_by_created = OOTreeSet()
         self.filter_index = RecordIndex()
+        self.by_company = OOTreeSet()
 
     def add(self, name, service_request):
         super().add(name, service_request)
+        self.by_company.add((service_request.cr_number, name))
         self.filter_index.add(
             (service_request.service, service_request.state), service_request.created, name
         )
@@ -313,6 +315,8 @@ class ServiceRequests(Folder):
         ids = self.by_member.get(service_request.civil_id)
         if ids is not None and name in ids:
             ids.remove(name)
+        if (service_request.cr_number, name) in self.by_company:
+            self.by_company.remove((service_request.cr_number, name))
         return service_request
 
     def restated(self, service_request, old_state):
@@ -370,6 +374,20 @@ class ServiceRequests(Folder):
         """The member's requests, newest first."""
         found = (self[name] for name in self.by_member.get(civil_id, ()))
         return sorted(found, key=lambda service_request: service_request.created, reverse=True)
+
+    def for_company(self, cr_number):
+        """The requests made for one company (by any member), oldest first."""
+        found = (
+            self[name]
+            for _cr, name in self.by_company.keys((cr_number, ''), (cr_number, LAST_NAME))
+        )
+        return sorted(found, key=lambda service_request: service_request.created)
+
+    def index_companies(self):
+        """Build ``by_company`` from the requests (for a schema step)."""
+        self.by_company = OOTreeSet()
+        for name, service_request in self.items():
+            self.by_company.add((service_request.cr_number, name))
 
     def expire_stale(self, now, request):
         """Expire every open request older than 24 hours; returns how many.

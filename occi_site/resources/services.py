@@ -169,7 +169,11 @@ def _new_membership_change(site, company, service_request, registry_company, tod
         companies.rename(company, registry_company.name_en, registry_company.name_ar)
         company.address = registry_company.address
     companies.admit(
-        company, Membership(next_occi_number(site), terms.grade, terms.expires_on), now, request
+        company,
+        Membership(next_occi_number(site), terms.grade, terms.expires_on),
+        now,
+        request,
+        today,
     )
     return company
 

@@ -15,5 +15,7 @@ class Site(Folder):
         (Allow, Everyone, 'view'),
         (Allow, 'role:member', 'member'),
         (Allow, 'role:editor', ('edit', 'manage_content')),
+        # Finance staff read the reports, and nothing else of /manage.
+        (Allow, 'role:finance', 'reports'),
         (Allow, 'role:admin', ALL_PERMISSIONS),
     ]

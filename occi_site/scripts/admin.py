@@ -1,7 +1,7 @@
 """occi-admin CONFIG_URI grant|revoke CIVIL_ID ROLE | list
 
-Grant the first administrator (or any editor or admin role) to a registered
-account, take a role away, or list who holds the editor and admin roles.
+Grant the first administrator (or any editor, admin or finance role) to a
+registered account, take a role away, or list who holds those roles.
 CONFIG_URI names the portal's application, e.g. ``production.ini#portal``.
 Each change is audited and described on its transaction.
 """
@@ -14,7 +14,7 @@ from pyramid.paster import setup_logging
 
 from ..resources import database
 
-GRANTABLE = ('editor', 'admin')
+GRANTABLE = ('editor', 'admin', 'finance')
 BY = 'occi-admin'
 
 
@@ -37,7 +37,7 @@ def change_role(site, civil_id, role, grant):
 
 
 def privileged_accounts(site):
-    """``(civil ID, full name, roles)`` of every account holding editor or admin.
+    """``(civil ID, full name, roles)`` of every account holding editor, admin or finance.
 
     A console command walks the accounts once; the portal's pages never do.
     """
@@ -56,7 +56,7 @@ def parse(argv):
         command = commands.add_parser(name, help=text)
         command.add_argument('civil_id')
         command.add_argument('role', choices=GRANTABLE)
-    commands.add_parser('list', help='list the editors and admins')
+    commands.add_parser('list', help='list the editors, admins and finance staff')
     return parser.parse_args(argv)
 
 

@@ -5,9 +5,10 @@ chamber's scale.
 Synthetic records have CR numbers from 2000000 and civil IDs from 20000000, so
 they never meet the sample registry's; running again with the same count adds
 nothing, with a larger one adds the rest.  Every record goes in through the
-same container methods the portal uses, so every index stays true.  The
-database is packed at the end, so only the records' last versions take room.
-The records are fictitious: this is for test and benchmark databases only.
+same container methods the portal uses, so every index and the reports'
+tallies stay true.  The database is packed at the end, so only the records'
+last versions take room.  The records are fictitious: this is for test and
+benchmark databases only.
 """
 
 import argparse
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from ..clock import OMAN
 from ..resources import ROOT_KEY, database
 from ..resources.account import Account
-from ..resources.company import Company, Membership
+from ..resources.company import Company, Membership, add_years
 from ..resources.counters import next_occi_number
 
 CR_START = 2_000_000
@@ -167,6 +168,15 @@ def synthetic_company(seed, index, today):
     return company, (grade, expires_on, debit), member
 
 
+def joined_on(index, expires_on, today):
+    """A day the synthetic company became a member: whole years before its
+    expiry (one to five, by its index), and not after ``today``."""
+    day = add_years(expires_on, -(1 + index % 5))
+    while day > today:
+        day = add_years(day, -1)
+    return day
+
+
 def populate(db, count, seed, today, batch_size=BATCH_SIZE, out=None):
     """Add the synthetic companies 0 .. count-1 not yet in ``db``, with
     expiry dates around ``today``, committing every ``batch_size``; returns
@@ -187,7 +197,13 @@ def populate(db, count, seed, today, batch_size=BATCH_SIZE, out=None):
                 companies.add(company.cr_number, company)
                 companies.set_membership(
                     company,
-                    Membership(next_occi_number(site), grade, expires_on, debit_baisa=debit),
+                    Membership(
+                        next_occi_number(site),
+                        grade,
+                        expires_on,
+                        debit_baisa=debit,
+                        joined_on=joined_on(index, expires_on, today),
+                    ),
                 )
                 if member.civil_id not in accounts:
                     accounts.add(member.civil_id, member)

@@ -40,6 +40,7 @@ def includeme(config):
     config.include('.account')
     config.include('.captcha')
     config.include('.dashboard')
+    config.include('.statement')
     config.include('.notifications')
     config.include('.wizard')
     config.include('.payment')

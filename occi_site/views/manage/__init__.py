@@ -16,6 +16,7 @@ TAB_MODULES = (
     '.payments',
     '.fees',
     '.notifications',
+    '.reports',
 )
 
 

@@ -1,5 +1,5 @@
 """Accounts in /manage: find a person, lock or unlock the account, grant or
-revoke the editor and admin roles."""
+revoke the editor, admin and finance roles."""
 
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
@@ -12,7 +12,11 @@ from .changes import record_change
 from .forms import search_form
 from .tabs import manage_page, manage_url, mgmt_view
 
-PRIVILEGED_ROLES = {'editor': _('Editor'), 'admin': _('Administrator')}
+PRIVILEGED_ROLES = {
+    'editor': _('Editor'),
+    'admin': _('Administrator'),
+    'finance': _('Finance (reports, read only)'),
+}
 ROLE_TITLES = dict(PRIVILEGED_ROLES, member=_('Member'))
 STATE_TITLES = {
     'active': _('Active'),

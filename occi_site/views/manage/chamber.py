@@ -5,7 +5,11 @@ from ...resources.site import Site
 from .tabs import manage_page, mgmt_view
 
 AREAS = (
-    ('accounts', _('Accounts'), _('Find a person; lock or unlock; editor and admin roles.')),
+    (
+        'accounts',
+        _('Accounts'),
+        _('Find a person; lock or unlock; editor, admin and finance roles.'),
+    ),
     (
         'companies',
         _('Companies and memberships'),

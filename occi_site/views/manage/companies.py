@@ -90,11 +90,8 @@ class MembershipView(ManageForm):
     def record_success(self, form, appstruct):
         company = self.context
         amount = appstruct['amount']
-        company.__parent__.change_membership(
-            company,
-            self.request.now,
-            self.request,
-            debit_baisa=company.membership.debit_baisa + amount,
+        company.__parent__.record_debit(
+            company, amount, appstruct['reason'], self.request.now, self.request
         )
         record_change(
             self.request,

@@ -171,7 +171,7 @@ CSV_COLUMNS = (
 )
 
 
-@view_config(context=Orders, name='export.csv', permission='manage', request_method='GET')
+@view_config(context=Orders, name='export.csv', permission='export', request_method='GET')
 def export_orders(context, request):
     """The filtered orders as CSV, for reconciliation with the gateway's reports."""
     _form, filters = search_form(request, OrderFilter(), _('Filter'), context=context)
