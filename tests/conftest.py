@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import transaction
 import webtest
+from aiosmtpd.controller import Controller
 from pyramid.config import Configurator
 from pyramid.request import Request, apply_request_extensions
 
@@ -100,6 +101,51 @@ def unused_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+class ScriptedSMTP:
+    """An SMTP server that answers the first messages with ``refusals``
+    (DATA) or refuses recipients while ``refuse_rcpt`` is set, then accepts."""
+
+    def __init__(self, port):
+        self.port = port
+        self.refusals = []
+        self.refuse_rcpt = None
+        self.received = []
+        self.running = False
+        self.controller = Controller(self, hostname='127.0.0.1', port=port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return self.refuse_rcpt
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusals:
+            return self.refusals.pop(0)
+        self.received.append(envelope)
+        return '250 OK'
+
+    def start(self):
+        self.controller.start()
+        self.running = True
+
+    def stop(self):
+        if self.running:
+            self.controller.stop()
+            self.running = False
+
+    def settings(self):
+        return {'occi.mail': 'smtp', 'mail.host': '127.0.0.1', 'mail.port': str(self.port)}
+
+
+@pytest.fixture
+def smtp(unused_port):
+    server = ScriptedSMTP(unused_port)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

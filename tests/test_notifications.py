@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import transaction
-from aiosmtpd.controller import Controller
 
 import occi_site
 from occi_site.delivery import Worker
@@ -23,7 +22,7 @@ from occi_site.resources import ROOT_KEY, database
 from occi_site.resources.notification import CHANNELS, STATUSES
 from occi_site.scripts import notify
 
-from .conftest import add_account, edit, login, portal_settings, read, visitor
+from .conftest import ScriptedSMTP, add_account, edit, login, portal_settings, read, visitor
 from .stack import Stack
 
 REPORT_SECRET = 'test-report-secret'
@@ -45,51 +44,6 @@ class Clock:
 @pytest.fixture
 def clock():
     return Clock()
-
-
-class ScriptedSMTP:
-    """An SMTP server that answers the first messages with ``refusals``
-    (DATA) or refuses recipients while ``refuse_rcpt`` is set, then accepts."""
-
-    def __init__(self, port):
-        self.port = port
-        self.refusals = []
-        self.refuse_rcpt = None
-        self.received = []
-        self.running = False
-        self.controller = Controller(self, hostname='127.0.0.1', port=port)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_rcpt:
-            return self.refuse_rcpt
-        envelope.rcpt_tos.append(address)
-        return '250 OK'
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refusals:
-            return self.refusals.pop(0)
-        self.received.append(envelope)
-        return '250 OK'
-
-    def start(self):
-        self.controller.start()
-        self.running = True
-
-    def stop(self):
-        if self.running:
-            self.controller.stop()
-            self.running = False
-
-    def settings(self):
-        return {'occi.mail': 'smtp', 'mail.host': '127.0.0.1', 'mail.port': str(self.port)}
-
-
-@pytest.fixture
-def smtp(unused_port):
-    server = ScriptedSMTP(unused_port)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
