@@ -228,8 +228,8 @@ def test_new_membership_with_step_up_by_mobile(stack):
     done = form.submit('confirm').follow()
     assert 'Your request is complete.' in done
     conn = database(stack.portal.registry).open()
-    record = next(iter(conn.root()[ROOT_KEY]['requests'].values()))
-    assert record.step_up['method'] == 'mobile' and record.step_up['assertion_id']
+    service_request = next(iter(conn.root()[ROOT_KEY]['requests'].values()))
+    assert service_request.step_up['method'] == 'mobile' and service_request.step_up['assertion_id']
     conn.close()
 
 

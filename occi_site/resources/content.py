@@ -23,7 +23,7 @@ from ZODB.interfaces import IBlobStorage
 
 from ..i18n import _
 from .folder import Folder
-from .publication import STATES, LocalRoles, Workflowed, content_acl
+from .publication import PUBLICATION_STATE_TITLES, LocalRoles, Workflowed, content_acl
 from .types import DEFAULT_COLUMNS, Column, content_type
 
 LANGUAGES = ('en', 'ar')
@@ -261,7 +261,7 @@ def _label(obj, lang):
 
 
 def _state(obj, lang):
-    return STATES.get(getattr(obj, 'state', None), '')
+    return PUBLICATION_STATE_TITLES.get(getattr(obj, 'state', None), '')
 
 
 def _modified(obj, lang):

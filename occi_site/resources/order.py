@@ -61,7 +61,7 @@ from .folder import Folder
 from .record_index import RecordIndex
 from .states import StateTable
 
-STATES = (
+ORDER_STATES = (
     'created',
     'pending',
     'declined',
@@ -82,7 +82,7 @@ TRANSITIONS = {
     'expired': ('paid',),
     'withdrawn': ('paid',),
 }
-STATE_TITLES = {
+ORDER_STATE_TITLES = {
     'created': _('Created'),
     'pending': _('At the payment gateway'),
     'declined': _('Declined'),

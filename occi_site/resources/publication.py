@@ -27,7 +27,7 @@ ROLE_PERMISSIONS = {
     'editor': ('view', 'edit', 'manage_content', 'submit', 'retract'),
     'publisher': ('view', 'edit', 'manage_content', 'submit', 'retract', 'publish', 'reject'),
 }
-ROLE_TITLES = {'editor': _('Editor'), 'publisher': _('Publisher')}
+CONTENT_ROLE_TITLES = {'editor': _('Editor'), 'publisher': _('Publisher')}
 
 # What the site role "editor" may do to content beyond the site's own grant
 # (edit, manage_content): preview drafts, submit and retract.
@@ -83,7 +83,7 @@ def content_acl(resource, public):
     return acl
 
 
-STATES = {
+PUBLICATION_STATE_TITLES = {
     'private': _('Private'),
     'pending': _('Pending review'),
     'published': _('Published'),

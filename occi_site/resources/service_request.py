@@ -29,7 +29,7 @@ from .record_index import LAST_NAME, RecordIndex
 from .services import get_service
 from .states import StateTable
 
-STATES = (
+REQUEST_STATES = (
     'draft',
     'verified',
     'awaiting_payment',
@@ -49,7 +49,7 @@ TRANSITIONS = {
     'paid': ('fulfilled', 'failed'),
 }
 # What the member reads for each state.
-STATE_TITLES = {
+REQUEST_STATE_TITLES = {
     'draft': _('Waiting for personal verification'),
     'verified': _('Waiting for confirmation'),
     'awaiting_payment': _('Waiting for payment'),

@@ -6,10 +6,9 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..resources.services import SERVICES
 from ..resources.site import Site
 from .content import latest_news
-
-SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
 
 
 def content_revision(context, request):
