@@ -8,7 +8,7 @@ import pytest
 import webtest
 
 from occi_site.delivery import DeliveryFailed
-from tests.conftest import Clock, login, read
+from tests.conftest import login, read
 
 from .test_account import ask_for, type_code
 from .test_registration import fill, last, sms_code, submit_code
@@ -78,12 +78,6 @@ def statuses(wsgi, channel):
     )
 
 
-@pytest.fixture
-def clock(wsgi_app):
-    clock = wsgi_app.registry.occi_clock = Clock()
-    return clock
-
-
 @pytest.mark.parametrize('language', ['en', 'ar'])
 def test_registration_says_when_the_email_code_was_refused(wsgi_app, clock, language):
     refuse(wsgi_app, 'email', permanent=True)
@@ -119,16 +113,8 @@ def test_registration_says_when_the_sms_code_is_still_being_retried(wsgi_app, cl
     assert response.location.endswith('/register/confirm')
 
 
-@pytest.fixture
-def account_clock(portal):
-    clock = portal.registry.occi_clock = Clock()
-    return clock
-
-
 @pytest.mark.parametrize('language', ['en', 'ar'])
-def test_contact_change_says_when_the_code_to_the_new_email_was_refused(
-    portal, account_clock, language
-):
+def test_contact_change_says_when_the_code_to_the_new_email_was_refused(portal, clock, language):
     member = login(portal, '90000001', lang=language)
     refuse(portal, 'email', permanent=True)
     page = ask_for(member, 'email', 'ali.new@example.om').follow()
@@ -137,9 +123,10 @@ def test_contact_change_says_when_the_code_to_the_new_email_was_refused(
 
 
 @pytest.mark.parametrize('language', ['en', 'ar'])
-def test_contact_change_says_when_the_sms_has_not_gone_out_after_a_minute(make_app, language):
+def test_contact_change_says_when_the_sms_has_not_gone_out_after_a_minute(
+    make_app, clock, language
+):
     wsgi = make_app(**{'pyramid.includes': 'tests.probe_views', 'occi.notify.delivery': 'worker'})
-    clock = wsgi.registry.occi_clock = Clock()
     member = login(wsgi, '90000001', lang=language)
     page = ask_for(member, 'mobile', '99112233').follow()
     # Queued a moment ago: nothing to say yet.
@@ -154,10 +141,9 @@ def test_contact_change_says_when_the_sms_has_not_gone_out_after_a_minute(make_a
     assert read(wsgi, lambda site: site['accounts']['90000001'].mobile) == '99112233'
 
 
-def test_an_smtp_server_refusing_the_code_is_told_on_the_registration_page(make_app, smtp):
+def test_an_smtp_server_refusing_the_code_is_told_on_the_registration_page(make_app, smtp, clock):
     smtp.refuse_rcpt = '550 5.1.1 No such user here'
     wsgi = make_app(**smtp.settings())
-    wsgi.registry.occi_clock = Clock()
     app = browser(wsgi, 'en')
     page = fill(app).follow()
     assert statuses(wsgi, 'email') == ['failed']
