@@ -30,12 +30,10 @@ from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.certificate import Certificates, issue_certificate
 from occi_site.resources.company import ServiceRefused
 from occi_site.resources.counters import Counters, next_certificate_serial, next_occi_number
-from occi_site.resources.order import ORDER_STATES, Orders, Outcome
-from occi_site.resources.order import TRANSITIONS as ORDER_TRANSITIONS
+from occi_site.resources.order import ORDER_STATES, ORDER_TRANSITIONS, Orders, Outcome
 from occi_site.resources.sample import seed_sample_memberships
 from occi_site.resources.search import find_companies
-from occi_site.resources.service_request import REQUEST_STATES, ServiceRequests
-from occi_site.resources.service_request import TRANSITIONS as REQUEST_TRANSITIONS
+from occi_site.resources.service_request import REQUEST_STATES, REQUEST_TRANSITIONS, ServiceRequests
 from occi_site.resources.services import get_service
 from tests.conftest import shows
 

@@ -73,7 +73,7 @@ ORDER_STATES = (
 )
 # The states from which an order may still be paid at the gateway.
 UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
-TRANSITIONS = {
+ORDER_TRANSITIONS = {
     'created': ('pending', 'expired', 'withdrawn'),
     'pending': ('paid', 'declined', 'cancelled', 'failed', 'expired', 'withdrawn'),
     'declined': ('pending', 'paid', 'expired', 'withdrawn'),
@@ -160,7 +160,7 @@ class Order(StateTable, Persistent):
 
     __name__ = None
     __parent__ = None
-    TRANSITIONS = TRANSITIONS
+    TRANSITIONS = ORDER_TRANSITIONS
     state_event = OrderStateChanged
     kind = 'order'
 

@@ -101,7 +101,7 @@ class Transition:
     on_changes: bool = False
 
 
-TRANSITIONS = (
+PUBLICATION_TRANSITIONS = (
     Transition('submit', _('Submit for publication'), ('private',), 'pending', 'submit'),
     Transition('publish', _('Publish'), ('private', 'pending'), 'published', 'publish'),
     Transition('reject', _('Send back to the author'), ('pending',), 'private', 'reject'),
@@ -126,7 +126,7 @@ TRANSITIONS = (
 # What the history calls an edit of a published item that waits for review.
 EDIT_FOR_REVIEW = 'edit'
 HISTORY_TITLES = {
-    **{t.name: t.title for t in TRANSITIONS},
+    **{t.name: t.title for t in PUBLICATION_TRANSITIONS},
     EDIT_FOR_REVIEW: _('Changes submitted for review'),
 }
 
@@ -159,7 +159,7 @@ class Workflowed:
         """The transitions the current state allows (permissions aside)."""
         return [
             t
-            for t in TRANSITIONS
+            for t in PUBLICATION_TRANSITIONS
             if self.state in t.sources and (not t.on_changes or self.changes is not None)
         ]
 

@@ -40,7 +40,7 @@ REQUEST_STATES = (
     'failed',
     'expired',
 )
-TRANSITIONS = {
+REQUEST_TRANSITIONS = {
     'draft': ('verified', 'refused', 'cancelled', 'expired'),
     # -> paid: a late approval of the order it was waiting for (see payment_settled).
     'verified': ('awaiting_payment', 'paid', 'fulfilled', 'refused', 'cancelled', 'expired'),
@@ -79,7 +79,7 @@ class ServiceRequest(StateTable, Persistent):
 
     __name__ = None
     __parent__ = None
-    TRANSITIONS = TRANSITIONS
+    TRANSITIONS = REQUEST_TRANSITIONS
     state_event = RequestStateChanged
     kind = 'request'
 
