@@ -9,6 +9,7 @@ import logging
 
 import transaction
 from BTrees.Length import Length
+from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree
 
 from .account import Accounts
@@ -130,6 +131,14 @@ def step_8_content_change_count(site):
     site['content'].change_count = Length()
 
 
+def step_9_throttle_slots(site):
+    """Rate limits count hits in ten-minute slots dropped whole, not per-key hit lists."""
+    throttle = site['throttle']
+    if not hasattr(throttle, 'slots'):
+        del throttle.hits
+        throttle.slots = LOBTree()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -139,6 +148,7 @@ STEPS = (
     (6, step_6_issued_documents),
     (7, step_7_reports),
     (8, step_8_content_change_count),
+    (9, step_9_throttle_slots),
 )
 
 GENERATION = STEPS[-1][0]

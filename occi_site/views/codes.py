@@ -51,9 +51,30 @@ def limited(request, key, limit):
     return None if retry_at is None else try_again_message(request, retry_at)
 
 
+def address_key(request, action):
+    return '%s:ip:%s' % (action, request.client_addr)
+
+
 def throttled(request, action, limit):
     """``limited`` for ``action`` from this network address."""
-    return limited(request, '%s:ip:%s' % (action, request.client_addr), limit)
+    return limited(request, address_key(request, action), limit)
+
+
+def over_limit(request, action, limit):
+    """Like ``throttled`` but counting nothing: a message if this address is over ``limit``.
+
+    For actions where only what fails counts (``count_failure``), so the
+    ordinary visitor's request writes nothing.
+    """
+    retry_at = request.root['throttle'].refused(
+        address_key(request, action), request.now, limit=limit
+    )
+    return None if retry_at is None else try_again_message(request, retry_at)
+
+
+def count_failure(request, action):
+    """Count a failed ``action`` from this network address against its limit."""
+    request.root['throttle'].count(address_key(request, action), request.now)
 
 
 def address_throttled(request, check):
