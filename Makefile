@@ -92,6 +92,7 @@ var/documents/signing.p12: | $(STAMPS)/venv
 
 bench: install
 	$(BIN)/python bench/certificate_render.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/cluster.py
 
 clean:

@@ -29,6 +29,7 @@ def main(global_config, **settings):
     check_settings(settings)
     settings.setdefault('jinja2.directories', 'occi_site:templates')
     settings.setdefault('jinja2.i18n.domain', 'occi_site')
+    settings.setdefault('jinja2.i18n.gettext', 'occi_site.i18n.TemplateGettext')
     settings.setdefault(
         'jinja2.filters',
         'rial = occi_site.views.formatting:rial\n'
@@ -39,7 +40,8 @@ def main(global_config, **settings):
     with Configurator(settings=settings) as config:
         config.include('.public_url')
         config.include('.headers')
-        config.include('pyramid_jinja2')
+        config.include('.rendering')
+        config.include('.page_cache')
         config.include('pyramid_tm')
         config.include('pyramid_retry')
         config.include('.retry')
@@ -52,4 +54,5 @@ def main(global_config, **settings):
         config.include('.documents')
         config.include('.reconciliation')
         config.include('.views')
+        config.include('.request')
     return config.make_wsgi_app()

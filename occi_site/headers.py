@@ -66,11 +66,13 @@ def origin(url):
 
 
 def security_headers_tween_factory(handler, registry):
-    headers = registry.occi_security_headers
+    # Serialised once: the configuration does not change while serving.
+    headers = tuple(registry.occi_security_headers.headers.items())
 
     def security_headers_tween(request):
         response = handler(request)
-        headers.set_headers(response)
+        for name, value in headers:
+            response.headers[name] = value
         return response
 
     return security_headers_tween

@@ -13,6 +13,7 @@ from pyramid.i18n import (
 )
 from pyramid.interfaces import ITranslationDirectories
 from pyramid.renderers import render
+from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request, manager
 
 _ = TranslationStringFactory('occi_site')
@@ -35,6 +36,39 @@ def text_direction(request):
 
 def translate(request, term, mapping=None):
     return get_localizer(request).translate(term, mapping=mapping)
+
+
+class TemplateGettext:
+    """``_()`` and ``ngettext`` in templates (``jinja2.i18n.gettext``).
+
+    pyramid_jinja2's own made a translation string and asked the localizer
+    for every message on every render; a page has dozens.  A plain message
+    is translated once per language here; messages with a mapping, and
+    translation strings made in Python, still go through the localizer.
+    """
+
+    # Templates hold a few hundred messages; this bounds what other text
+    # (e.g. titles passed through ``_()``) may add.
+    REMEMBERED = 5000
+
+    def __init__(self, domain):
+        self.domain = domain
+        self.translated = {}
+
+    def gettext(self, message, mapping=None):
+        localizer = get_current_request().localizer
+        if mapping is not None or type(message) is not str:
+            return localizer.translate(message, domain=self.domain, mapping=mapping)
+        key = (localizer.locale_name, message)
+        translated = self.translated.get(key)
+        if translated is None:
+            translated = localizer.translate(message, domain=self.domain)
+            if len(self.translated) < self.REMEMBERED:
+                self.translated[key] = translated
+        return translated
+
+    def ngettext(self, singular, plural, n):
+        return get_current_request().localizer.pluralize(singular, plural, n, domain=self.domain)
 
 
 def translate_all(localizer, text, locale):
@@ -107,4 +141,10 @@ def includeme(config):
         str(files('occi_site') / 'templates' / 'deform'),
         str(files('deform') / 'templates'),
     )
-    deform.Form.set_zpt_renderer(search_path, translator=_deform_translator)
+    # Deform's renderer stats every widget template on every render unless
+    # told not to; like Jinja2's, they reload only with pyramid.reload_templates.
+    deform.Form.set_zpt_renderer(
+        search_path,
+        translator=_deform_translator,
+        auto_reload=asbool(config.registry.settings.get('pyramid.reload_templates', False)),
+    )

@@ -19,10 +19,12 @@ Three ways of writing an amount, for three readers:
 ``parse_rials`` reads what an administrator types in /manage (``12.5``).
 """
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, get_currency_precision, parse_pattern
 
 from .i18n import _
 
@@ -35,6 +37,9 @@ BAISA_PER_RIAL = 10**DECIMALS
 _GATEWAY_AMOUNT = re.compile(r'(0|[1-9][0-9]*)(?:\.([0-9]{1,%d}))?' % DECIMALS, re.ASCII)
 # What an administrator may type: digits, an optional point and decimals.
 _TYPED_AMOUNT = re.compile(r'[0-9]+(?:\.[0-9]*)?|\.[0-9]+', re.ASCII)
+# The portal's way of writing a number, parsed once (pages show many amounts).
+_PORTAL_PATTERN = parse_pattern('#,##0.###')
+_locale = functools.lru_cache(maxsize=16)(Locale.parse)
 
 
 class AmountError(ValueError):
@@ -62,7 +67,7 @@ def portal_amount(baisa, locale):
 
     A TranslationString: the catalog places the currency for each language.
     """
-    number = format_decimal(rials(baisa), format='#,##0.###', locale=locale)
+    number = _PORTAL_PATTERN.apply(rials(baisa), _locale(locale))
     return _('RO ${amount}', mapping={'amount': number})
 
 

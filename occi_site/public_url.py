@@ -9,6 +9,7 @@ request class (``pyramid.paster.bootstrap``), so their mail links are right too.
 
 from urllib.parse import urlsplit
 
+from pyramid.decorator import reify
 from pyramid.request import Request
 
 
@@ -21,6 +22,16 @@ class PublicRequest(Request):
         # In place: pyramid_retry builds each attempt's request from this environ.
         environ.update(self.public_environ)
         super().__init__(environ, *args, **kw)
+
+    # The public address does not change during a request, and a page builds
+    # many links from it: worked out once.
+    @reify
+    def host_url(self):
+        return super().host_url
+
+    @reify
+    def application_url(self):
+        return super().application_url
 
 
 def request_factory(public_url):

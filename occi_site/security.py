@@ -12,6 +12,7 @@ The CR principals are asked of the registry only when an ACL names one.
 """
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.request import RequestLocalCache
 
 from .resources import root_factory
 
@@ -60,7 +61,15 @@ def member_crs(request):
 
 
 class SecurityPolicy:
-    def identity(self, request):
+    """Identity and principals are worked out once per request (a page asks
+    what the person may do for every object it lists) and forgotten when
+    the request logs in or out."""
+
+    def __init__(self):
+        self._identities = RequestLocalCache(self._identity)
+        self._principals = RequestLocalCache(lambda request: Principals(request, request.identity))
+
+    def _identity(self, request):
         session = request.session
         record = session.record
         if record is None or record.civil_id is None:
@@ -71,19 +80,27 @@ class SecurityPolicy:
             return None
         return account
 
+    def identity(self, request):
+        return self._identities.get_or_create(request)
+
     def authenticated_userid(self, request):
         account = request.identity
         return None if account is None else account.civil_id
 
     def permits(self, request, context, permission):
-        principals = Principals(request, request.identity)
-        return ACLHelper().permits(context, principals, permission)
+        return ACLHelper().permits(context, self._principals.get_or_create(request), permission)
+
+    def _forget_person(self, request):
+        self._identities.clear(request)
+        self._principals.clear(request)
 
     def remember(self, request, userid, **kw):
+        self._forget_person(request)
         request.session.bind(root_factory(request)['accounts'][userid])
         return []
 
     def forget(self, request, **kw):
+        self._forget_person(request)
         request.session.invalidate()
         return []
 

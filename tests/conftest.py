@@ -1,6 +1,7 @@
 """Fixtures: the portal over a fresh in-memory ZODB for every test."""
 
 import pathlib
+import re
 import socket
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import transaction
 import webtest
+from aiosmtpd.controller import Controller
 from pyramid.config import Configurator
 from pyramid.request import Request, apply_request_extensions
 
@@ -25,7 +27,7 @@ SOUND_SECRET = 'q8Vn3LsZ0pXw7RkT2mYc5HbJ9dGf4NaE'
 
 
 class Clock:
-    """The application's clock in a test: ``registry.occi_clock = Clock()``, then ``advance``."""
+    """The application's clock in a test (see the ``clock`` fixture): ``advance`` moves it."""
 
     def __init__(self, now=datetime(2026, 3, 1, 8, 0, tzinfo=UTC)):
         self.now = now
@@ -72,6 +74,21 @@ def memory_database(tmp_path):
     return 'zconfig://%s' % config
 
 
+def cells(html, selector='td, dd'):
+    """The text of every ``selector`` element of ``html`` (parsed HTML), its
+    spaces collapsed: an amount or a number is checked against a whole cell,
+    so that 'RO 4' is not found in 'RO 40'."""
+    return [' '.join(cell.get_text().split()) for cell in html.select(selector)]
+
+
+def shows(text, value):
+    """Whether ``value`` stands in ``text`` on its own, not as part of a longer
+    number or word: 'RO 4' is not shown by 'RO 40' nor 'RO 4.500', '91868'
+    not by '918680'."""
+    pattern = r'(?<![\w.,])%s(?![\w@]|[.,]\d)' % re.escape(value)
+    return re.search(pattern, text) is not None
+
+
 def portal_settings(tmp_path, **overrides):
     settings = {
         'zodbconn.uri': memory_database(tmp_path),
@@ -102,10 +119,70 @@ def unused_port():
         return s.getsockname()[1]
 
 
+class ScriptedSMTP:
+    """An SMTP server that answers the first messages with ``refusals``
+    (DATA) or refuses recipients while ``refuse_rcpt`` is set, then accepts."""
+
+    def __init__(self, port):
+        self.port = port
+        self.refusals = []
+        self.refuse_rcpt = None
+        self.received = []
+        self.running = False
+        self.controller = Controller(self, hostname='127.0.0.1', port=port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return self.refuse_rcpt
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusals:
+            return self.refusals.pop(0)
+        self.received.append(envelope)
+        return '250 OK'
+
+    def start(self):
+        self.controller.start()
+        self.running = True
+
+    def stop(self):
+        if self.running:
+            self.controller.stop()
+            self.running = False
+
+    def settings(self):
+        return {'occi.mail': 'smtp', 'mail.host': '127.0.0.1', 'mail.port': str(self.port)}
+
+
 @pytest.fixture
-def make_app(tmp_path):
+def smtp(unused_port):
+    server = ScriptedSMTP(unused_port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock():
+    """The clock of every portal this test makes (``make_app``, ``wsgi_app``,
+    ``portal``...): 1 March 2026, 08:00 UTC, until the test moves it.  A
+    test that does not ask for it runs on the real time."""
+    return Clock()
+
+
+def on_test_clock(request, wsgi):
+    """``wsgi`` reads the test's clock, if the test asked for one."""
+    if 'clock' in request.fixturenames:
+        wsgi.registry.occi_clock = request.getfixturevalue('clock')
+    return wsgi
+
+
+@pytest.fixture
+def make_app(request, tmp_path):
     def make(**overrides):
-        return occi_site.main({}, **portal_settings(tmp_path, **overrides))
+        return on_test_clock(request, occi_site.main({}, **portal_settings(tmp_path, **overrides)))
 
     return make
 
@@ -200,16 +277,11 @@ def login_app(make_app):
 
 
 @pytest.fixture
-def portal(tmp_path):
+def portal(make_app, tmp_path):
     """The portal on a FileStorage with blobs (images, undo), shared by
     every TestApp a test makes with ``login``."""
     uri = 'file://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
-    wsgi = occi_site.main(
-        {},
-        **portal_settings(
-            tmp_path, **{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'}
-        ),
-    )
+    wsgi = make_app(**{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'})
     yield wsgi
     database(wsgi.registry).close()
 

@@ -14,7 +14,7 @@ import webtest
 from occi_site.integrations.payment import sign_fields
 from occi_site.resources import ROOT_KEY, database
 
-from .conftest import add_account, script_request
+from .conftest import add_account, cells, script_request, shows
 from .stack import GATEWAY_KEYS, NEXT_YEAR, Stack
 
 
@@ -133,9 +133,9 @@ def switch(stack, delivery):
 
 def test_two_year_renewal_paid_once(stack):
     _request_id, order_page = renewal_order(stack)
-    assert 'RO 50' in order_page
+    assert 'RO 50' in cells(order_page.html)
     receipt = pay(stack, order_page)
-    assert '50.000 OMR' in receipt
+    assert shows(receipt.text, '50.000 OMR')
     # The server notification came first and already fulfilled the request.
     assert membership(stack)[0] == date(2029, 3, 19)
     done = back_to_portal(receipt).follow()
@@ -143,7 +143,7 @@ def test_two_year_renewal_paid_once(stack):
     assert membership(stack)[0] == date(2029, 3, 19)
     receipt_link = done.html.find('a', string='Receipt')['href']
     page = stack.browser.get(receipt_link)
-    assert 'Visa' in page and '1111' in page and 'RO 50' in page
+    assert 'Visa' in page and '1111' in page and 'RO 50' in cells(page.html)
     pdf = stack.browser.get(receipt_link + '.pdf')
     assert pdf.body.startswith(b'%PDF')
     dashboard = stack.browser.get('/dashboard')
@@ -272,10 +272,10 @@ def test_replayed_old_answer_changes_nothing(stack):
     assert membership(stack)[0] == date(2029, 3, 19)
 
 
-def test_order_expires_unpaid(stack):
+def test_order_expires_unpaid(stack, clock):
     request_id, order_page = renewal_order(stack)
-    later = datetime.now(UTC) + timedelta(minutes=91)
-    stack.portal.registry.occi_clock = lambda: later
+    clock.now = datetime.now(UTC) + timedelta(minutes=91)
+    stack.portal.registry.occi_clock = clock
     # The member's session idled out meanwhile: they log in again.
     stack.browser.get('/_probe/login/90000001')
     page = stack.browser.get(order_page.request.url)
@@ -402,8 +402,8 @@ def test_approved_twice_is_money_to_give_back(stack):
     order_id = order_url.rstrip('/').rsplit('/', 1)[1]
     # The member sees the money the chamber owes them on the order page.
     page = stack.browser.get(order_url)
-    due = page.html.find(class_='refunds').text
-    assert 'Refund due' in due and 'RO 50' in due and transaction_id in due
+    due = page.html.find(class_='refunds')
+    assert 'Refund due' in due.text and 'RO 50' in cells(due) and transaction_id in due.text
     # The administrator finds it, exports it and marks it refunded.
     admin = admin_of(stack)
     found = admin.get('/orders/@@manage-search', {'refund': 'due', 'search': 'search'})
@@ -525,8 +525,8 @@ def test_an_approval_for_an_order_the_request_left_is_money_to_give_back(stack):
         ],
     )
     assert orders == [('paid', [(transaction_id, 50_000, 'request_not_waiting')]), ('paid', [])]
-    due = stack.browser.get(first_page.request.url).html.find(class_='refunds').text
-    assert 'Refund due' in due and 'RO 50' in due
+    due = stack.browser.get(first_page.request.url).html.find(class_='refunds')
+    assert 'Refund due' in due.text and 'RO 50' in cells(due)
     refund_mail = [m for m in stack.outbox() if m['subject'] == 'OCCI will refund a payment']
     assert len(refund_mail) == 1 and transaction_id in refund_mail[0]['body']
     assert stack.server_errors() == []

@@ -4,7 +4,6 @@ idles out and ages out on the portal's clock."""
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import transaction
 from pyramid.session import JSONSerializer
 from webob.cookies import SignedSerializer
@@ -13,13 +12,7 @@ import occi_site
 from occi_site.resources import database
 from occi_site.resources.sessions import session_store
 
-from .conftest import Clock, add_account, edit, login, portal_settings, read, visitor
-
-
-@pytest.fixture
-def clock(portal):
-    clock = portal.registry.occi_clock = Clock()
-    return clock
+from .conftest import add_account, edit, login, portal_settings, read, visitor
 
 
 def last_transaction(wsgi):
@@ -98,19 +91,14 @@ def test_a_session_in_use_ends_at_its_absolute_lifetime(portal, clock):
     member.get('/dashboard', status=403)
 
 
-def test_timeouts_come_from_the_settings(tmp_path):
-    wsgi = occi_site.main(
-        {},
-        **portal_settings(
-            tmp_path,
-            **{
-                'pyramid.includes': 'tests.probe_views',
-                'occi.session.idle_timeout': '300',
-                'occi.session.lifetime': '900',
-            },
-        ),
+def test_timeouts_come_from_the_settings(make_app, clock):
+    wsgi = make_app(
+        **{
+            'pyramid.includes': 'tests.probe_views',
+            'occi.session.idle_timeout': '300',
+            'occi.session.lifetime': '900',
+        }
     )
-    clock = wsgi.registry.occi_clock = Clock()
     member = login(wsgi, '90000001')
     clock.advance(minutes=4)
     assert member.get('/dashboard').status_int == 200

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import colander
 import deform
 import nh3
+from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.traversal import find_interface
@@ -22,7 +23,7 @@ from ZODB.interfaces import IBlobStorage
 
 from ..i18n import _
 from .folder import Folder
-from .publication import STATES, LocalRoles, Workflowed, content_acl
+from .publication import PUBLICATION_STATE_TITLES, LocalRoles, Workflowed, content_acl
 from .types import DEFAULT_COLUMNS, Column, content_type
 
 LANGUAGES = ('en', 'ar')
@@ -260,7 +261,7 @@ def _label(obj, lang):
 
 
 def _state(obj, lang):
-    return STATES.get(getattr(obj, 'state', None), '')
+    return PUBLICATION_STATE_TITLES.get(getattr(obj, 'state', None), '')
 
 
 def _modified(obj, lang):
@@ -271,6 +272,13 @@ def _modified(obj, lang):
 CONTENT_COLUMNS = (*DEFAULT_COLUMNS, Column(_('State'), _state), Column(_('Modified'), _modified))
 
 
+def content_changed(item):
+    """Tell the content area of ``item``, if it is in one, that its content changed."""
+    area = find_interface(item, ContentArea)
+    if area is not None:
+        area.changed()
+
+
 class ContentContainer(LocalRoles, Folder):
     """A folder of content that keeps the news index true as children come and go."""
 
@@ -279,12 +287,14 @@ class ContentContainer(LocalRoles, Folder):
         for node in _walk(child):
             if isinstance(node, NewsItem):
                 node.reindex()
+        content_changed(self)
         return child
 
     def remove(self, name):
         for node in _walk(self[name]):
             if isinstance(node, NewsItem):
                 node.unindex()
+        content_changed(self)
         return super().remove(name)
 
     def rename(self, old_name, new_name):
@@ -301,6 +311,20 @@ class ContentArea(ContentContainer):
         super().__init__(title)
         # (-publication day, uid) -> news item: ascending order is newest first.
         self.news = OOBTree()
+        # Written by every change to the content (conflicts resolved), for
+        # ``revision``.
+        self.change_count = Length()
+
+    def changed(self):
+        self.change_count.change(1)
+
+    @property
+    def revision(self):
+        """Differs after every change to the content, an undone one too (the
+        counter's last transaction, not its value, which an undo rewinds):
+        what pages showing content are cached by (``occi_site.page_cache``)."""
+        self.change_count._p_activate()
+        return self.change_count._p_serial
 
     @property
     def __acl__(self):
@@ -376,9 +400,15 @@ class ContentItem(Workflowed, Bilingual, LocalRoles):
         # ``title`` is what listings outside the content area read.
         self.title = self.title_en or self.title_ar
         self.modified = _utcnow()
+        content_changed(self)
 
     def update(self, **changes):
         self.apply_version(self.prepared(changes))
+
+    def transition(self, name, user, when, comment=''):
+        chosen = super().transition(name, user, when, comment)
+        content_changed(self)
+        return chosen
 
 
 @content_type(

@@ -8,6 +8,8 @@ change to the schema is a new step.
 import logging
 
 import transaction
+from BTrees.Length import Length
+from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree
 
 from .account import Accounts
@@ -125,24 +127,37 @@ def step_7_reports(site):
     site['reports'].recount(site)
 
 
-def step_8_shard_record_indexes(site):
+def step_8_content_change_count(site):
+    """The content area counts its changes, for the revision cached pages are kept by."""
+    site['content'].change_count = Length()
+
+
+def step_9_throttle_slots(site):
+    """Rate limits count hits in ten-minute slots dropped whole, not per-key hit lists."""
+    throttle = site['throttle']
+    if not hasattr(throttle, 'slots'):
+        del throttle.hits
+        throttle.slots = LOBTree()
+
+
+def step_10_shard_record_indexes(site):
     """The filter indexes of requests and orders spread over shards (record_index.py)."""
     for container in ('requests', 'orders'):
         site[container].filter_index.spread_over_shards()
 
 
-def step_9_shard_the_audit_log(site):
+def step_11_shard_the_audit_log(site):
     """The audit log's entries and its indexes spread over shards (audit.py);
     a log step 2 just converted is in that layout already."""
     site['audit'].reindex()
 
 
-def step_10_assertions_by_hour(site):
+def step_12_assertions_by_hour(site):
     """The accepted SAML assertions indexed by hour of expiry (assertions.py)."""
     site['assertions'].index_by_hour()
 
 
-def step_11_shard_the_notifications(site):
+def step_13_shard_the_notifications(site):
     """The notifications' due set and indexes spread over shards (notification.py)."""
     site['notifications'].spread_over_shards()
 
@@ -155,10 +170,12 @@ STEPS = (
     (5, step_5_registrations_end_at_the_pki),
     (6, step_6_issued_documents),
     (7, step_7_reports),
-    (8, step_8_shard_record_indexes),
-    (9, step_9_shard_the_audit_log),
-    (10, step_10_assertions_by_hour),
-    (11, step_11_shard_the_notifications),
+    (8, step_8_content_change_count),
+    (9, step_9_throttle_slots),
+    (10, step_10_shard_record_indexes),
+    (11, step_11_shard_the_audit_log),
+    (12, step_12_assertions_by_hour),
+    (13, step_13_shard_the_notifications),
 )
 
 GENERATION = STEPS[-1][0]

@@ -253,6 +253,17 @@ class Notification(Persistent):
             self.early_report = (delivered, answer)
         self.history = (*self.history, (now, self.status, answer))
 
+    def trouble(self, now, grace):
+        """Whether the person waiting for this message should hear that it
+        has not reached them: 'failed'; 'late', while a failure is being
+        retried or when it is still waiting ``grace`` after it was queued (or
+        queued again); or None."""
+        if self.status == 'failed':
+            return 'failed'
+        if self.status == 'retrying' or (self.is_waiting and now - self.window_start >= grace):
+            return 'late'
+        return None
+
     def resend(self, now, by):
         """Queue a failed notification again, with a new day of retries."""
         if self.status != 'failed':

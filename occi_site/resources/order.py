@@ -61,7 +61,7 @@ from .folder import Folder
 from .record_index import RecordIndex
 from .states import StateTable
 
-STATES = (
+ORDER_STATES = (
     'created',
     'pending',
     'declined',
@@ -73,7 +73,7 @@ STATES = (
 )
 # The states from which an order may still be paid at the gateway.
 UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
-TRANSITIONS = {
+ORDER_TRANSITIONS = {
     'created': ('pending', 'expired', 'withdrawn'),
     'pending': ('paid', 'declined', 'cancelled', 'failed', 'expired', 'withdrawn'),
     'declined': ('pending', 'paid', 'expired', 'withdrawn'),
@@ -82,7 +82,7 @@ TRANSITIONS = {
     'expired': ('paid',),
     'withdrawn': ('paid',),
 }
-STATE_TITLES = {
+ORDER_STATE_TITLES = {
     'created': _('Created'),
     'pending': _('At the payment gateway'),
     'declined': _('Declined'),
@@ -160,7 +160,7 @@ class Order(StateTable, Persistent):
 
     __name__ = None
     __parent__ = None
-    TRANSITIONS = TRANSITIONS
+    TRANSITIONS = ORDER_TRANSITIONS
     state_event = OrderStateChanged
     kind = 'order'
 

@@ -27,7 +27,7 @@ ROLE_PERMISSIONS = {
     'editor': ('view', 'edit', 'manage_content', 'submit', 'retract'),
     'publisher': ('view', 'edit', 'manage_content', 'submit', 'retract', 'publish', 'reject'),
 }
-ROLE_TITLES = {'editor': _('Editor'), 'publisher': _('Publisher')}
+CONTENT_ROLE_TITLES = {'editor': _('Editor'), 'publisher': _('Publisher')}
 
 # What the site role "editor" may do to content beyond the site's own grant
 # (edit, manage_content): preview drafts, submit and retract.
@@ -83,7 +83,7 @@ def content_acl(resource, public):
     return acl
 
 
-STATES = {
+PUBLICATION_STATE_TITLES = {
     'private': _('Private'),
     'pending': _('Pending review'),
     'published': _('Published'),
@@ -101,7 +101,7 @@ class Transition:
     on_changes: bool = False
 
 
-TRANSITIONS = (
+PUBLICATION_TRANSITIONS = (
     Transition('submit', _('Submit for publication'), ('private',), 'pending', 'submit'),
     Transition('publish', _('Publish'), ('private', 'pending'), 'published', 'publish'),
     Transition('reject', _('Send back to the author'), ('pending',), 'private', 'reject'),
@@ -126,7 +126,7 @@ TRANSITIONS = (
 # What the history calls an edit of a published item that waits for review.
 EDIT_FOR_REVIEW = 'edit'
 HISTORY_TITLES = {
-    **{t.name: t.title for t in TRANSITIONS},
+    **{t.name: t.title for t in PUBLICATION_TRANSITIONS},
     EDIT_FOR_REVIEW: _('Changes submitted for review'),
 }
 
@@ -159,7 +159,7 @@ class Workflowed:
         """The transitions the current state allows (permissions aside)."""
         return [
             t
-            for t in TRANSITIONS
+            for t in PUBLICATION_TRANSITIONS
             if self.state in t.sources and (not t.on_changes or self.changes is not None)
         ]
 

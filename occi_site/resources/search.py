@@ -19,7 +19,7 @@ import re
 import unicodedata
 
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree, OOTreeSet, intersection, union
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
 WORD = re.compile(r'\w+')
@@ -37,6 +37,9 @@ def normalise(text):
     """``text`` folded for matching: NFKD drops the Arabic short vowels and
     splits hamza and madda off alef, waw and ya, as it splits accents off
     Latin letters; the combining marks are then removed."""
+    if text.isascii():
+        # Nothing to decompose or fold: the common case, made cheap.
+        return text.casefold()
     decomposed = unicodedata.normalize('NFKD', text.casefold())
     bare = ''.join(char for char in decomposed if unicodedata.category(char) != 'Mn')
     return unicodedata.normalize('NFC', bare.translate(ARABIC_FOLDS))
@@ -99,24 +102,56 @@ class NameIndex(Persistent):
                     del self.by_word[word]
 
     def _matches(self, word):
+        """The key sets of the indexed words ``word`` matches."""
         if len(word) < PREFIX_LENGTH:
-            return self.by_word.get(word)
-        found = None
-        words = self.by_word.items(word, word + '\U0010ffff')
-        for _word, keys in itertools.islice(words, PREFIX_EXPANSION):
-            found = keys if found is None else union(found, keys)
-        return found
+            keys = self.by_word.get(word)
+            return [] if keys is None else [keys]
+        words = self.by_word.values(word, word + '\U0010ffff')
+        return list(itertools.islice(words, PREFIX_EXPANSION))
 
     def search(self, text, limit=50):
         """Up to ``limit`` keys, in key order, whose names hold every word of
-        ``text`` (a word of 3 letters or more also as the start of a word)."""
-        found = None
-        for word in query_words(text):
-            keys = self._matches(word)
-            if not keys:
-                return []
-            found = keys if found is None else intersection(found, keys)
-        return list(itertools.islice(found or (), limit))
+        ``text`` (a word of 3 letters or more also as the start of a word).
+
+        The words' key sets are walked together, each jumping to the next
+        key the others may hold (``minKey``), so only the buckets on the
+        way to the first ``limit`` keys are read, however large the sets."""
+        words = [self._matches(word) for word in query_words(text)]
+        if not words or not all(words):
+            return []
+        found = []
+        key = ''
+        while len(found) < limit:
+            candidate = _first_from(words[0], key)
+            if candidate is None:
+                break
+            # The first key from the candidate on that the other words hold.
+            for sets in words[1:]:
+                held = _first_from(sets, candidate)
+                if held != candidate:
+                    break
+            else:
+                found.append(candidate)
+                # The smallest string after the candidate.
+                key = candidate + '\x00'
+                continue
+            if held is None:
+                break
+            key = held
+        return found
+
+
+def _first_from(sets, key):
+    """The smallest key from ``key`` on in any of ``sets``, or None."""
+    first = None
+    for keys in sets:
+        try:
+            held = keys.minKey(key)
+        except ValueError:
+            continue
+        if first is None or held < first:
+            first = held
+    return first
 
 
 def index_company(companies, company):

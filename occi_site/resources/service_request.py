@@ -29,7 +29,7 @@ from .record_index import LAST_NAME, RecordIndex
 from .services import get_service
 from .states import StateTable
 
-STATES = (
+REQUEST_STATES = (
     'draft',
     'verified',
     'awaiting_payment',
@@ -40,7 +40,7 @@ STATES = (
     'failed',
     'expired',
 )
-TRANSITIONS = {
+REQUEST_TRANSITIONS = {
     'draft': ('verified', 'refused', 'cancelled', 'expired'),
     # -> paid: a late approval of the order it was waiting for (see payment_settled).
     'verified': ('awaiting_payment', 'paid', 'fulfilled', 'refused', 'cancelled', 'expired'),
@@ -49,7 +49,7 @@ TRANSITIONS = {
     'paid': ('fulfilled', 'failed'),
 }
 # What the member reads for each state.
-STATE_TITLES = {
+REQUEST_STATE_TITLES = {
     'draft': _('Waiting for personal verification'),
     'verified': _('Waiting for confirmation'),
     'awaiting_payment': _('Waiting for payment'),
@@ -79,7 +79,7 @@ class ServiceRequest(StateTable, Persistent):
 
     __name__ = None
     __parent__ = None
-    TRANSITIONS = TRANSITIONS
+    TRANSITIONS = REQUEST_TRANSITIONS
     state_event = RequestStateChanged
     kind = 'request'
 

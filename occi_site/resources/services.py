@@ -74,6 +74,8 @@ class Choice:
 class Service:
     name: str
     title: str
+    # What the service does, for the home page.
+    summary: str
     # The step-3 button, in the guide's words.
     confirm_title: str
     needs_membership: bool
@@ -293,6 +295,10 @@ SERVICES = {
         Service(
             'new_membership',
             _('New Membership Registration'),
+            summary=_(
+                'Register a company listed in the commercial registry as a member of the '
+                'chamber and receive its membership certificate.'
+            ),
             confirm_title=_('Register'),
             needs_membership=False,
             shows_captcha=True,
@@ -303,6 +309,9 @@ SERVICES = {
         Service(
             'renewal',
             _('Membership Renewal'),
+            summary=_(
+                'Renew a membership for one or two years, settle any old debit and pay by card.'
+            ),
             confirm_title=_('Renew Membership'),
             needs_membership=True,
             shows_captcha=False,
@@ -318,6 +327,7 @@ SERVICES = {
         Service(
             'certificate',
             _('Get your Certificate'),
+            summary=_('Obtain a new copy of the current membership certificate of a company.'),
             confirm_title=_('Get Your Certificate'),
             needs_membership=True,
             shows_captcha=False,
@@ -328,6 +338,9 @@ SERVICES = {
         Service(
             'change_name',
             _('Change Name'),
+            summary=_(
+                'Bring the company names on the membership in line with the commercial registry.'
+            ),
             confirm_title=_('Change Name'),
             needs_membership=True,
             shows_captcha=False,
@@ -338,6 +351,10 @@ SERVICES = {
         Service(
             'change_grade',
             _('Change Grade'),
+            summary=_(
+                'Change the membership grade after the Ministry of Commerce changed the '
+                'company grade.'
+            ),
             confirm_title=_('Change Grade'),
             needs_membership=True,
             shows_captcha=False,

@@ -3,8 +3,6 @@
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
-SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
-
 # Annual fee by grade in baisa.  Fourth is the chamber's published figure
 # (RO 25); the others are starting values an administrator sets in /manage.
 DEFAULT_ANNUAL_FEES = {

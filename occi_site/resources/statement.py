@@ -30,7 +30,7 @@ from pyramid.traversal import find_root
 from ..clock import OMAN
 from ..i18n import _
 from .company import GRADE_TITLES, GRADES, add_years
-from .order import STATE_TITLES
+from .order import ORDER_STATE_TITLES
 from .services import SERVICES
 
 
@@ -84,7 +84,7 @@ def _order_entries(order):
             order.created,
             _(
                 '${service}: order not paid (${state})',
-                mapping={'service': service, 'state': STATE_TITLES[order.state]},
+                mapping={'service': service, 'state': ORDER_STATE_TITLES[order.state]},
             ),
             order.id,
             noted_baisa=order.amount_baisa,

@@ -76,8 +76,12 @@ class AddressCheck(Persistent):
     """One address (``channel`` 'email' or 'mobile') being proven by the codes sent to it.
 
     An e-mail may also carry a one-click link, which stands for the same
-    proof as its code: using one spends both.
+    proof as its code: using one spends both.  ``notification`` names the
+    Notification (in ``/notifications``) that carries the latest code, so the
+    page asking for it can tell the person when it could not be sent.
     """
+
+    notification = None
 
     def __init__(self, channel, address):
         if channel not in ALPHABETS:
@@ -115,7 +119,12 @@ class AddressCheck(Persistent):
             token = secrets.token_urlsafe(24)
             self.link = VerificationCode(token, now)
         self.sends = (*tuple(t for t in self.sends if now - t < timedelta(hours=1)), now)
+        self.notification = None
         return code, token
+
+    def carried_by(self, notification):
+        """The latest code left in ``notification``."""
+        self.notification = notification.__name__
 
     def verify(self, secret, now, *, link=False):
         """'ok' once the address is proven; else 'wrong', 'locked', 'expired' or 'used'."""

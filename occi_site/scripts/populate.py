@@ -6,19 +6,20 @@ Synthetic records have CR numbers from 2000000 and civil IDs from 20000000, so
 they never meet the sample registry's; running again with the same count adds
 nothing, with a larger one adds the rest.  Every record goes in through the
 same container methods the portal uses, so every index and the reports'
-tallies stay true.  The
-records are fictitious: this is for test and benchmark databases only.
+tallies stay true.  The database is packed at the end, so only the records'
+last versions take room.  The records are fictitious: this is for test and
+benchmark databases only.
 """
 
 import argparse
+import itertools
 import random
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import transaction
 from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
+from tqdm import tqdm
 
 from ..clock import OMAN
 from ..resources import ROOT_KEY, database
@@ -29,7 +30,9 @@ from ..resources.counters import next_occi_number
 CR_START = 2_000_000
 CIVIL_ID_START = 20_000_000
 MOBILE_START = 71_000_000
-BATCH_SIZE = 5_000
+# Each commit rewrites the index buckets it touched: few large commits write
+# far less than many small ones.
+BATCH_SIZE = 50_000
 
 # (English, Arabic) pairs the names are made of.
 FAMILIES = (
@@ -119,6 +122,8 @@ PLACES = (
 )
 # Most members of the chamber are small companies.
 GRADE_WEIGHTS = (('Excellent', 2), ('First', 5), ('Second', 13), ('Third', 30), ('Fourth', 50))
+GRADE_NAMES = tuple(grade for grade, _weight in GRADE_WEIGHTS)
+GRADE_CUMULATIVE_WEIGHTS = tuple(itertools.accumulate(weight for _grade, weight in GRADE_WEIGHTS))
 # Expiry dates from three years past to two years ahead; a few expired
 # memberships carry a debit from the paper registry.
 EXPIRY_SPREAD_DAYS = (-3 * 365, 2 * 365)
@@ -126,8 +131,13 @@ DEBITS = (5_000, 10_000, 25_000)
 DEBIT_SHARE = 0.03
 
 
-def synthetic_company(rng, index, today):
-    """One company, its membership's grade, expiry and debit, and its member."""
+def synthetic_company(seed, index, today):
+    """One company, its membership's grade, expiry and debit, and its member.
+
+    Drawn from a generator of its own, so a record depends only on the seed
+    and its index, and records already there need not be drawn again.
+    """
+    rng = random.Random(seed * 1_000_000_007 + index)
     family_en, family_ar = rng.choice(FAMILIES)
     activity_en, activity_ar = rng.choice(ACTIVITIES)
     form_en, form_ar = rng.choice(FORMS)
@@ -141,7 +151,7 @@ def synthetic_company(rng, index, today):
         % (area, wilayat, governorate, rng.randint(100, 999), postal_code),
         email='info.%s@example.om' % cr_number,
     )
-    grade = rng.choices([g for g, _w in GRADE_WEIGHTS], [w for _g, w in GRADE_WEIGHTS])[0]
+    grade = rng.choices(GRADE_NAMES, cum_weights=GRADE_CUMULATIVE_WEIGHTS)[0]
     expires_on = today + timedelta(days=rng.randint(*EXPIRY_SPREAD_DAYS))
     debit = rng.choice(DEBITS) if expires_on < today and rng.random() < DEBIT_SHARE else 0
     civil_id = str(CIVIL_ID_START + index)
@@ -170,58 +180,49 @@ def joined_on(index, expires_on, today):
 def populate(db, count, seed, today, batch_size=BATCH_SIZE, out=None):
     """Add the synthetic companies 0 .. count-1 not yet in ``db``, with
     expiry dates around ``today``, committing every ``batch_size``; returns
-    how many were added.  Progress goes to ``out`` (standard output)."""
-    out = sys.stdout if out is None else out
-    rng = random.Random(seed)
+    how many were added.  A progress bar goes to ``out`` (standard error)."""
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     added = 0
-    started = time.monotonic()
     try:
         tm.begin()
         site = conn.root()[ROOT_KEY]
         companies, accounts = site['companies'], site['accounts']
-        for index in range(count):
-            # Drawn even for records already there, so a record's data
-            # depends only on the seed and its index.
-            company, (grade, expires_on, debit), member = synthetic_company(rng, index, today)
-            if company.cr_number in companies:
-                continue
-            companies.add(company.cr_number, company)
-            companies.set_membership(
-                company,
-                Membership(
-                    next_occi_number(site),
-                    grade,
-                    expires_on,
-                    debit_baisa=debit,
-                    joined_on=joined_on(index, expires_on, today),
-                ),
-            )
-            if member.civil_id not in accounts:
-                accounts.add(member.civil_id, member)
-            added += 1
-            if added % batch_size == 0:
-                _commit(tm, conn, added, count, started, out)
-        if added % batch_size:
-            _commit(tm, conn, added, count, started, out)
+        with tqdm(total=count, desc='companies', unit=' companies', file=out) as bar:
+            for index in range(count):
+                bar.update()
+                if str(CR_START + index) in companies:
+                    continue
+                company, (grade, expires_on, debit), member = synthetic_company(seed, index, today)
+                companies.add(company.cr_number, company)
+                companies.set_membership(
+                    company,
+                    Membership(
+                        next_occi_number(site),
+                        grade,
+                        expires_on,
+                        debit_baisa=debit,
+                        joined_on=joined_on(index, expires_on, today),
+                    ),
+                )
+                if member.civil_id not in accounts:
+                    accounts.add(member.civil_id, member)
+                added += 1
+                if added % batch_size == 0:
+                    _commit(tm, conn, added)
+            if added % batch_size:
+                _commit(tm, conn, added)
     finally:
         tm.abort()
         conn.close()
     return added
 
 
-def _commit(tm, conn, added, count, started, out):
+def _commit(tm, conn, added):
     tm.get().note('occi-populate: %d companies' % added)
     tm.commit()
     # Keep memory flat however many records go in.
     conn.cacheMinimize()
-    elapsed = time.monotonic() - started
-    out.write(
-        '%d of %d companies added, %.0f a second\n'
-        % (added, count, added / elapsed if elapsed else 0)
-    )
-    out.flush()
 
 
 def main(argv=None):
@@ -244,6 +245,11 @@ def main(argv=None):
     today = registry.occi_clock().astimezone(OMAN).date()
     try:
         added = populate(db, args.companies, args.seed, today)
+        print('done: %d companies added' % added, flush=True)
+        if added:
+            # The indexes' buckets were written once per commit: keep only
+            # their last versions.
+            db.pack()
+            print('packed: the database takes %.0f MB' % (db.getSize() / 1e6))
     finally:
         db.close()
-    print('done: %d companies added' % added)

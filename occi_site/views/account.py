@@ -18,6 +18,7 @@ from ..resources.account import ContactTaken
 from .codes import (
     CODE_CHECKS_PER_IP_HOUR,
     CodeSchema,
+    delivery_trouble,
     limited,
     outcome_message,
     send_code,
@@ -149,6 +150,7 @@ class VerifyContactView(FormView):
             channel=self.channel,
             address=self.check.address,
             title=TITLES[self.channel],
+            trouble=delivery_trouble(self.request, self.check),
             next_send_at=self.check.next_send_at(self.request.now),
             crumbs=[(_('My account'), account_url(self.request)), (TITLES[self.channel], None)],
         )

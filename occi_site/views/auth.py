@@ -40,7 +40,7 @@ def start_authentication(
     """Send the browser to the IdP; the answer comes back to /saml/acs."""
     provider = request.pki
     if provider is None:
-        raise PkiError('idp_unavailable', 'idp_unavailable', 'PKI login is not configured')
+        raise PkiError('idp_unavailable', 'PKI login is not configured')
     # Anything but a plain login needs a fresh authentication, never an IdP session.
     login = provider.begin_login(
         method=method, login_hint=login_hint, force_authn=purpose != 'login'

@@ -5,6 +5,10 @@ limits, and what a refused code is told.
 Limits: a code checked from one address at most 30 times an hour, and at
 most 10 codes an hour to one e-mail address or mobile number, whoever asks
 (on top of each check's own cool-down and hourly cap).
+
+A code lives 15 minutes, while a notification that fails is retried for a
+day: the page asking for the code says so when the message carrying it
+failed, or has not gone out by the time a new code may be asked for.
 """
 
 import colander
@@ -14,6 +18,7 @@ from pyramid.renderers import render
 from ..i18n import _
 from ..integrations.mail import send_mail
 from ..integrations.sms import send_sms
+from ..resources.verification import RESEND_COOL_DOWN
 
 CODE_CHECKS_PER_IP_HOUR = 30
 CODES_PER_ADDRESS_HOUR = 10
@@ -46,9 +51,30 @@ def limited(request, key, limit):
     return None if retry_at is None else try_again_message(request, retry_at)
 
 
+def address_key(request, action):
+    return '%s:ip:%s' % (action, request.client_addr)
+
+
 def throttled(request, action, limit):
     """``limited`` for ``action`` from this network address."""
-    return limited(request, '%s:ip:%s' % (action, request.client_addr), limit)
+    return limited(request, address_key(request, action), limit)
+
+
+def over_limit(request, action, limit):
+    """Like ``throttled`` but counting nothing: a message if this address is over ``limit``.
+
+    For actions where only what fails counts (``count_failure``), so the
+    ordinary visitor's request writes nothing.
+    """
+    retry_at = request.root['throttle'].refused(
+        address_key(request, action), request.now, limit=limit
+    )
+    return None if retry_at is None else try_again_message(request, retry_at)
+
+
+def count_failure(request, action):
+    """Count a failed ``action`` from this network address against its limit."""
+    request.root['throttle'].count(address_key(request, action), request.now)
 
 
 def address_throttled(request, check):
@@ -79,7 +105,7 @@ def send_code(request, check, name, link=None):
     code, token = check.issue(request.now, with_link=link is not None)
     if check.channel == 'email':
         values = {'name': name, 'code': code, 'link': link(token) if link else None}
-        send_mail(
+        notification = send_mail(
             request,
             check.address,
             request.localizer.translate(_('OCCI E-services verification code')),
@@ -87,7 +113,7 @@ def send_code(request, check, name, link=None):
             html=render('mail/verification.html.jinja2', values, request),
         )
     else:
-        send_sms(
+        notification = send_sms(
             request,
             check.address,
             request.localizer.translate(
@@ -98,7 +124,33 @@ def send_code(request, check, name, link=None):
                 )
             ),
         )
+    check.carried_by(notification)
     return None
+
+
+TROUBLE_MESSAGES = {
+    'failed': _(
+        'We could not deliver this code. If the address or number above is right, '
+        'send a new code; if it is not, start again with the right one.'
+    ),
+    'late': _(
+        'This code has not gone out yet: we keep trying to send it, but codes are valid '
+        'for only 15 minutes. If it does not arrive, send a new code.'
+    ),
+}
+
+
+def delivery_trouble(request, check):
+    """What to tell the person when the message carrying ``check``'s code has
+    not reached them (``None`` while all is well), found by its name."""
+    if check.notification is None:
+        return None
+    notification = request.root['notifications'].get(check.notification)
+    if notification is None:
+        return None
+    # Late once a new code may be asked for: then the person can act on it.
+    trouble = notification.trouble(request.now, RESEND_COOL_DOWN)
+    return TROUBLE_MESSAGES.get(trouble)
 
 
 def outcome_message(check, outcome):

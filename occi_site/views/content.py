@@ -16,7 +16,7 @@ from pyramid.view import view_config
 
 from ..i18n import _
 from ..resources.content import ContentArea, ContentContainer, Document, NewsItem
-from ..resources.publication import STATES
+from ..resources.publication import PUBLICATION_STATE_TITLES
 
 LANGUAGE_NAMES = {'en': _('English'), 'ar': _('Arabic')}
 AREA_TITLE = _('News and pages')
@@ -83,7 +83,7 @@ def _page(request, item, **values):
     values.update(
         item=item,
         crumbs=content_crumbs(request, item),
-        states=STATES,
+        states=PUBLICATION_STATE_TITLES,
         language_names=LANGUAGE_NAMES,
         may_manage=request.has_permission('manage_content', item),
     )

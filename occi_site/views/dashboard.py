@@ -2,7 +2,7 @@
 
 from pyramid.view import view_config
 
-from ..resources.service_request import STATE_TITLES
+from ..resources.service_request import REQUEST_STATE_TITLES
 from ..resources.services import SERVICES
 from ..security import member_crs
 
@@ -64,7 +64,7 @@ def dashboard(request):
     return {
         'companies': company_rows(request, crs),
         'services': SERVICES,
-        'state_titles': STATE_TITLES,
+        'state_titles': REQUEST_STATE_TITLES,
         'requests': requests,
         'receipts': receipts,
         'certificates': certificates,

@@ -4,6 +4,8 @@ Both are Jinja2 filters that take the request from the template's context,
 so a mail rendered in the member's language formats in that language.
 """
 
+import functools
+
 from babel.dates import format_date, format_datetime
 from jinja2 import pass_context
 
@@ -22,8 +24,13 @@ def rial(context, baisa):
 @pass_context
 def day(context, value):
     """A date as ``2027-03-19`` in English and in Arabic digits' locale form in Arabic."""
-    request = context['request']
-    return format_date(value, format='yyyy-MM-dd', locale=request.locale_name)
+    return _formatted_day(value, context['request'].locale_name)
+
+
+# Listings show dozens of dates, mostly the same few hundred days.
+@functools.lru_cache(maxsize=4096)
+def _formatted_day(value, locale_name):
+    return format_date(value, format='yyyy-MM-dd', locale=locale_name)
 
 
 @pass_context

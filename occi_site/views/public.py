@@ -6,13 +6,18 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..resources.services import SERVICES
 from ..resources.site import Site
 from .content import latest_news
 
-SERVICES = ('new_membership', 'renewal', 'certificate', 'change_name', 'change_grade')
+
+def content_revision(context, request):
+    return request.root['content'].revision
 
 
-@view_config(context=Site, renderer='home.jinja2', permission='view')
+@view_config(
+    context=Site, renderer='home.jinja2', permission='view', anonymous_cache=content_revision
+)
 def home(context, request):
     return {'services': SERVICES, 'news': latest_news(request)}
 

@@ -21,6 +21,7 @@ from .auth import add_login_purpose, finish_login, start_authentication
 from .codes import (
     CODE_CHECKS_PER_IP_HOUR,
     CodeSchema,
+    delivery_trouble,
     outcome_message,
     send_code,
     strip,
@@ -209,6 +210,7 @@ class CodeStep(FormView):
             form=rendered_form,
             registration=self.registration,
             channel=self.channel,
+            trouble=delivery_trouble(self.request, self.check),
             next_send_at=self.check.next_send_at(self.request.now),
             crumbs=[(_('Registration'), None), (self.crumb, None)],
         )

@@ -16,8 +16,8 @@ from ..documents.validation import INTACT, UNREADABLE
 from ..i18n import _, localizer_for
 from ..resources.certificate import Certificate, normalise_code
 from ..resources.content import UploadStore
+from .codes import count_failure, over_limit
 from .forms import FormView
-from .registration import throttled
 
 # Lookups and uploads by one address in an hour: plenty for a bank's clerk,
 # far too few to guess a verification code.
@@ -194,7 +194,8 @@ class VerifyPage(FormView):
         return dict(values, form=rendered_form, crumbs=CRUMBS)
 
     def check_success(self, form, appstruct):
-        message = throttled(self.request, 'document-check', CHECKS_PER_IP_HOUR)
+        # Only refused files count against the address: checking a genuine one writes nothing.
+        message = over_limit(self.request, 'document-check', CHECKS_PER_IP_HOUR)
         if message is not None:
             return self.invalid(form, {}, document=message)
         signing = self.request.document_signing
@@ -203,6 +204,7 @@ class VerifyPage(FormView):
         pdf = appstruct['document']['fp'].read()
         check = signing.check(pdf)
         if check.verdict == UNREADABLE:
+            count_failure(self.request, 'document-check')
             return self.invalid(form, {}, document=_('This file is not a PDF that can be read.'))
         issued = self.request.root['documents'].find(hashlib.sha256(pdf).hexdigest())
         outcome = {'verdict': check.verdict, 'check': check}
@@ -210,6 +212,8 @@ class VerifyPage(FormView):
             # The chamber's signature holds; the file must also be one it issued.
             outcome['verdict'] = 'authentic' if issued is not None else 'not_issued'
             outcome.update(self.issued_record(issued))
+        if outcome['verdict'] != 'authentic':
+            count_failure(self.request, 'document-check')
         return self.show(self.make_form().render(), checked=outcome)
 
     def issued_record(self, issued):
@@ -222,14 +226,20 @@ class VerifyPage(FormView):
 
 
 def _look_up(request):
-    """The certificate the serial and code name, or an answer saying why not."""
-    message = throttled(request, 'certificate-lookup', LOOKUPS_PER_IP_HOUR)
+    """The certificate the serial and code name, or an answer saying why not.
+
+    Only failed lookups count against the address (they are what enumerating
+    serials or codes produces): a visitor checking a genuine certificate with
+    its code writes nothing.
+    """
+    message = over_limit(request, 'certificate-lookup', LOOKUPS_PER_IP_HOUR)
     if message is not None:
         request.response.status = 429
         return None, message
     matchdict = request.matchdict
     certificate = request.root['certificates'].verified(matchdict['serial'], matchdict['code'])
     if certificate is None:
+        count_failure(request, 'certificate-lookup')
         request.response.status = 404
     return certificate, None
 

@@ -17,8 +17,8 @@ PRIVILEGED_ROLES = {
     'admin': _('Administrator'),
     'finance': _('Finance (reports, read only)'),
 }
-ROLE_TITLES = dict(PRIVILEGED_ROLES, member=_('Member'))
-STATE_TITLES = {
+ACCOUNT_ROLE_TITLES = dict(PRIVILEGED_ROLES, member=_('Member'))
+ACCOUNT_STATE_TITLES = {
     'active': _('Active'),
     'locked': _('Locked'),
 }
@@ -48,8 +48,8 @@ def search(context, request):
         context,
         form=form,
         results=results,
-        role_titles=ROLE_TITLES,
-        state_titles=STATE_TITLES,
+        role_titles=ACCOUNT_ROLE_TITLES,
+        state_titles=ACCOUNT_STATE_TITLES,
     )
 
 
@@ -68,8 +68,8 @@ def account(context, request):
         context,
         account=context,
         roles=PRIVILEGED_ROLES,
-        role_titles=ROLE_TITLES,
-        state_titles=STATE_TITLES,
+        role_titles=ACCOUNT_ROLE_TITLES,
+        state_titles=ACCOUNT_STATE_TITLES,
         is_self=context.civil_id == request.authenticated_userid,
     )
 

@@ -16,7 +16,7 @@ from ...resources.types import DEFAULT_COLUMNS, addable_types, lookup, title_of,
 from .changes import record_change
 from .forms import ManageForm, search_form
 from .listing import SORTABLE_UP_TO, key_below, name_page, sorted_page
-from .tabs import manage_page, manage_url, mgmt_view, tabs_for
+from .tabs import has_tabs, manage_page, manage_url, mgmt_view
 
 NAME = re.compile(r'^[a-z0-9][a-z0-9._-]{0,79}$')
 # Names that would shadow the management views in a URL.
@@ -120,7 +120,7 @@ def contents(context, request):
             'name': name,
             'child': child,
             'cells': [_shown(request, column.value(child, lang)) for column in columns],
-            'manageable': bool(tabs_for(request, child)),
+            'manageable': has_tabs(request, child),
         }
         for name, child in items
     ]

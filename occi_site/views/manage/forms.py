@@ -120,11 +120,30 @@ class ManageForm(FormView):
         )
 
 
+# Search forms as they first show, by schema, language and button: rendering
+# one with Deform is a good part of a listing page's time, and it is the same
+# HTML every time for a schema that nothing is bound into.
+_BLANK_SEARCH_FORMS = {}
+
+
+def _binds_anything(schema):
+    return any(
+        isinstance(value, colander.deferred)
+        for node in (schema, *schema.children)
+        for value in vars(node).values()
+    )
+
+
 def search_form(request, schema, button_title, focus='off', **bind):
     """A GET form (searches and filters change nothing, so no CSRF token in
     the address): ``(rendered form, appstruct)``, the appstruct None until
     the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
     button = deform.Button('search', request.localizer.translate(button_title))
+    blank_key = None
+    if 'search' not in request.GET and not bind and not _binds_anything(schema):
+        blank_key = (type(schema), request.locale_name, button_title, focus)
+        if blank_key in _BLANK_SEARCH_FORMS:
+            return _BLANK_SEARCH_FORMS[blank_key], None
     form = deform.Form(
         schema.bind(request=request, **bind),
         method='GET',
@@ -133,7 +152,10 @@ def search_form(request, schema, button_title, focus='off', **bind):
         focus=focus,
     )
     if 'search' not in request.GET:
-        return form.render(), None
+        rendered = form.render()
+        if blank_key is not None:
+            _BLANK_SEARCH_FORMS[blank_key] = rendered
+        return rendered, None
     try:
         appstruct = form.validate(request.GET.items())
     except deform.ValidationFailure as failure:

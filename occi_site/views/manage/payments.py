@@ -7,7 +7,7 @@ import deform
 from pyramid.httpexceptions import HTTPSeeOther
 
 from ...i18n import _
-from ...resources.order import STATE_TITLES, Order
+from ...resources.order import ORDER_STATE_TITLES, Order
 from .forms import ManageForm
 from .tabs import mgmt_view
 
@@ -65,7 +65,7 @@ class PaymentView(ManageForm):
         return super().show(
             rendered_form,
             order=order,
-            state_title=STATE_TITLES[order.state],
+            state_title=ORDER_STATE_TITLES[order.state],
             answers=[
                 (when, fields) for when, fields in order.gateway_messages if 'decision' in fields
             ],

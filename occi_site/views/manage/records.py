@@ -15,12 +15,8 @@ from pyramid.view import view_config
 from ...clock import OMAN
 from ...i18n import _
 from ...money import rials_text
-from ...resources.order import REFUND_STATE_TITLES, Order, Orders
-from ...resources.order import STATE_TITLES as ORDER_STATE_TITLES
-from ...resources.order import STATES as ORDER_STATES
-from ...resources.service_request import STATE_TITLES as REQUEST_STATE_TITLES
-from ...resources.service_request import STATES as REQUEST_STATES
-from ...resources.service_request import ServiceRequests
+from ...resources.order import ORDER_STATE_TITLES, ORDER_STATES, REFUND_STATE_TITLES, Order, Orders
+from ...resources.service_request import REQUEST_STATE_TITLES, REQUEST_STATES, ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.types import title_of
 from .forms import date_input, day_range, search_form

@@ -8,7 +8,7 @@ from pyramid.traversal import lineage
 from pyramid.view import view_config
 
 from ...i18n import _
-from ...resources.publication import ROLE_TITLES, LocalRoles
+from ...resources.publication import CONTENT_ROLE_TITLES, LocalRoles
 from ...resources.types import title_of
 from .changes import record_change
 from .forms import ManageForm
@@ -35,7 +35,7 @@ def _principal_validator(node, kw):
 def _role_widget(node, kw):
     translate = kw['request'].localizer.translate
     return deform.widget.SelectWidget(
-        values=[(role, translate(title)) for role, title in ROLE_TITLES.items()]
+        values=[(role, translate(title)) for role, title in CONTENT_ROLE_TITLES.items()]
     )
 
 
@@ -51,7 +51,7 @@ class LocalRoleSchema(colander.Schema):
         colander.String(),
         title=_('Role'),
         widget=_role_widget,
-        validator=colander.OneOf(tuple(ROLE_TITLES)),
+        validator=colander.OneOf(tuple(CONTENT_ROLE_TITLES)),
     )
 
 
@@ -85,7 +85,7 @@ class SecurityView(ManageForm):
         return super().show(
             rendered_form,
             grants=_grants(self.context),
-            role_titles=ROLE_TITLES,
+            role_titles=CONTENT_ROLE_TITLES,
             inherited=inherited,
             **values,
         )

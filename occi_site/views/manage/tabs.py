@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import venusian
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
-from pyramid.traversal import lineage
+from pyramid.traversal import lineage, quote_path_segment
 from pyramid.view import view_config
 
 from ...i18n import _
@@ -80,18 +80,47 @@ class mgmt_view:
         return wrapped
 
 
+def _tabs_by_specificity(registry, cls):
+    """The tabs that may apply to instances of ``cls``, each name's most
+    specific registration first; worked out once per class."""
+    known = registry.occi_mgmt_tabs_by_class
+    tabs = known.get(cls)
+    if tabs is None:
+        mro = cls.__mro__
+        tabs = known[cls] = sorted(
+            (tab for tab in registry.occi_mgmt_tabs if issubclass(cls, tab.context)),
+            key=lambda tab: (tab.name, mro.index(tab.context)),
+        )
+    return tabs
+
+
+def _applicable_tabs(request, context):
+    """Each tab name's most specific registration that applies to ``context``."""
+    chosen = {}
+    for tab in _tabs_by_specificity(request.registry, type(context)):
+        if tab.name not in chosen and tab.applies_to(context):
+            chosen[tab.name] = tab
+    return sorted(chosen.values(), key=lambda tab: (tab.order, tab.name))
+
+
+def _allowed(request, context, tabs):
+    """The tabs the person may use, asking once per permission."""
+    permitted = {}
+    for tab in tabs:
+        if tab.permission not in permitted:
+            permitted[tab.permission] = bool(request.has_permission(tab.permission, context))
+        if permitted[tab.permission]:
+            yield tab
+
+
 def tabs_for(request, context):
     """The tabs of ``context`` that the person may use, in tab order."""
-    mro = type(context).__mro__
-    chosen = {}
-    for tab in request.registry.occi_mgmt_tabs:
-        if not tab.applies_to(context):
-            continue
-        best = chosen.get(tab.name)
-        if best is None or mro.index(tab.context) < mro.index(best.context):
-            chosen[tab.name] = tab
-    allowed = [tab for tab in chosen.values() if request.has_permission(tab.permission, context)]
-    return sorted(allowed, key=lambda tab: (tab.order, tab.name))
+    return list(_allowed(request, context, _applicable_tabs(request, context)))
+
+
+def has_tabs(request, context):
+    """Whether the person may use any tab of ``context``."""
+    return next(_allowed(request, context, _applicable_tabs(request, context)), None) is not None
 
 
 def manage_url(request, resource, tab='manage'):
@@ -104,7 +133,7 @@ def manage_crumbs(request, context):
     crumbs = []
     for node in reversed(list(lineage(context))[1:]):
         # An editor may manage /content but not the site above it: no crumb there.
-        if tabs_for(request, node):
+        if has_tabs(request, node):
             label = _('Manage') if node.__parent__ is None else title_of(node, lang)
             crumbs.append((label, manage_url(request, node)))
     crumbs.append(
@@ -129,9 +158,23 @@ def manage_page(request, context, **values):
         tabs=tabs_for(request, context),
         crumbs=manage_crumbs(request, context),
         undo_offers=offers if may_undo else (),
-        manage_url=lambda resource, tab='manage': manage_url(request, resource, tab),
+        manage_url=_page_manage_url(request, context),
     )
     return values
+
+
+def _page_manage_url(request, context):
+    """``manage_url`` for a page's template: the children it lists get
+    their container's address and their name, not each one's worked out
+    from the root again."""
+    here = request.resource_url(context)
+
+    def url(resource, tab='manage'):
+        if resource.__parent__ is context and resource.__name__:
+            return '%s%s/@@%s' % (here, quote_path_segment(resource.__name__), tab)
+        return manage_url(request, resource, tab)
+
+    return url
 
 
 @view_config(name='manage')
@@ -145,6 +188,7 @@ def manage(context, request):
 
 def includeme(config):
     config.registry.occi_mgmt_tabs = []
+    config.registry.occi_mgmt_tabs_by_class = {}
     config.add_view_predicate('manage_if', ConditionPredicate)
     config.add_directive('add_mgmt_view', add_mgmt_view)
     config.scan(__name__)

@@ -5,7 +5,7 @@ import colander
 from pyramid.httpexceptions import HTTPForbidden
 
 from ...i18n import _
-from ...resources.publication import HISTORY_TITLES, STATES, Workflowed
+from ...resources.publication import HISTORY_TITLES, PUBLICATION_STATE_TITLES, Workflowed
 from ...resources.types import title_of
 from .changes import record_change
 from .forms import ManageForm
@@ -46,11 +46,11 @@ class WorkflowView(ManageForm):
     def show(self, rendered_form, **values):
         return super().show(
             rendered_form,
-            state=STATES[self.context.state],
+            state=PUBLICATION_STATE_TITLES[self.context.state],
             changes_wait=self.context.changes is not None,
             history=reversed(self.context.workflow_history),
             may_act=bool(self.allowed),
-            states=STATES,
+            states=PUBLICATION_STATE_TITLES,
             history_titles=HISTORY_TITLES,
             **values,
         )
