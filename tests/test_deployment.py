@@ -4,6 +4,8 @@ check, the SP metadata file other processes read."""
 import os
 import threading
 import xml.dom.minidom
+from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 import webtest
@@ -96,3 +98,13 @@ def test_the_shipped_connection_pool_matches_the_servers_threads():
         re.search(r'^\s*pool-size\s+(\d+)', (ROOT / 'relstorage.conf').read_text(), re.M).group(1)
     )
     assert pool_size == threads
+
+
+def test_every_unit_runs_a_program_the_package_installs_and_has_its_timer():
+    deploy = Path(__file__).parent.parent / 'deploy'
+    installed = {entry.name for entry in entry_points(group='console_scripts')} | {'pserve'}
+    for unit in deploy.glob('*.service'):
+        [start] = [line for line in unit.read_text().splitlines() if line.startswith('ExecStart=')]
+        assert start.split()[0].rsplit('/', 1)[1] in installed, unit.name
+        if 'Type=oneshot' in unit.read_text() and unit.stem != 'occi-evolve':
+            assert (deploy / (unit.stem + '.timer')).exists(), unit.name

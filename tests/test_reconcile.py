@@ -6,6 +6,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from occi_site.reconciliation import Reconciler
+from occi_site.scripts.housekeeping import housekeep
 
 from . import test_payment_portal
 from .conftest import add_account
@@ -114,3 +115,14 @@ def test_the_portal_reconciles_in_a_thread_of_its_own(tmp_path):
     finally:
         stack.portal.registry.occi_reconcile_thread.stop_and_join(10)
         stack.close()
+
+
+def test_housekeeping_expires_what_was_abandoned(stack):
+    request_id, order_page = renewal_order(stack)
+    to_gateway(stack, order_page)  # and the member never pays
+    assert housekeep(stack.portal.registry) == (0, 0, 0)  # the window is still open
+    stack.portal.registry.occi_clock = lambda: datetime.now(UTC) + timedelta(hours=25)
+    assert housekeep(stack.portal.registry) == (1, 0, 1)
+    assert order_states(stack, request_id) == ['expired']
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'expired'
+    assert housekeep(stack.portal.registry) == (0, 0, 0)

@@ -285,6 +285,42 @@ def test_expire_stale_reads_only_the_stale_requests(site, script):
     assert list(requests.open_by_created) == [(fresh.created, fresh.id)]
 
 
+def test_expire_stale_takes_the_oldest_first_a_batch_at_a_time(site, script):
+    requests = site['requests']
+    made = [
+        requests.open_request('renewal', MEMBER, cr, NOW + timedelta(minutes=minute), script)
+        for minute, cr in ((2, '1229237'), (1, '1445820'), (3, '1000001'))
+    ]
+    later = NOW + timedelta(hours=25)
+    assert requests.expire_stale(later, script, limit=2) == 2
+    assert [r.state for r in made] == ['expired', 'expired', 'draft']
+    assert requests.expire_stale(later, script, limit=2) == 1
+    assert requests.expire_stale(later, script, limit=2) == 0
+
+
+def test_a_request_given_back_by_its_expired_order_is_open_again(site, script):
+    requests = site['requests']
+    service_request = start(site, script, 'certificate', '1229237')
+    order = order_for(service_request, script)
+    assert list(requests.open_by_created) == []
+    assert order.expire_if_stale(NOW + timedelta(minutes=91), script)
+    assert requests.find_open_draft(MEMBER, 'certificate', '1229237') is service_request
+    assert list(requests.open_by_created) == [(service_request.created, service_request.id)]
+    assert requests.expire_stale(NOW + timedelta(hours=25), script) == 1
+    assert service_request.state == 'expired'
+    assert requests.find_open_draft(MEMBER, 'certificate', '1229237') is None
+
+
+def test_a_request_given_back_leaves_a_newer_open_draft_in_place(site, script):
+    requests = site['requests']
+    service_request = start(site, script, 'certificate', '1229237')
+    order = order_for(service_request, script)
+    newer = requests.open_request('certificate', MEMBER, '1229237', NOW, script)
+    assert newer is not service_request
+    order.expire_if_stale(NOW + timedelta(minutes=91), script)
+    assert requests.find_open_draft(MEMBER, 'certificate', '1229237') is newer
+
+
 def test_only_the_member_and_admins_see_a_request(site, script):
     service_request = site['requests'].open_request('renewal', MEMBER, '1229237', NOW, script)
     acl = ACLHelper()

@@ -8,8 +8,10 @@ whole, pruned by the first login to see them.
 """
 
 from BTrees.IOBTree import IOBTree
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from .multi_index import file_under
 
 # Assertions live minutes; an hour of expiry a day gone is long expired.
 KEPT_HOURS = 24
@@ -35,10 +37,7 @@ class AssertionLog(Persistent):
         if assertion_id in self.expiry_by_id:
             return True
         self.expiry_by_id[assertion_id] = not_on_or_after
-        ids = self.ids_by_hour.get(hour)
-        if ids is None:
-            ids = self.ids_by_hour[hour] = OOTreeSet()
-        ids.add(assertion_id)
+        file_under(self.ids_by_hour, hour, assertion_id)
         return False
 
     def _prune(self, before_hour):
@@ -54,8 +53,4 @@ class AssertionLog(Persistent):
             return
         self.ids_by_hour = IOBTree()
         for _timestamp, assertion_id in by_expiry:
-            hour = hour_of(self.expiry_by_id[assertion_id])
-            ids = self.ids_by_hour.get(hour)
-            if ids is None:
-                ids = self.ids_by_hour[hour] = OOTreeSet()
-            ids.add(assertion_id)
+            file_under(self.ids_by_hour, hour_of(self.expiry_by_id[assertion_id]), assertion_id)

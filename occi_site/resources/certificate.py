@@ -11,11 +11,12 @@ the public verify page answers only for the serial and code together.
 
 import secrets
 
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
 from .folder import Folder
+from .multi_index import file_under, filed_under, unfile
 
 STATUSES = ('current', 'superseded')
 
@@ -149,10 +150,7 @@ class Certificates(Folder):
 
     def add(self, name, certificate):
         super().add(name, certificate)
-        serials = self.by_cr.get(certificate.cr_number)
-        if serials is None:
-            serials = self.by_cr[certificate.cr_number] = OOTreeSet()
-        serials.insert(name)
+        file_under(self.by_cr, certificate.cr_number, name)
         previous = self.current_for(certificate.cr_number)
         if previous is not None:
             previous.supersede(name)
@@ -162,9 +160,7 @@ class Certificates(Folder):
 
     def remove(self, name):
         certificate = super().remove(name)
-        serials = self.by_cr.get(certificate.cr_number)
-        if serials is not None and name in serials:
-            serials.remove(name)
+        unfile(self.by_cr, certificate.cr_number, name)
         if self.current.get(certificate.cr_number) == name:
             del self.current[certificate.cr_number]
         return certificate
@@ -190,7 +186,7 @@ class Certificates(Folder):
             seen.add(certificate.serial)
             certificate = self.get(certificate.supersedes) if certificate.supersedes else None
         # Those issued before the chain was kept, or off it.
-        rest = (self[serial] for serial in self.by_cr.get(cr_number, ()) if serial not in seen)
+        rest = (self[serial] for serial in filed_under(self.by_cr, cr_number) if serial not in seen)
         return ordered + sorted(
             rest, key=lambda certificate: (certificate.issued_on, certificate.serial), reverse=True
         )

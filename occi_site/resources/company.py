@@ -11,13 +11,14 @@ the next day on (``expires_on < today``).
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.authorization import Allow
 
 from ..events import MembershipChanged, announce
 from ..i18n import _
 from .folder import Folder
+from .multi_index import file_under, unfile
 from .search import NameIndex, index_company, unindex_company
 from .tally import DayTally
 
@@ -460,21 +461,14 @@ class Companies(Folder):
         self._unindex_expiry(company.cr_number, membership.expires_on)
 
     def _index_expiry(self, cr_number, expires_on):
-        crs = self.by_expiry.get(expires_on)
-        if crs is None:
-            crs = self.by_expiry[expires_on] = OOTreeSet()
-        crs.add(cr_number)
+        file_under(self.by_expiry, expires_on, cr_number)
 
     def _unindex_occi_number(self, cr_number, occi_number):
         if self.by_occi_number.get(occi_number) == cr_number:
             del self.by_occi_number[occi_number]
 
     def _unindex_expiry(self, cr_number, expires_on):
-        crs = self.by_expiry.get(expires_on)
-        if crs is not None and cr_number in crs:
-            crs.remove(cr_number)
-            if not crs:
-                del self.by_expiry[expires_on]
+        unfile(self.by_expiry, expires_on, cr_number)
 
     def find_by_occi_number(self, occi_number):
         cr = self.by_occi_number.get(occi_number)

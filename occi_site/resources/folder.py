@@ -57,8 +57,11 @@ class Folder(Persistent):
         return child
 
     def remove(self, name):
+        """Take the child ``name`` out; it keeps its name but no longer points
+        back here (a removed child must not be found in the tree by its parent)."""
         child = self.data.pop(name)
         self._count.change(-1)
+        child.__parent__ = None
         return child
 
     def batch(self, start=None, size=50):

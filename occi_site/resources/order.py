@@ -41,7 +41,7 @@ import secrets
 from datetime import timedelta
 
 from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 from pyramid.traversal import find_root
@@ -58,6 +58,7 @@ from ..i18n import _
 from ..money import CURRENCY, require_baisa
 from .audit import time_ordered_key
 from .folder import Folder
+from .multi_index import file_under, filed_under, unfile
 from .record_index import RecordIndex
 from .states import StateTable
 
@@ -422,18 +423,13 @@ class Orders(Folder):
     def add(self, name, order):
         super().add(name, order)
         self.filter_index.add(order.facets, order.created, name)
-        ids = self.by_request.get(order.request_id)
-        if ids is None:
-            ids = self.by_request[order.request_id] = OOTreeSet()
-        ids.insert(name)
+        file_under(self.by_request, order.request_id, name)
         return order
 
     def remove(self, name):
         order = super().remove(name)
         self.filter_index.remove(order.facets, order.created, name)
-        ids = self.by_request.get(order.request_id)
-        if ids is not None and name in ids:
-            ids.remove(name)
+        unfile(self.by_request, order.request_id, name)
         return order
 
     def restated(self, order, old_facets):
@@ -469,7 +465,7 @@ class Orders(Folder):
 
     def for_request(self, request_id):
         """The orders of one request, oldest first."""
-        orders = (self[name] for name in self.by_request.get(request_id, ()))
+        orders = (self[name] for name in filed_under(self.by_request, request_id))
         return sorted(orders, key=lambda order: order.created)
 
     def receive_answer(self, result, now, request, channel):

@@ -19,8 +19,10 @@ import re
 import unicodedata
 
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from .multi_index import file_under, unfile
 
 WORD = re.compile(r'\w+')
 ARTICLE = 'ال'
@@ -82,10 +84,7 @@ class NameIndex(Persistent):
         self.unindex(key)
         words = name_words(*names)
         for word in words:
-            keys = self.by_word.get(word)
-            if keys is None:
-                keys = self.by_word[word] = OOTreeSet()
-            keys.add(key)
+            file_under(self.by_word, word, key)
         self.words_of[key] = tuple(sorted(words))
         self._count.change(1)
 
@@ -95,11 +94,7 @@ class NameIndex(Persistent):
             return
         self._count.change(-1)
         for word in words:
-            keys = self.by_word.get(word)
-            if keys is not None and key in keys:
-                keys.remove(key)
-                if not keys:
-                    del self.by_word[word]
+            unfile(self.by_word, word, key)
 
     def _matches(self, word):
         """The key sets of the indexed words ``word`` matches."""

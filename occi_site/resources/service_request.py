@@ -13,6 +13,7 @@ announced (``RequestStateChanged``).
 
 import secrets
 from datetime import timedelta
+from itertools import islice
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
@@ -24,6 +25,7 @@ from ..i18n import _
 from .certificate import issue_certificate
 from .company import ServiceRefused
 from .folder import Folder
+from .multi_index import file_under, filed_under, unfile
 from .order import UNPAID_STATES
 from .record_index import LAST_NAME, RecordIndex
 from .services import get_service
@@ -145,6 +147,8 @@ class ServiceRequest(StateTable, Persistent):
             self.__parent__.restated(self, old_state)
             if old_state in OPEN_STATES and not self.is_open:
                 self.__parent__.closed(self)
+            elif self.is_open and old_state not in OPEN_STATES:
+                self.__parent__.opened(self)
 
     def record_step_up(self, assertion_id, at, method, now, request):
         """The personal verification (the view has checked it is this member's)."""
@@ -293,15 +297,9 @@ class ServiceRequests(Folder):
         self.filter_index.add(
             (service_request.service, service_request.state), service_request.created, name
         )
-        ids = self.by_member.get(service_request.civil_id)
-        if ids is None:
-            ids = self.by_member[service_request.civil_id] = OOTreeSet()
-        ids.insert(name)
+        file_under(self.by_member, service_request.civil_id, name)
         if service_request.is_open:
-            self.open_drafts[
-                (service_request.civil_id, service_request.service, service_request.cr_number)
-            ] = name
-            self.open_by_created.insert((service_request.created, name))
+            self.opened(service_request)
         return service_request
 
     def remove(self, name):
@@ -312,9 +310,7 @@ class ServiceRequests(Folder):
         self.filter_index.remove(
             (service_request.service, service_request.state), service_request.created, name
         )
-        ids = self.by_member.get(service_request.civil_id)
-        if ids is not None and name in ids:
-            ids.remove(name)
+        unfile(self.by_member, service_request.civil_id, name)
         if (service_request.cr_number, name) in self.by_company:
             self.by_company.remove((service_request.cr_number, name))
         return service_request
@@ -335,6 +331,15 @@ class ServiceRequests(Folder):
         return [
             self[name] for name in self.filter_index.find((services, states), first, last, limit)
         ]
+
+    def opened(self, service_request):
+        """``service_request`` is open (new, or given back to the member when
+        its order expired or was withdrawn): a reload resumes it, unless the
+        member has opened another meanwhile, and it expires once abandoned."""
+        key = (service_request.civil_id, service_request.service, service_request.cr_number)
+        if key not in self.open_drafts:
+            self.open_drafts[key] = service_request.__name__
+        self.open_by_created.insert((service_request.created, service_request.__name__))
 
     def closed(self, service_request):
         """``service_request`` left the open states: drop it from the open indexes."""
@@ -372,7 +377,7 @@ class ServiceRequests(Folder):
 
     def for_member(self, civil_id):
         """The member's requests, newest first."""
-        found = (self[name] for name in self.by_member.get(civil_id, ()))
+        found = (self[name] for name in filed_under(self.by_member, civil_id))
         return sorted(found, key=lambda service_request: service_request.created, reverse=True)
 
     def for_company(self, cr_number):
@@ -389,12 +394,13 @@ class ServiceRequests(Folder):
         for name, service_request in self.items():
             self.by_company.add((service_request.cr_number, name))
 
-    def expire_stale(self, now, request):
-        """Expire every open request older than 24 hours; returns how many.
+    def expire_stale(self, now, request, limit=None):
+        """Expire the open requests older than 24 hours, oldest first, up to
+        ``limit`` of them; returns how many (occi-housekeeping).
 
         Reads only the stale end of ``open_by_created``.
         """
-        stale = list(self.open_by_created.keys(max=(now - STALE_AFTER,)))
+        stale = list(islice(self.open_by_created.keys(max=(now - STALE_AFTER,)), limit))
         for _created, name in stale:
             self[name].expire_if_stale(now, request)
         return len(stale)

@@ -16,8 +16,10 @@ of their absolute lifetime, so dead ones are found without a scan;
 from itertools import islice
 
 import transaction
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from .multi_index import file_under, filed_under, unfile
 
 SESSIONS_DATABASE = 'sessions'
 STORE_KEY = 'occi_sessions'
@@ -89,10 +91,7 @@ class SessionStore(Persistent):
         """``session`` is now the logged-in session of ``civil_id``."""
         session.civil_id = civil_id
         session.stamp = stamp
-        keys = self.by_account.get(civil_id)
-        if keys is None:
-            keys = self.by_account[civil_id] = OOTreeSet()
-        keys.add(session.key)
+        file_under(self.by_account, civil_id, session.key)
 
     def end(self, key):
         """End the session under ``key`` (if any); returns it."""
@@ -100,11 +99,8 @@ class SessionStore(Persistent):
         if session is None:
             return None
         self.by_expiry.pop((session.expires.timestamp(), key), None)
-        keys = self.by_account.get(session.civil_id) if session.civil_id else None
-        if keys is not None and key in keys:
-            keys.remove(key)
-            if not keys:
-                del self.by_account[session.civil_id]
+        if session.civil_id:
+            unfile(self.by_account, session.civil_id, key)
         return session
 
     def end_of(self, civil_id, key):
@@ -116,7 +112,7 @@ class SessionStore(Persistent):
         return True
 
     def keys_of(self, civil_id):
-        return tuple(self.by_account.get(civil_id, ()))
+        return tuple(filed_under(self.by_account, civil_id))
 
     def sessions_of(self, civil_id, now, idle_timeout):
         """The live sessions of ``civil_id``, the latest started first."""
