@@ -3,20 +3,25 @@
 Brings up what the multi-server test brings up (tests/cluster.py: PostgreSQL
 of its own, two portal processes on production.ini and relstorage.conf, the
 IdP and gateway stand-ins, haproxy on deploy/haproxy.cfg), issues one
-certificate, then drives ``/`` and ``/verify/<serial>`` with wrk, first
-against one server directly, then against the balancer in front of both.
-Prints requests per second and the ratio, against the goal.  A benchmark,
-not a test: it never fails on time.
+certificate, then drives ``/`` and ``/verify/<serial>/<code>`` with wrk,
+first against one server directly, then against the balancer in front of
+both.  Prints requests per second and the ratio, against the goal, and how
+many of the machine's cores each part used during each run (from /proc):
+on a small machine the second server shares the cores with PostgreSQL,
+haproxy and wrk itself, which bounds what it can add.  A benchmark, not a
+test: it never fails on time.
 
     python bench/cluster.py [--duration S] [--connections N]
 """
 
 import argparse
+import os
 import pathlib
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 
 # Run as a script from a checkout, the package and its tests are beside this folder.
@@ -47,9 +52,45 @@ def start(folder):
 def a_certificate(cluster):
     def issue(site):
         today = datetime.now(UTC).astimezone(OMAN).date()
-        return issue_certificate(site, site['companies']['1229237'], today).serial
+        certificate = issue_certificate(site, site['companies']['1229237'], today)
+        return '%s/%s' % (certificate.serial, certificate.verification_code)
 
     return cluster.in_database(issue)
+
+
+def busy_seconds():
+    """CPU seconds the whole machine has been busy (all cores)."""
+    fields = [int(value) for value in pathlib.Path('/proc/stat').read_text().split()[1:9]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields) - idle - iowait) / os.sysconf('SC_CLK_TCK')
+
+
+def seconds_by_session(sessions):
+    """CPU seconds used so far by the live processes of each session
+    (``{name: session id}``; each part is started in a session of its own)."""
+    used = dict.fromkeys(sessions, 0.0)
+    names = {sid: name for name, sid in sessions.items()}
+    for stat in pathlib.Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = names.get(int(fields[3]))
+        if name is not None:
+            used[name] += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    return used
+
+
+def cores_used(sessions, run):
+    """``run()``'s result and the cores each session used meanwhile, the rest
+    of the machine (wrk, other work) as ``other``."""
+    machine, before, started = busy_seconds(), seconds_by_session(sessions), time.monotonic()
+    result = run()
+    elapsed = time.monotonic() - started
+    after = seconds_by_session(sessions)
+    cores = {name: (after[name] - before[name]) / elapsed for name in sessions}
+    cores['other'] = (busy_seconds() - machine) / elapsed - sum(cores.values())
+    return result, cores
 
 
 def requests_per_second(url, duration, connections):
@@ -80,22 +121,51 @@ def main(argv=None):
         cluster = start(folder)
         try:
             pages = {'/': '/', '/verify': '/verify/%s' % a_certificate(cluster)}
+            sessions = {
+                'portal a': cluster.portals['a'].popen.pid,
+                'portal b': cluster.portals['b'].popen.pid,
+                'postgres': cluster.postgres.server.popen.pid,
+                'haproxy': cluster.balancer.popen.pid,
+            }
             print(
-                'one server vs two behind haproxy, wrk %d threads, %d connections, %ds a run'
-                % (WRK_THREADS, args.connections, args.duration)
+                'one server vs two behind haproxy, wrk %d threads, %d connections, %ds a run;'
+                ' %d cores, load average %.2f'
+                % (
+                    WRK_THREADS,
+                    args.connections,
+                    args.duration,
+                    os.cpu_count(),
+                    os.getloadavg()[0],
+                )
             )
             for label, path in pages.items():
                 one_server = cluster.portals['a'].url + path
                 balancer = cluster.base + path
                 requests_per_second(one_server, 2, args.connections)  # warm-up
                 requests_per_second(balancer, 2, args.connections)
-                one = requests_per_second(one_server, args.duration, args.connections)
-                two = requests_per_second(balancer, args.duration, args.connections)
-                ratio = two / one
+                runs = {}
+                for name, url in (('one', one_server), ('two', balancer)):
+                    runs[name] = cores_used(
+                        sessions,
+                        lambda url=url: requests_per_second(url, args.duration, args.connections),
+                    )
+                ratio = runs['two'][0] / runs['one'][0]
                 print(
                     '%-8s one %7.1f/s  two %7.1f/s  %.2fx  (goal %.1fx: %s)'
-                    % (label, one, two, ratio, GOAL, 'met' if ratio >= GOAL else 'NOT met')
+                    % (
+                        label,
+                        runs['one'][0],
+                        runs['two'][0],
+                        ratio,
+                        GOAL,
+                        'met' if ratio >= GOAL else 'NOT met',
+                    )
                 )
+                for name, (_rate, cores) in runs.items():
+                    print(
+                        '         cores used with %s: %s'
+                        % (name, ', '.join('%s %.2f' % item for item in cores.items()))
+                    )
         finally:
             cluster.stop()
 
