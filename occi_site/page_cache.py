@@ -3,9 +3,10 @@
 A view configured with ``anonymous_cache=revision`` is rendered once per
 address and language, and again when ``revision(context, request)`` differs:
 a value read from the database (``ContentArea.revision``, an object's
-``_p_serial``), so a change made through any app server is seen by all.  Only
-GET requests with no session cookie are served from the cache, and only
-responses that set no cookie are kept; the permission check runs first.
+``_p_serial``), so a change made through any app server is seen by all.  A
+revision of ``None`` says the page is not to be kept: it is rendered every
+time.  Only GET requests with no session cookie are served from the cache, and
+only responses that set no cookie are kept; the permission check runs first.
 Each view keeps at most ``PAGES_KEPT`` pages, the least recently used go.
 """
 
@@ -30,6 +31,8 @@ def anonymous_cache(view, info):
         # As received: the page is kept even where the address does not decode.
         key = (environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
         current = revision(context, request)
+        if current is None:
+            return view(context, request)
         kept = pages.get(key)
         if kept is not None and kept[0] == current:
             _revision, status, headers, body = kept

@@ -244,7 +244,23 @@ def _look_up(request):
     return certificate, None
 
 
-@view_config(route_name='verify', renderer='verify.jinja2')
+def genuine_revision(context, request):
+    """What the page of a genuine certificate is made from, as the database
+    says it now: the certificate's last change (it is superseded), whether its
+    PDF was issued, the day (it expires) and the content (the menu); ``None``
+    for any other lookup, which is answered, and counted, every time."""
+    if over_limit(request, 'certificate-lookup', LOOKUPS_PER_IP_HOUR) is not None:
+        return None
+    matchdict = request.matchdict
+    site = request.root
+    certificate = site['certificates'].verified(matchdict['serial'], matchdict['code'])
+    if certificate is None:
+        return None
+    issued = site['documents'].get('certificate', certificate.serial) is not None
+    return (certificate._p_serial, issued, request.today, site['content'].revision)
+
+
+@view_config(route_name='verify', renderer='verify.jinja2', anonymous_cache=genuine_revision)
 def verify(request):
     certificate, message = _look_up(request)
     crumbs = [(_('Verify a document'), request.route_url('verify_form'))]
