@@ -18,7 +18,15 @@ from ..money import portal_amount
 def rial(context, baisa):
     """Integer baisa as the portal shows money: ``RO 25``, ``RO 25.500``."""
     request = context['request']
-    return request.localizer.translate(portal_amount(baisa, request.locale_name))
+    return _shown_amount(baisa, request.locale_name, request.localizer)
+
+
+# A page shows the same few fees again and again; the localizer of a language
+# is made once per process, so it keys the cache with the language.  Typed:
+# ``True`` is no amount, though it equals 1.
+@functools.lru_cache(maxsize=4096, typed=True)
+def _shown_amount(baisa, locale_name, localizer):
+    return localizer.translate(portal_amount(baisa, locale_name))
 
 
 @pass_context
