@@ -49,7 +49,7 @@ def step_1_create_tree(site):
 
 def step_2_audit_pair_indexes(site):
     """The audit log's indexes by path and by user become sets of pairs
-    (today's layout, sharded too: see step 9)."""
+    (today's layout, sharded too: see step 11)."""
     site['audit'].reindex()
 
 
