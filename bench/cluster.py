@@ -66,18 +66,28 @@ def busy_seconds():
 
 
 def seconds_by_session(sessions):
-    """CPU seconds used so far by the live processes of each session
-    (``{name: session id}``; each part is started in a session of its own)."""
-    used = dict.fromkeys(sessions, 0.0)
-    names = {sid: name for name, sid in sessions.items()}
+    """CPU seconds used so far by the live processes of each part
+    (``{name: session id}``; each part is started in a session of its own,
+    and a process whose parent belongs to a part belongs to it too:
+    PostgreSQL's backends make sessions of their own)."""
+    processes = {}
     for stat in pathlib.Path('/proc').glob('[0-9]*/stat'):
         try:
             fields = stat.read_text().rsplit(')', 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        name = names.get(int(fields[3]))
-        if name is not None:
-            used[name] += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        processes[int(stat.parent.name)] = (int(fields[1]), int(fields[3]), seconds)
+    names = {sid: name for name, sid in sessions.items()}
+    used = dict.fromkeys(sessions, 0.0)
+    for pid, (_parent, _sid, seconds) in processes.items():
+        ancestor = pid
+        while ancestor in processes:
+            parent, sid, _seconds = processes[ancestor]
+            if sid in names:
+                used[names[sid]] += seconds
+                break
+            ancestor = parent
     return used
 
 
