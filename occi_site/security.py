@@ -87,8 +87,11 @@ class SecurityPolicy:
         account = request.identity
         return None if account is None else account.civil_id
 
+    def principals(self, request):
+        return self._principals.get_or_create(request)
+
     def permits(self, request, context, permission):
-        return ACLHelper().permits(context, self._principals.get_or_create(request), permission)
+        return ACLHelper().permits(context, self.principals(request), permission)
 
     def _forget_person(self, request):
         self._identities.clear(request)

@@ -32,14 +32,7 @@ class AccountSearch(colander.Schema):
     )
 
 
-@mgmt_view(
-    name='manage-search',
-    title=_('Find'),
-    context=Accounts,
-    permission='manage',
-    order=5,
-    renderer='manage/accounts.jinja2',
-)
+@mgmt_view('manage-search', _('Find'), Accounts, order=5, renderer='manage/accounts.jinja2')
 def search(context, request):
     form, found = search_form(request, AccountSearch(), _('Find'), focus='on')
     results = None if found is None else find_accounts(context, found['text'])
@@ -54,10 +47,9 @@ def search(context, request):
 
 
 @mgmt_view(
-    name='manage-account',
-    title=_('Account'),
-    context=Account,
-    permission='manage',
+    'manage-account',
+    _('Account'),
+    Account,
     order=5,
     renderer='manage/account.jinja2',
     request_method='GET',

@@ -59,18 +59,9 @@ def entries(log, path, filters, before=None, limit=PAGE_SIZE):
 
 
 @mgmt_view(
-    name='manage-audit',
-    title=_('Audit'),
-    context=object,
-    permission='manage',
-    order=70,
-    renderer='manage/audit.jinja2',
-)
-@mgmt_view(
-    name='manage-audit',
-    title=_('Audit'),
-    context=LocalRoles,
-    permission='manage_content',
+    'manage-audit',
+    _('Audit'),
+    {object: 'manage', LocalRoles: 'manage_content'},
     order=70,
     renderer='manage/audit.jinja2',
 )

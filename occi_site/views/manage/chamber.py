@@ -26,14 +26,7 @@ AREAS = (
 )
 
 
-@mgmt_view(
-    name='manage-chamber',
-    title=_('Chamber'),
-    context=Site,
-    permission='manage',
-    order=5,
-    renderer='manage/chamber.jinja2',
-)
+@mgmt_view('manage-chamber', _('Chamber'), Site, order=5, renderer='manage/chamber.jinja2')
 def chamber(context, request):
     areas = [(context[name], title, text) for name, title, text in AREAS if name in context]
     return manage_page(request, context, areas=areas, fees=context['settings']['fees'])

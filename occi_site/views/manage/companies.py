@@ -28,14 +28,7 @@ class CompanySearch(colander.Schema):
     )
 
 
-@mgmt_view(
-    name='manage-search',
-    title=_('Find'),
-    context=Companies,
-    permission='manage',
-    order=5,
-    renderer='manage/companies.jinja2',
-)
+@mgmt_view('manage-search', _('Find'), Companies, order=5, renderer='manage/companies.jinja2')
 def search(context, request):
     form, found = search_form(request, CompanySearch(), _('Find'), focus='on')
     results = None if found is None else find_companies(context, found['text'])
@@ -61,14 +54,7 @@ def history(request, company):
     ]
 
 
-@mgmt_view(
-    name='manage-membership',
-    title=_('Membership'),
-    context=Company,
-    permission='manage',
-    order=5,
-    renderer='manage/company.jinja2',
-)
+@mgmt_view('manage-membership', _('Membership'), Company, order=5, renderer='manage/company.jinja2')
 class MembershipView(ManageForm):
     schema = DebitSchema
     button_titles = (('record', _('Record the debit')),)

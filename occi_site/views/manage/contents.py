@@ -16,7 +16,7 @@ from ...resources.types import DEFAULT_COLUMNS, addable_types, lookup, title_of,
 from .changes import record_change
 from .forms import ManageForm, search_form
 from .listing import SORTABLE_UP_TO, key_below, name_page, sorted_page
-from .tabs import has_tabs, manage_page, manage_url, mgmt_view
+from .tabs import children_tabs, manage_page, manage_url, mgmt_view
 
 NAME = re.compile(r'^[a-z0-9][a-z0-9._-]{0,79}$')
 # Names that would shadow the management views in a URL.
@@ -77,18 +77,9 @@ def _page(context, request, columns, small, jump):
 
 
 @mgmt_view(
-    name='manage-contents',
-    title=_('Contents'),
-    context=Folder,
-    permission='manage',
-    order=10,
-    renderer='manage/contents.jinja2',
-)
-@mgmt_view(
-    name='manage-contents',
-    title=_('Contents'),
-    context=ContentContainer,
-    permission='manage_content',
+    'manage-contents',
+    _('Contents'),
+    {Folder: 'manage', ContentContainer: 'manage_content'},
     order=10,
     renderer='manage/contents.jinja2',
 )
@@ -115,12 +106,13 @@ def contents(context, request):
         for key, title in orders
     ]
     managed = manages_children(context)
+    manageable = children_tabs(request, context)
     rows = [
         {
             'name': name,
             'child': child,
             'cells': [_shown(request, column.value(child, lang)) for column in columns],
-            'manageable': has_tabs(request, child),
+            'manageable': manageable(child),
         }
         for name, child in items
     ]
@@ -183,7 +175,7 @@ def _name_node(**options):
 
 
 @mgmt_view(
-    name='manage-add',
+    'manage-add',
     context=ContentContainer,
     permission='manage_content',
     renderer='manage/form.jinja2',
@@ -250,7 +242,7 @@ class RenameSchema(colander.Schema):
 
 
 @mgmt_view(
-    name='manage-rename',
+    'manage-rename',
     context=ContentContainer,
     permission='manage_content',
     renderer='manage/form.jinja2',

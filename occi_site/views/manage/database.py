@@ -24,14 +24,7 @@ class PackSchema(colander.Schema):
     )
 
 
-@mgmt_view(
-    name='manage-database',
-    title=_('Database'),
-    context=Site,
-    permission='manage',
-    order=90,
-    renderer='manage/database.jinja2',
-)
+@mgmt_view('manage-database', _('Database'), Site, order=90, renderer='manage/database.jinja2')
 class DatabaseView(ManageForm):
     schema = PackSchema
     button_titles = (('pack', _('Pack')),)

@@ -40,14 +40,7 @@ def fee_schema(fees):
     return schema
 
 
-@mgmt_view(
-    name='manage-fees',
-    title=_('Fees'),
-    context=FeeSchedule,
-    permission='manage',
-    order=5,
-    renderer='manage/form.jinja2',
-)
+@mgmt_view('manage-fees', _('Fees'), FeeSchedule, order=5, renderer='manage/form.jinja2')
 class FeesView(ManageForm):
     def schema(self):
         return fee_schema(self.context)

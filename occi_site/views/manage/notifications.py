@@ -73,12 +73,7 @@ def in_oman(moment):
 
 
 @mgmt_view(
-    name='manage-search',
-    title=_('Find'),
-    context=Notifications,
-    permission='manage',
-    order=5,
-    renderer='manage/notifications.jinja2',
+    'manage-search', _('Find'), Notifications, order=5, renderer='manage/notifications.jinja2'
 )
 def search(context, request):
     form, filters = search_form(request, NotificationFilter(), _('Filter'))
@@ -95,10 +90,9 @@ def search(context, request):
 
 
 @mgmt_view(
-    name='manage-notification',
-    title=_('Notification'),
-    context=Notification,
-    permission='manage',
+    'manage-notification',
+    _('Notification'),
+    Notification,
     order=5,
     renderer='manage/notification.jinja2',
     request_method='GET',

@@ -39,14 +39,7 @@ class RefundMadeSchema(colander.Schema):
     )
 
 
-@mgmt_view(
-    name='manage-payment',
-    title=_('Payment'),
-    context=Order,
-    permission='manage',
-    order=5,
-    renderer='manage/order.jinja2',
-)
+@mgmt_view('manage-payment', _('Payment'), Order, order=5, renderer='manage/order.jinja2')
 class PaymentView(ManageForm):
     schema = RefundMadeSchema
     button_titles = (('refunded', _('Mark refunded')),)

@@ -16,19 +16,9 @@ def has_schema(context):
 
 
 @mgmt_view(
-    name='manage-properties',
-    title=_('Properties'),
-    context=object,
-    permission='manage',
-    condition=has_schema,
-    order=20,
-    renderer='manage/form.jinja2',
-)
-@mgmt_view(
-    name='manage-properties',
-    title=_('Properties'),
-    context=ContentItem,
-    permission='manage_content',
+    'manage-properties',
+    _('Properties'),
+    {object: 'manage', ContentItem: 'manage_content'},
     condition=has_schema,
     order=20,
     renderer='manage/form.jinja2',

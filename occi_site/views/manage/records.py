@@ -105,18 +105,9 @@ def filtered(context, filters, limit=LIMIT):
 
 
 @mgmt_view(
-    name='manage-search',
-    title=_('Find'),
-    context=ServiceRequests,
-    permission='manage',
-    order=5,
-    renderer='manage/records.jinja2',
-)
-@mgmt_view(
-    name='manage-search',
-    title=_('Find'),
-    context=Orders,
-    permission='manage',
+    'manage-search',
+    _('Find'),
+    {ServiceRequests: 'manage', Orders: 'manage'},
     order=5,
     renderer='manage/records.jinja2',
 )

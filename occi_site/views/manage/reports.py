@@ -334,9 +334,9 @@ def chart_of(report, figures, request):
 
 
 @mgmt_view(
-    name='manage-reports',
-    title=_('Reports'),
-    context=Site,
+    'manage-reports',
+    _('Reports'),
+    Site,
     permission='reports',
     order=7,
     renderer='manage/reports.jinja2',

@@ -65,12 +65,7 @@ def _grants(resource):
 
 
 @mgmt_view(
-    name='manage-security',
-    title=_('Security'),
-    context=LocalRoles,
-    permission='manage',
-    order=40,
-    renderer='manage/security.jinja2',
+    'manage-security', _('Security'), LocalRoles, order=40, renderer='manage/security.jinja2'
 )
 class SecurityView(ManageForm):
     schema = LocalRoleSchema

@@ -3,9 +3,10 @@
 ``@mgmt_view(...)`` registers the view and records its tab; the tab bar of an
 object is built from those records (the most specific registration of each
 tab name for the object's class, as Pyramid's own view lookup picks it),
-keeping only the tabs the person may use.  Stack two decorators to register
-one view for two contexts with different permissions, e.g. ``manage`` on any
-folder and ``manage_content`` on the editors' folders.
+keeping only the tabs the person may use.  Tabs need the ``manage``
+permission unless they say otherwise; ``context`` may map classes to
+permissions to register one view for several contexts, e.g. ``manage`` on
+any folder and ``manage_content`` on the editors' folders.
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import venusian
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.traversal import lineage, quote_path_segment
 from pyramid.view import view_config
 
@@ -52,23 +54,32 @@ class ConditionPredicate:
 
 
 def add_mgmt_view(
-    config, view, name, context, permission, title=None, order=100, condition=None, **view_options
+    config,
+    view,
+    name,
+    title=None,
+    context=object,
+    permission='manage',
+    order=100,
+    condition=None,
+    **view_options,
 ):
-    """Config directive: the view, and its tab when it has a ``title``."""
+    """Config directive: the view, and its tab when it has a ``title``;
+    ``context`` is a class, or a mapping of classes to their permissions."""
     if condition is not None:
         view_options['manage_if'] = condition
-    config.add_view(view, name=name, context=context, permission=permission, **view_options)
-    if title is not None:
-        config.registry.occi_mgmt_tabs.append(
-            Tab(name, title, context, permission, order, condition)
-        )
+    contexts = context if isinstance(context, dict) else {context: permission}
+    for cls, needed in contexts.items():
+        config.add_view(view, name=name, context=cls, permission=needed, **view_options)
+        if title is not None:
+            config.registry.occi_mgmt_tabs.append(Tab(name, title, cls, needed, order, condition))
 
 
 class mgmt_view:
     """Decorator form of ``config.add_mgmt_view``, found by ``config.scan``."""
 
-    def __init__(self, **settings):
-        self.settings = settings
+    def __init__(self, name, title=None, context=object, **settings):
+        self.settings = dict(settings, name=name, title=title, context=context)
 
     def __call__(self, wrapped):
         settings = self.settings
@@ -121,6 +132,30 @@ def tabs_for(request, context):
 def has_tabs(request, context):
     """Whether the person may use any tab of ``context``."""
     return next(_allowed(request, context, _applicable_tabs(request, context)), None) is not None
+
+
+def children_tabs(request, container):
+    """``has_tabs`` for the children of ``container``, for a listing: a child
+    whose own ACL names none of the person's principals inherits every
+    answer from ``container`` (as Pyramid's ACL walk would give it), so each
+    permission is asked once per listing rather than once per row."""
+    principals = request.registry.getUtility(ISecurityPolicy).principals(request)
+    inherited = {}
+
+    def may_use(child):
+        acl = getattr(child, '__acl__', ())
+        if callable(acl):
+            acl = acl()
+        if child.__parent__ is not container or any(ace[1] in principals for ace in acl):
+            return has_tabs(request, child)
+        for tab in _applicable_tabs(request, child):
+            if tab.permission not in inherited:
+                inherited[tab.permission] = bool(request.has_permission(tab.permission, container))
+            if inherited[tab.permission]:
+                return True
+        return False
+
+    return may_use
 
 
 def manage_url(request, resource, tab='manage'):

@@ -47,13 +47,7 @@ def find_transaction(db, *, token=None, undo_id=None):
 
 
 @mgmt_view(
-    name='manage-undo',
-    title=_('Undo'),
-    context=Site,
-    permission='manage',
-    order=80,
-    renderer='manage/undo.jinja2',
-    request_method='GET',
+    'manage-undo', _('Undo'), Site, order=80, renderer='manage/undo.jinja2', request_method='GET'
 )
 def undo_list(context, request):
     db = database(request.registry)

@@ -27,9 +27,9 @@ def allowed_transitions(request, item):
 
 
 @mgmt_view(
-    name='manage-workflow',
-    title=_('Workflow'),
-    context=Workflowed,
+    'manage-workflow',
+    _('Workflow'),
+    Workflowed,
     permission='manage_content',
     order=30,
     renderer='manage/workflow.jinja2',
