@@ -14,7 +14,6 @@ TAB_MODULES = (
     '.companies',
     '.records',
     '.payments',
-    '.fees',
     '.notifications',
     '.reports',
 )
@@ -22,5 +21,6 @@ TAB_MODULES = (
 
 def includeme(config):
     config.include('.tabs')
+    config.include('.types')
     for module in TAB_MODULES:
         config.scan(module)

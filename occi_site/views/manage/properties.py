@@ -1,5 +1,7 @@
 """The Properties tab: any object whose type declares a schema, edited through it."""
 
+from collections.abc import Mapping
+
 from pyramid.httpexceptions import HTTPSeeOther
 
 from ...i18n import _
@@ -62,6 +64,14 @@ class PropertiesView(ManageForm):
             for name, value in appstruct.items()
             if (before[name] != value if name in before else bool(value))
         )
+        # A table of values (the fee schedule) says which of its entries changed.
+        entries = [
+            '%s: %s -> %s' % (key, before[name][key], value)
+            for name in changed
+            if isinstance(before.get(name), Mapping)
+            for key, value in appstruct[name].items()
+            if before[name].get(key) != value
+        ]
         record_change(
             request,
             'properties',
@@ -71,5 +81,6 @@ class PropertiesView(ManageForm):
                 mapping={'title': title_of(context, request.locale_name)},
             ),
             fields=', '.join(changed),
+            **({'changes': '; '.join(entries)} if entries else {}),
         )
         return HTTPSeeOther(request.url)
