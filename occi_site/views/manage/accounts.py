@@ -32,7 +32,7 @@ class AccountSearch(colander.Schema):
     )
 
 
-@mgmt_view('manage-search', _('Find'), Accounts, order=5, renderer='manage/accounts.jinja2')
+@mgmt_view('manage-search', _('Find'), Accounts, order=5, template='accounts')
 def search(context, request):
     form, found = search_form(request, AccountSearch(), _('Find'), focus='on')
     results = None if found is None else find_accounts(context, found['text'])
@@ -47,12 +47,7 @@ def search(context, request):
 
 
 @mgmt_view(
-    'manage-account',
-    _('Account'),
-    Account,
-    order=5,
-    renderer='manage/account.jinja2',
-    request_method='GET',
+    'manage-account', _('Account'), Account, order=5, template='account', request_method='GET'
 )
 def account(context, request):
     return manage_page(

@@ -10,7 +10,7 @@ from ...clock import OMAN
 from ...i18n import _
 from ...resources.publication import LocalRoles
 from .forms import date_input, search_form
-from .tabs import manage_page, mgmt_view
+from .tabs import for_editors, manage_page, mgmt_view
 
 PAGE_SIZE = 50
 
@@ -58,13 +58,7 @@ def entries(log, path, filters, before=None, limit=PAGE_SIZE):
     return kept, (found[-1][0] if more else None)
 
 
-@mgmt_view(
-    'manage-audit',
-    _('Audit'),
-    {object: 'manage', LocalRoles: 'manage_content'},
-    order=70,
-    renderer='manage/audit.jinja2',
-)
+@mgmt_view('manage-audit', _('Audit'), for_editors(object, LocalRoles), order=70, template='audit')
 def audit(context, request):
     form, filters = search_form(request, AuditFilter(), _('Filter'))
     filters = filters or {'user': '', 'action': '', 'date_from': None, 'date_to': None}

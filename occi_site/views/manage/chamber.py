@@ -26,7 +26,7 @@ AREAS = (
 )
 
 
-@mgmt_view('manage-chamber', _('Chamber'), Site, order=5, renderer='manage/chamber.jinja2')
+@mgmt_view('manage-chamber', _('Chamber'), Site, order=5, template='chamber')
 def chamber(context, request):
     areas = [(context[name], title, text) for name, title, text in AREAS if name in context]
     return manage_page(request, context, areas=areas, fees=context['settings']['fees'])

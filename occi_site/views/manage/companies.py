@@ -28,7 +28,7 @@ class CompanySearch(colander.Schema):
     )
 
 
-@mgmt_view('manage-search', _('Find'), Companies, order=5, renderer='manage/companies.jinja2')
+@mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies')
 def search(context, request):
     form, found = search_form(request, CompanySearch(), _('Find'), focus='on')
     results = None if found is None else find_companies(context, found['text'])
@@ -54,7 +54,7 @@ def history(request, company):
     ]
 
 
-@mgmt_view('manage-membership', _('Membership'), Company, order=5, renderer='manage/company.jinja2')
+@mgmt_view('manage-membership', _('Membership'), Company, order=5, template='company')
 class MembershipView(ManageForm):
     schema = DebitSchema
     button_titles = (('record', _('Record the debit')),)

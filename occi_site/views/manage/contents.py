@@ -16,7 +16,7 @@ from ...resources.types import DEFAULT_COLUMNS, addable_types, lookup, title_of,
 from .changes import record_change
 from .forms import ManageForm, search_form
 from .listing import SORTABLE_UP_TO, key_below, name_page, sorted_page
-from .tabs import children_tabs, manage_page, manage_url, mgmt_view
+from .tabs import children_tabs, for_editors, manage_page, manage_url, mgmt_view
 
 NAME = re.compile(r'^[a-z0-9][a-z0-9._-]{0,79}$')
 # Names that would shadow the management views in a URL.
@@ -79,9 +79,9 @@ def _page(context, request, columns, small, jump):
 @mgmt_view(
     'manage-contents',
     _('Contents'),
-    {Folder: 'manage', ContentContainer: 'manage_content'},
+    for_editors(Folder, ContentContainer),
     order=10,
-    renderer='manage/contents.jinja2',
+    template='contents',
 )
 def contents(context, request):
     lang = request.locale_name
@@ -174,12 +174,7 @@ def _name_node(**options):
     )
 
 
-@mgmt_view(
-    'manage-add',
-    context=ContentContainer,
-    permission='manage_content',
-    renderer='manage/form.jinja2',
-)
+@mgmt_view('manage-add', context=ContentContainer, permission='manage_content', template='form')
 class AddView(ManageForm):
     button_titles = (('add', _('Add')),)
     return_tab = 'manage-contents'
@@ -241,12 +236,7 @@ class RenameSchema(colander.Schema):
     name = _name_node()
 
 
-@mgmt_view(
-    'manage-rename',
-    context=ContentContainer,
-    permission='manage_content',
-    renderer='manage/form.jinja2',
-)
+@mgmt_view('manage-rename', context=ContentContainer, permission='manage_content', template='form')
 class RenameView(ManageForm):
     schema = RenameSchema
     button_titles = (('rename', _('Rename')),)

@@ -24,7 +24,7 @@ class PackSchema(colander.Schema):
     )
 
 
-@mgmt_view('manage-database', _('Database'), Site, order=90, renderer='manage/database.jinja2')
+@mgmt_view('manage-database', _('Database'), Site, order=90, template='database')
 class DatabaseView(ManageForm):
     schema = PackSchema
     button_titles = (('pack', _('Pack')),)

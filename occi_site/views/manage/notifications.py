@@ -72,9 +72,7 @@ def in_oman(moment):
     return moment.astimezone(OMAN) if moment is not None else None
 
 
-@mgmt_view(
-    'manage-search', _('Find'), Notifications, order=5, renderer='manage/notifications.jinja2'
-)
+@mgmt_view('manage-search', _('Find'), Notifications, order=5, template='notifications')
 def search(context, request):
     form, filters = search_form(request, NotificationFilter(), _('Filter'))
     return manage_page(
@@ -94,7 +92,7 @@ def search(context, request):
     _('Notification'),
     Notification,
     order=5,
-    renderer='manage/notification.jinja2',
+    template='notification',
     request_method='GET',
 )
 def notification(context, request):

@@ -39,7 +39,7 @@ class RefundMadeSchema(colander.Schema):
     )
 
 
-@mgmt_view('manage-payment', _('Payment'), Order, order=5, renderer='manage/order.jinja2')
+@mgmt_view('manage-payment', _('Payment'), Order, order=5, template='order')
 class PaymentView(ManageForm):
     schema = RefundMadeSchema
     button_titles = (('refunded', _('Mark refunded')),)

@@ -9,7 +9,7 @@ from ...resources.content import ContentItem
 from ...resources.types import title_of, type_info
 from .changes import record_change
 from .forms import ManageForm
-from .tabs import mgmt_view
+from .tabs import for_editors, mgmt_view
 
 
 def has_schema(context):
@@ -20,10 +20,10 @@ def has_schema(context):
 @mgmt_view(
     'manage-properties',
     _('Properties'),
-    {object: 'manage', ContentItem: 'manage_content'},
+    for_editors(object, ContentItem),
     condition=has_schema,
     order=20,
-    renderer='manage/form.jinja2',
+    template='form',
 )
 class PropertiesView(ManageForm):
     def __init__(self, context, request):

@@ -104,13 +104,7 @@ def filtered(context, filters, limit=LIMIT):
     return context.find(services, states, first, last, limit)
 
 
-@mgmt_view(
-    'manage-search',
-    _('Find'),
-    {ServiceRequests: 'manage', Orders: 'manage'},
-    order=5,
-    renderer='manage/records.jinja2',
-)
+@mgmt_view('manage-search', _('Find'), (ServiceRequests, Orders), order=5, template='records')
 def records(context, request):
     form, filters = search_form(request, filter_schema(context), _('Filter'), context=context)
     found = None if filters is None else filtered(context, filters)

@@ -333,14 +333,7 @@ def chart_of(report, figures, request):
     )
 
 
-@mgmt_view(
-    'manage-reports',
-    _('Reports'),
-    Site,
-    permission='reports',
-    order=7,
-    renderer='manage/reports.jinja2',
-)
+@mgmt_view('manage-reports', _('Reports'), Site, permission='reports', order=7, template='reports')
 def reports_tab(context, request):
     report = chosen_report(request)
     form, filters = report_filters(request, report)

@@ -64,9 +64,7 @@ def _grants(resource):
     ]
 
 
-@mgmt_view(
-    'manage-security', _('Security'), LocalRoles, order=40, renderer='manage/security.jinja2'
-)
+@mgmt_view('manage-security', _('Security'), LocalRoles, order=40, template='security')
 class SecurityView(ManageForm):
     schema = LocalRoleSchema
     button_titles = (('grant', _('Grant')),)

@@ -1,12 +1,12 @@
 """Management tabs: ordinary views registered with a tab title and a permission.
 
-``@mgmt_view(...)`` registers the view and records its tab; the tab bar of an
-object is built from those records (the most specific registration of each
-tab name for the object's class, as Pyramid's own view lookup picks it),
-keeping only the tabs the person may use.  Tabs need the ``manage``
+``@mgmt_view(...)`` registers the view and records its tab; the tab bar of
+an object is built from those records (the most specific registration of
+each tab name for the object's class, as Pyramid's own view lookup picks
+it), keeping only the tabs the person may use.  Tabs need the ``manage``
 permission unless they say otherwise; ``context`` may map classes to
 permissions to register one view for several contexts, e.g. ``manage`` on
-any folder and ``manage_content`` on the editors' folders.
+any folder and ``manage_content`` on the editors' folders (``for_editors``).
 """
 
 from collections.abc import Callable
@@ -62,17 +62,31 @@ def add_mgmt_view(
     permission='manage',
     order=100,
     condition=None,
+    template=None,
     **view_options,
 ):
     """Config directive: the view, and its tab when it has a ``title``;
-    ``context`` is a class, or a mapping of classes to their permissions."""
+    ``context`` is a class, a tuple of classes, or a mapping of classes to
+    their permissions (see ``for_editors``); ``template`` names the page's
+    template in ``templates/manage``."""
+    if template is not None:
+        view_options['renderer'] = 'manage/%s.jinja2' % template
     if condition is not None:
         view_options['manage_if'] = condition
-    contexts = context if isinstance(context, dict) else {context: permission}
+    if isinstance(context, dict):
+        contexts = context
+    else:
+        contexts = dict.fromkeys(context if isinstance(context, tuple) else (context,), permission)
     for cls, needed in contexts.items():
         config.add_view(view, name=name, context=cls, permission=needed, **view_options)
         if title is not None:
             config.registry.occi_mgmt_tabs.append(Tab(name, title, cls, needed, order, condition))
+
+
+def for_editors(anywhere, within_content):
+    """The contexts of a tab the administrators use on ``anywhere`` and the
+    editors on ``within_content`` (the content area's objects)."""
+    return {anywhere: 'manage', within_content: 'manage_content'}
 
 
 class mgmt_view:

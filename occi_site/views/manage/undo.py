@@ -46,9 +46,7 @@ def find_transaction(db, *, token=None, undo_id=None):
     return None
 
 
-@mgmt_view(
-    'manage-undo', _('Undo'), Site, order=80, renderer='manage/undo.jinja2', request_method='GET'
-)
+@mgmt_view('manage-undo', _('Undo'), Site, order=80, template='undo', request_method='GET')
 def undo_list(context, request):
     db = database(request.registry)
     rows = [

@@ -32,7 +32,7 @@ def allowed_transitions(request, item):
     Workflowed,
     permission='manage_content',
     order=30,
-    renderer='manage/workflow.jinja2',
+    template='workflow',
 )
 class WorkflowView(ManageForm):
     schema = CommentSchema
