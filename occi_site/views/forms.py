@@ -12,6 +12,16 @@ from pyramid.csrf import get_csrf_token
 from ..i18n import _
 
 
+def text_node(title, longest, shortest=0, **options):
+    """A text field of ``shortest`` to ``longest`` characters."""
+    return colander.SchemaNode(
+        colander.String(),
+        title=title,
+        validator=colander.Length(min=shortest, max=longest),
+        **options,
+    )
+
+
 class FormView:
     schema = None
     buttons = ('submit',)

@@ -8,8 +8,9 @@ from pyramid.view import view_config
 from ...i18n import _
 from ...resources.account import Account, Accounts, AccountStateError
 from ...resources.search import find_accounts
+from ..forms import text_node
 from .changes import record_change
-from .forms import search_form
+from .forms import find_page
 from .tabs import manage_page, manage_url, mgmt_view
 
 PRIVILEGED_ROLES = {
@@ -22,42 +23,37 @@ ACCOUNT_STATE_TITLES = {
     'active': _('Active'),
     'locked': _('Locked'),
 }
+# What the accounts' templates name roles and states by.
+TITLES = {'role_titles': ACCOUNT_ROLE_TITLES, 'state_titles': ACCOUNT_STATE_TITLES}
+
+
+def account_action(button):
+    """The Account tab's form sent with ``button`` pressed."""
+    return view_config(
+        name='manage-account',
+        context=Account,
+        permission='manage',
+        request_method='POST',
+        request_param=button,
+    )
 
 
 class AccountSearch(colander.Schema):
-    text = colander.SchemaNode(
-        colander.String(),
-        title=_('Civil ID, name, e-mail or mobile'),
-        validator=colander.Length(min=2, max=100),
-    )
+    text = text_node(_('Civil ID, name, e-mail or mobile'), 100, 2)
 
 
 @mgmt_view('manage-search', _('Find'), Accounts, order=5, template='accounts')
 def search(context, request):
-    form, found = search_form(request, AccountSearch(), _('Find'), focus='on')
-    results = None if found is None else find_accounts(context, found['text'])
-    return manage_page(
-        request,
-        context,
-        form=form,
-        results=results,
-        role_titles=ACCOUNT_ROLE_TITLES,
-        state_titles=ACCOUNT_STATE_TITLES,
-    )
+    return find_page(request, context, AccountSearch(), find_accounts, **TITLES)
 
 
 @mgmt_view(
     'manage-account', _('Account'), Account, order=5, template='account', request_method='GET'
 )
 def account(context, request):
+    is_self = context.civil_id == request.authenticated_userid
     return manage_page(
-        request,
-        context,
-        account=context,
-        roles=PRIVILEGED_ROLES,
-        role_titles=ACCOUNT_ROLE_TITLES,
-        state_titles=ACCOUNT_STATE_TITLES,
-        is_self=context.civil_id == request.authenticated_userid,
+        request, context, account=context, roles=PRIVILEGED_ROLES, is_self=is_self, **TITLES
     )
 
 
@@ -71,13 +67,7 @@ def _refuse(request, context, message):
     return HTTPSeeOther(manage_url(request, context, 'manage-account'))
 
 
-@view_config(
-    name='manage-account',
-    context=Account,
-    permission='manage',
-    request_method='POST',
-    request_param='lock',
-)
+@account_action('lock')
 def lock(context, request):
     if context.civil_id == request.authenticated_userid:
         return _refuse(request, context, _('You cannot lock your own account.'))
@@ -93,13 +83,7 @@ def lock(context, request):
     )
 
 
-@view_config(
-    name='manage-account',
-    context=Account,
-    permission='manage',
-    request_method='POST',
-    request_param='unlock',
-)
+@account_action('unlock')
 def unlock(context, request):
     try:
         context.unlock()
@@ -113,13 +97,7 @@ def unlock(context, request):
     )
 
 
-@view_config(
-    name='manage-account',
-    context=Account,
-    permission='manage',
-    request_method='POST',
-    request_param='change_role',
-)
+@account_action('change_role')
 def change_role(context, request):
     role = request.POST['role']
     grant = 'grant' in request.POST

@@ -9,7 +9,7 @@ from pyramid.traversal import resource_path
 from ...clock import OMAN
 from ...i18n import _
 from ...resources.publication import LocalRoles
-from .forms import date_input, search_form
+from .forms import date_node, search_form
 from .tabs import for_editors, manage_page, mgmt_view
 
 PAGE_SIZE = 50
@@ -23,12 +23,8 @@ class AuditFilter(colander.Schema):
         missing='',
         description=_('For example login, properties, workflow.publish'),
     )
-    date_from = colander.SchemaNode(
-        colander.Date(), title=_('From (date)'), missing=None, widget=date_input()
-    )
-    date_to = colander.SchemaNode(
-        colander.Date(), title=_('To (date)'), missing=None, widget=date_input()
-    )
+    date_from = date_node(_('From (date)'))
+    date_to = date_node(_('To (date)'))
 
 
 def key_at(day):

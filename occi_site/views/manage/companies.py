@@ -12,27 +12,26 @@ from ...clock import OMAN
 from ...i18n import _
 from ...resources.company import Companies, Company
 from ...resources.search import find_companies
+from ..forms import text_node
 from .changes import record_change
-from .forms import ManageForm, Rials, rials_between, search_form
-from .tabs import manage_page, mgmt_view
+from .forms import ManageForm, Rials, find_page, rials_between
+from .tabs import mgmt_view
 
 HISTORY_SHOWN = 30
 
 
 class CompanySearch(colander.Schema):
-    text = colander.SchemaNode(
-        colander.String(),
-        title=_('CR number, OCCI number or name'),
+    text = text_node(
+        _('CR number, OCCI number or name'),
+        200,
+        2,
         description=_('A name in English or Arabic, or the start of its words.'),
-        validator=colander.Length(min=2, max=200),
     )
 
 
 @mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies')
 def search(context, request):
-    form, found = search_form(request, CompanySearch(), _('Find'), focus='on')
-    results = None if found is None else find_companies(context, found['text'])
-    return manage_page(request, context, form=form, results=results)
+    return find_page(request, context, CompanySearch(), find_companies)
 
 
 class DebitSchema(colander.Schema):
@@ -42,9 +41,7 @@ class DebitSchema(colander.Schema):
         validator=rials_between(1, 100_000_000),
         description=_('In rials, with up to three decimals (baisa).'),
     )
-    reason = colander.SchemaNode(
-        colander.String(), title=_('Reason'), validator=colander.Length(min=3, max=300)
-    )
+    reason = text_node(_('Reason'), 300, 3)
 
 
 def history(request, company):

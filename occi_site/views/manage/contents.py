@@ -13,6 +13,7 @@ from ...i18n import _
 from ...resources.content import ContentContainer
 from ...resources.folder import Folder
 from ...resources.types import DEFAULT_COLUMNS, addable_types, lookup, title_of, type_info
+from ..forms import text_node
 from .changes import record_change
 from .forms import ManageForm, search_form
 from .listing import SORTABLE_UP_TO, key_below, name_page, sorted_page
@@ -34,9 +35,7 @@ def manages_children(container):
 
 
 class JumpSchema(colander.Schema):
-    start_at = colander.SchemaNode(
-        colander.String(), title=_('Go to the name'), validator=colander.Length(min=1, max=100)
-    )
+    start_at = text_node(_('Go to the name'), 100, 1)
 
 
 def _params(request, small, column_count):

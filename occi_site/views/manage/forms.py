@@ -72,9 +72,26 @@ def choices_widget(anything, titles):
     return widget
 
 
+def choice_node(title, anything, titles):
+    """An optional choice of one of ``titles`` (value -> title), '' for ``anything``."""
+    return colander.SchemaNode(
+        colander.String(),
+        title=title,
+        missing='',
+        validator=colander.OneOf(('', *titles)),
+        widget=choices_widget(anything, titles),
+    )
+
+
 def date_input():
     """The browser's own date field: no script needed, ISO dates as colander reads them."""
     return deform.widget.TextInputWidget(attributes={'type': 'date'})
+
+
+def date_node(title, missing=None):
+    """A day of a filter (optional unless ``missing=colander.required``), in
+    the browser's own date field."""
+    return colander.SchemaNode(colander.Date(), title=title, missing=missing, widget=date_input())
 
 
 class ManageForm(FormView):
@@ -132,6 +149,14 @@ def _binds_anything(schema):
         for node in (schema, *schema.children)
         for value in vars(node).values()
     )
+
+
+def find_page(request, context, schema, find, **values):
+    """A Find tab: a form of one field, ``text``, and once it is sent valid
+    the results of ``find(context, text)``."""
+    form, found = search_form(request, schema, _('Find'), focus='on')
+    results = None if found is None else find(context, found['text'])
+    return manage_page(request, context, form=form, results=results, **values)
 
 
 def search_form(request, schema, button_title, focus='off', **bind):

@@ -19,7 +19,7 @@ from ...resources.notification import (
     Notifications,
 )
 from .changes import record_change
-from .forms import choices_widget, date_input, day_range, search_form
+from .forms import choice_node, date_node, day_range, search_form
 from .tabs import manage_page, manage_url, mgmt_view
 
 LIMIT = 200
@@ -27,20 +27,8 @@ NO_FILTER = {'status': '', 'channel': '', 'recipient': '', 'date_from': None, 'd
 
 
 class NotificationFilter(colander.Schema):
-    status = colander.SchemaNode(
-        colander.String(),
-        title=_('Status'),
-        missing='',
-        validator=colander.OneOf(('', *STATUSES)),
-        widget=choices_widget(_('Any status'), STATUS_TITLES),
-    )
-    channel = colander.SchemaNode(
-        colander.String(),
-        title=_('Channel'),
-        missing='',
-        validator=colander.OneOf(('', *CHANNELS)),
-        widget=choices_widget(_('E-mail and SMS'), CHANNEL_TITLES),
-    )
+    status = choice_node(_('Status'), _('Any status'), STATUS_TITLES)
+    channel = choice_node(_('Channel'), _('E-mail and SMS'), CHANNEL_TITLES)
     recipient = colander.SchemaNode(
         colander.String(),
         title=_('Recipient (e-mail address or mobile number)'),
@@ -48,12 +36,8 @@ class NotificationFilter(colander.Schema):
         preparer=lambda value: value.strip() if isinstance(value, str) else value,
         validator=colander.Length(max=200),
     )
-    date_from = colander.SchemaNode(
-        colander.Date(), title=_('Queued from (date)'), missing=None, widget=date_input()
-    )
-    date_to = colander.SchemaNode(
-        colander.Date(), title=_('Queued until (date)'), missing=None, widget=date_input()
-    )
+    date_from = date_node(_('Queued from (date)'))
+    date_to = date_node(_('Queued until (date)'))
 
 
 def filtered(context, filters, limit=LIMIT):

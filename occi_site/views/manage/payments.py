@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 
 from ...i18n import _
 from ...resources.order import ORDER_STATE_TITLES, Order
+from ..forms import text_node
 from .forms import ManageForm
 from .tabs import mgmt_view
 
@@ -31,11 +32,11 @@ class RefundMadeSchema(colander.Schema):
         widget=_due_widget,
         validator=_due_validator,
     )
-    note = colander.SchemaNode(
-        colander.String(),
-        title=_('Refund reference'),
+    note = text_node(
+        _('Refund reference'),
+        300,
+        3,
         description=_("The bank's reference of the refund, or how it was made."),
-        validator=colander.Length(min=3, max=300),
     )
 
 

@@ -19,7 +19,7 @@ from ...resources.order import ORDER_STATE_TITLES, ORDER_STATES, REFUND_STATE_TI
 from ...resources.service_request import REQUEST_STATE_TITLES, REQUEST_STATES, ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.types import title_of
-from .forms import date_input, day_range, search_form
+from .forms import date_node, day_range, search_form
 from .tabs import manage_page, mgmt_view
 
 STATES_OF = {ServiceRequests: REQUEST_STATES, Orders: ORDER_STATES}
@@ -67,12 +67,8 @@ class RecordFilter(colander.Schema):
     state = colander.SchemaNode(
         colander.String(), title=_('State'), missing='', widget=_state_widget
     )
-    date_from = colander.SchemaNode(
-        colander.Date(), title=_('Made from (date)'), missing=None, widget=date_input()
-    )
-    date_to = colander.SchemaNode(
-        colander.Date(), title=_('Made until (date)'), missing=None, widget=date_input()
-    )
+    date_from = date_node(_('Made from (date)'))
+    date_to = date_node(_('Made until (date)'))
 
 
 class OrderFilter(RecordFilter):

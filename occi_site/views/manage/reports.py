@@ -28,7 +28,7 @@ from ...resources.company import GRADE_TITLES, GRADES
 from ...resources.reports import STAGE_TITLES, STATUS_TITLES, last_twelve_months, month_count
 from ...resources.services import SERVICES
 from ...resources.site import Site
-from .forms import choices_widget, date_input
+from .forms import choices_widget, date_node
 from .tabs import manage_page, mgmt_view
 
 # A chart by month shows at most this many months.
@@ -51,7 +51,7 @@ def _period_validator(node, value):
 
 
 def _date(title):
-    return colander.SchemaNode(colander.Date(), title=title, widget=date_input())
+    return date_node(title, missing=colander.required)
 
 
 def _service_node():

@@ -7,17 +7,17 @@ from pyramid.httpexceptions import HTTPForbidden
 from ...i18n import _
 from ...resources.publication import HISTORY_TITLES, PUBLICATION_STATE_TITLES, Workflowed
 from ...resources.types import title_of
+from ..forms import text_node
 from .changes import record_change
 from .forms import ManageForm
 from .tabs import mgmt_view
 
 
 class CommentSchema(colander.Schema):
-    comment = colander.SchemaNode(
-        colander.String(),
-        title=_('Comment'),
+    comment = text_node(
+        _('Comment'),
+        500,
         missing='',
-        validator=colander.Length(max=500),
         description=_('Kept in the history: say why, for the next person.'),
     )
 
@@ -77,20 +77,9 @@ class WorkflowView(ManageForm):
         )
         return self.back()
 
-    def submit_success(self, form, appstruct):
-        return self.move('submit', appstruct)
-
-    def publish_success(self, form, appstruct):
-        return self.move('publish', appstruct)
-
-    def reject_success(self, form, appstruct):
-        return self.move('reject', appstruct)
-
-    def retract_success(self, form, appstruct):
-        return self.move('retract', appstruct)
-
-    def publish_changes_success(self, form, appstruct):
-        return self.move('publish_changes', appstruct)
-
-    def reject_changes_success(self, form, appstruct):
-        return self.move('reject_changes', appstruct)
+    def __getattr__(self, attribute):
+        # Each button is a transition: ``<transition>_success`` makes it.
+        name = attribute.removesuffix('_success')
+        if name == attribute:
+            raise AttributeError(attribute)
+        return lambda form, appstruct: self.move(name, appstruct)
