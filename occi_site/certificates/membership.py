@@ -48,18 +48,15 @@ class CertificateData:
 
 def render_membership_certificate(data):
     """The certificate as the bytes of a one-page A4 PDF."""
-    return page.render(
-        TITLE_EN, '%s %s' % (TITLE_EN, data.serial), lambda canvas: _draw(canvas, data)
+    return page.render_one_page(
+        TITLE_EN, TITLE_AR, data.serial, lambda canvas, top: _draw(canvas, data, top)
     )
 
 
-def _draw(canvas, data):
-    page.draw_frame(canvas)
-    top = page.draw_heading(canvas, TITLE_EN, TITLE_AR)
+def _draw(canvas, data, top):
     top = _draw_member(canvas, data, top - 26)
     page.draw_rows(canvas, _rows(data), top - 18)
     _draw_verification(canvas, data.verify_url)
-    page.draw_signature_block(canvas)
 
 
 def _draw_member(canvas, data, top):

@@ -123,6 +123,18 @@ def wrap(text, size, width, font=SERIF):
     return tuple(lines)
 
 
+def render_one_page(title_en, title_ar, reference, draw_body):
+    """A one-page document of the chamber: the frame, the heading,
+    ``draw_body(canvas, top)`` below it, and the signature block."""
+
+    def draw(canvas):
+        draw_frame(canvas)
+        draw_body(canvas, draw_heading(canvas, title_en, title_ar))
+        draw_signature_block(canvas)
+
+    return render(title_en, '%s %s' % (title_en, reference), draw)
+
+
 def draw_frame(canvas):
     """A heavy navy border with a fine gold rule inside it."""
     canvas.setStrokeColor(NAVY)

@@ -51,18 +51,15 @@ class ReceiptData:
 
 def render_receipt(data):
     """The receipt as the bytes of a one-page A4 PDF."""
-    return page.render(
-        TITLE_EN, '%s %s' % (TITLE_EN, data.reference), lambda canvas: _draw(canvas, data)
+    return page.render_one_page(
+        TITLE_EN, TITLE_AR, data.reference, lambda canvas, top: _draw(canvas, data, top)
     )
 
 
-def _draw(canvas, data):
-    page.draw_frame(canvas)
-    top = page.draw_heading(canvas, TITLE_EN, TITLE_AR)
+def _draw(canvas, data, top):
     top = page.draw_rows(canvas, _detail_rows(data), top - 18)
     top = _draw_lines(canvas, data, top - 30)
     page.draw_rows(canvas, _payment_rows(data), top - 24)
-    page.draw_signature_block(canvas)
 
 
 def _detail_rows(data):

@@ -2,8 +2,16 @@
 
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
+from pyramid.view import view_config
 
 from ..i18n import LANGUAGES
+
+
+def member_page(route_name, renderer):
+    """A page a logged-in member reads (``GET``): the view at ``route_name``."""
+    return view_config(
+        route_name=route_name, renderer=renderer, permission='member', request_method='GET'
+    )
 
 
 def current_path(request):

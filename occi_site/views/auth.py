@@ -252,7 +252,7 @@ def includeme(config):
     config.add_route('login', '/login')
     config.add_route('logout', '/logout')
     config.add_route('logged_out', '/logged-out')
-    config.add_route('saml_acs', '/saml/acs')
-    config.add_route('saml_sls', '/saml/sls')
-    config.add_route('saml_metadata', '/saml/metadata')
+    # The service provider's SAML endpoints: /saml/acs, /saml/sls, /saml/metadata.
+    for endpoint in ('acs', 'sls', 'metadata'):
+        config.add_route('saml_' + endpoint, '/saml/' + endpoint)
     config.scan(__name__)

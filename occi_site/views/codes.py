@@ -19,21 +19,16 @@ from ..i18n import _
 from ..integrations.mail import send_mail
 from ..integrations.sms import send_sms
 from ..resources.verification import RESEND_COOL_DOWN
+from .forms import typed_node
 
 CODE_CHECKS_PER_IP_HOUR = 30
 CODES_PER_ADDRESS_HOUR = 10
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class CodeSchema(colander.Schema):
-    code = colander.SchemaNode(
-        colander.String(),
-        title=_('Verification code'),
-        preparer=strip,
-        validator=colander.Length(min=1, max=20),
+    code = typed_node(
+        _('Verification code'),
+        colander.Length(min=1, max=20),
         widget=deform.widget.TextInputWidget(attributes={'autocomplete': 'one-time-code'}),
     )
 

@@ -12,6 +12,17 @@ from pyramid.csrf import get_csrf_token
 from ..i18n import _
 
 
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def typed_node(title, validator, **options):
+    """A text field checked by ``validator`` once the spaces around it are trimmed."""
+    return colander.SchemaNode(
+        colander.String(), title=title, preparer=strip, validator=validator, **options
+    )
+
+
 def text_node(title, longest, shortest=0, **options):
     """A text field of ``shortest`` to ``longest`` characters."""
     return colander.SchemaNode(

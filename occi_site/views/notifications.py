@@ -10,17 +10,13 @@ from ..clock import OMAN
 from ..i18n import _
 from ..integrations.receipts import SIGNATURE_HEADER, InvalidReport
 from ..resources.notification import CHANNEL_TITLES, STATUS_TITLES
+from . import member_page
 
 log = logging.getLogger(__name__)
 SHOWN = 100
 
 
-@view_config(
-    route_name='my_notifications',
-    renderer='notifications/mine.jinja2',
-    permission='member',
-    request_method='GET',
-)
+@member_page('my_notifications', 'notifications/mine.jinja2')
 def my_notifications(request):
     return {
         'rows': request.root['notifications'].for_member(request.identity.civil_id, SHOWN),

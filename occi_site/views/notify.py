@@ -10,6 +10,7 @@ server notification has no member at all), so the text is rendered with a
 localizer for the member's language, not the request's.
 """
 
+from pyramid.events import subscriber
 from pyramid.traversal import find_root
 
 from ..events import PaymentReceived, RefundDue, RefundMade, RequestFulfilled
@@ -37,6 +38,7 @@ def _account(record):
     return find_root(record)['accounts'].get(record.civil_id)
 
 
+@subscriber(PaymentReceived)
 def payment_received(event):
     order = event.subject
     account = _account(order)
@@ -55,6 +57,7 @@ def payment_received(event):
     )
 
 
+@subscriber(RequestFulfilled)
 def request_fulfilled(event):
     service_request, certificate = event.subject, event.certificate
     account = _account(service_request)
@@ -84,6 +87,7 @@ REFUND_MESSAGES = {
 }
 
 
+@subscriber(RefundDue, RefundMade)
 def refund(event):
     """Money due back to the member, or given back."""
     order = event.subject
@@ -96,10 +100,4 @@ def refund(event):
 
 
 def includeme(config):
-    for subscriber, event in (
-        (payment_received, PaymentReceived),
-        (request_fulfilled, RequestFulfilled),
-        (refund, RefundDue),
-        (refund, RefundMade),
-    ):
-        config.add_subscriber(subscriber, event)
+    config.scan(__name__)

@@ -39,9 +39,12 @@ def start_payment(request, service_request):
     return HTTPSeeOther(request.resource_url(order))
 
 
-@view_config(
-    context=Order, renderer='payment/order.jinja2', permission='view', request_method='GET'
-)
+def order_view(name='', **options):
+    """A view of an order, for the member it belongs to (and administrators)."""
+    return view_config(context=Order, name=name, permission='view', **options)
+
+
+@order_view(renderer='payment/order.jinja2', request_method='GET')
 def show_order(order, request):
     order.expire_if_stale(request.now, request)
     service_request = order.service_request
@@ -55,13 +58,7 @@ def show_order(order, request):
     }
 
 
-@view_config(
-    context=Order,
-    name='checkout',
-    renderer='payment/checkout.jinja2',
-    permission='view',
-    request_method='POST',
-)
+@order_view('checkout', renderer='payment/checkout.jinja2', request_method='POST')
 def checkout(order, request):
     """Hand the member to the gateway with a new attempt's signed fields."""
     order.expire_if_stale(request.now, request)
@@ -165,7 +162,7 @@ def receipt_data(request, order):
     )
 
 
-@view_config(context=Order, name='receipt', renderer='payment/receipt.jinja2', permission='view')
+@order_view('receipt', renderer='payment/receipt.jinja2')
 def receipt(order, request):
     if order.state != 'paid':
         raise HTTPNotFound()
@@ -178,7 +175,7 @@ def receipt(order, request):
     }
 
 
-@view_config(context=Order, name='receipt.pdf', permission='view')
+@order_view('receipt.pdf')
 def receipt_pdf(order, request):
     if order.state != 'paid':
         raise HTTPNotFound()

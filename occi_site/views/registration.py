@@ -24,10 +24,9 @@ from .codes import (
     delivery_trouble,
     outcome_message,
     send_code,
-    strip,
     throttled,
 )
-from .forms import FormView
+from .forms import FormView, typed_node
 from .notify import notify_member
 
 REGISTRATION = 'registration'
@@ -57,30 +56,24 @@ def must_accept(node, value):
 
 
 class RegistrationSchema(colander.Schema):
-    full_name = colander.SchemaNode(
-        colander.String(),
-        title=_('Full name (in English)'),
-        preparer=strip,
-        validator=colander.All(
+    full_name = typed_node(
+        _('Full name (in English)'),
+        colander.All(
             colander.Length(min=3, max=120),
             colander.Regex(
                 r"^[A-Za-z][A-Za-z .'\-]+$", msg=_('Write your full name in English letters.')
             ),
         ),
     )
-    civil_id = colander.SchemaNode(
-        colander.String(),
-        title=_('Civil ID number'),
-        preparer=strip,
-        validator=colander.Regex(
+    civil_id = typed_node(
+        _('Civil ID number'),
+        colander.Regex(
             r'^\d{5,10}$', msg=_('Enter the civil ID number of your card: 5 to 10 digits.')
         ),
     )
-    email = colander.SchemaNode(
-        colander.String(),
-        title=_('E-mail'),
-        preparer=strip,
-        validator=colander.Email(msg=_('Enter a valid e-mail address.')),
+    email = typed_node(
+        _('E-mail'),
+        colander.Email(msg=_('Enter a valid e-mail address.')),
         widget=deform.widget.TextInputWidget(attributes={'type': 'email', 'autocomplete': 'email'}),
     )
     mobile = colander.SchemaNode(
@@ -377,9 +370,7 @@ def done(request):
 def includeme(config):
     add_login_purpose(config, 'registration', finish_registration)
     config.add_route('register', '/register')
-    config.add_route('register_verify_email', '/register/verify-email')
-    config.add_route('register_verify_mobile', '/register/verify-mobile')
-    config.add_route('register_confirm', '/register/confirm')
-    config.add_route('register_resend', '/register/resend')
-    config.add_route('register_done', '/register/done')
+    # Each step after the form: route ``register_verify_email`` at /register/verify-email...
+    for step in ('verify-email', 'verify-mobile', 'confirm', 'resend', 'done'):
+        config.add_route('register_' + step.replace('-', '_'), '/register/' + step)
     config.scan(__name__)

@@ -6,6 +6,7 @@ from ua_parser import parse as parse_user_agent
 
 from ..i18n import _
 from ..sessions import live_sessions, store
+from . import member_page
 from .auth import audit
 
 
@@ -19,12 +20,7 @@ def browser_name(user_agent):
     return browser or _('Unknown browser')
 
 
-@view_config(
-    route_name='account_sessions',
-    request_method='GET',
-    renderer='account/sessions.jinja2',
-    permission='member',
-)
+@member_page('account_sessions', 'account/sessions.jinja2')
 def sessions(request):
     current = request.session.record
     rows = [

@@ -11,6 +11,7 @@ from ..clock import OMAN
 from ..i18n import _, translate_all
 from ..money import table_amount
 from ..resources.statement import statement_of
+from . import member_page
 
 
 def company_of(request):
@@ -80,12 +81,7 @@ def _statement(request, company):
     return statement, statement_rows(request, statement), balance_text(request, statement)
 
 
-@view_config(
-    route_name='statement',
-    renderer='account/statement.jinja2',
-    permission='member',
-    request_method='GET',
-)
+@member_page('statement', 'account/statement.jinja2')
 def statement_page(request):
     company = company_of(request)
     statement, rows, balance = _statement(request, company)

@@ -67,34 +67,29 @@ def _refuse(request, context, message):
     return HTTPSeeOther(manage_url(request, context, 'manage-account'))
 
 
+def _change_state(request, context, change, refusal, action, description):
+    """``change()`` the account's state, or say ``refusal`` where its state forbids it."""
+    try:
+        change()
+    except AccountStateError:
+        return _refuse(request, context, refusal)
+    return _done(request, context, action, _(description, mapping={'civil_id': context.civil_id}))
+
+
 @account_action('lock')
 def lock(context, request):
     if context.civil_id == request.authenticated_userid:
         return _refuse(request, context, _('You cannot lock your own account.'))
-    try:
-        context.lock()
-    except AccountStateError:
-        return _refuse(request, context, _('Only an active account can be locked.'))
-    return _done(
-        request,
-        context,
-        'account.lock',
-        _('Locked the account of ${civil_id}', mapping={'civil_id': context.civil_id}),
-    )
+    refusal = _('Only an active account can be locked.')
+    description = _('Locked the account of ${civil_id}')
+    return _change_state(request, context, context.lock, refusal, 'account.lock', description)
 
 
 @account_action('unlock')
 def unlock(context, request):
-    try:
-        context.unlock()
-    except AccountStateError:
-        return _refuse(request, context, _('This account is not locked.'))
-    return _done(
-        request,
-        context,
-        'account.unlock',
-        _('Unlocked the account of ${civil_id}', mapping={'civil_id': context.civil_id}),
-    )
+    refusal = _('This account is not locked.')
+    description = _('Unlocked the account of ${civil_id}')
+    return _change_state(request, context, context.unlock, refusal, 'account.unlock', description)
 
 
 @account_action('change_role')

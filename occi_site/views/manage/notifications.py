@@ -18,6 +18,7 @@ from ...resources.notification import (
     Notification,
     Notifications,
 )
+from ..forms import typed_node
 from .changes import record_change
 from .forms import choice_node, date_node, day_range, search_form
 from .tabs import manage_page, manage_url, mgmt_view
@@ -29,12 +30,10 @@ NO_FILTER = {'status': '', 'channel': '', 'recipient': '', 'date_from': None, 'd
 class NotificationFilter(colander.Schema):
     status = choice_node(_('Status'), _('Any status'), STATUS_TITLES)
     channel = choice_node(_('Channel'), _('E-mail and SMS'), CHANNEL_TITLES)
-    recipient = colander.SchemaNode(
-        colander.String(),
-        title=_('Recipient (e-mail address or mobile number)'),
+    recipient = typed_node(
+        _('Recipient (e-mail address or mobile number)'),
+        colander.Length(max=200),
         missing='',
-        preparer=lambda value: value.strip() if isinstance(value, str) else value,
-        validator=colander.Length(max=200),
     )
     date_from = date_node(_('Queued from (date)'))
     date_to = date_node(_('Queued until (date)'))
