@@ -3,9 +3,11 @@ Add, Rename and Delete (after confirmation) where the container's type says
 its children are managed here."""
 
 import re
+from typing import NamedTuple
 
 import colander
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.traversal import quote_path_segment
 from pyramid.view import view_config
 from translationstring import TranslationString
 
@@ -22,6 +24,15 @@ from .tabs import children_tabs, for_editors, manage_page, manage_url, mgmt_view
 NAME = re.compile(r'^[a-z0-9][a-z0-9._-]{0,79}$')
 # Names that would shadow the management views in a URL.
 RESERVED_PREFIX = 'manage'
+
+
+class Row(NamedTuple):
+    """A child as Contents lists it: its name, the address of its
+    management (None where the person may not manage it) and its cells."""
+
+    name: str
+    manage_url: str | None
+    cells: list
 
 
 def columns_of(container):
@@ -106,13 +117,13 @@ def contents(context, request):
     ]
     managed = manages_children(context)
     manageable = children_tabs(request, context)
+    here = request.resource_url(context)
     rows = [
-        {
-            'name': name,
-            'child': child,
-            'cells': [_shown(request, column.value(child, lang)) for column in columns],
-            'manageable': manageable(child),
-        }
+        Row(
+            name,
+            '%s%s/@@manage' % (here, quote_path_segment(name)) if manageable(child) else None,
+            [_shown(request, column.value(child, lang)) for column in columns],
+        )
         for name, child in items
     ]
     return manage_page(

@@ -165,12 +165,16 @@ def search_form(request, schema, button_title, focus='off', **bind):
     the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
     button = deform.Button('search', request.localizer.translate(button_title))
     blank_key = None
-    if 'search' not in request.GET and not bind and not _binds_anything(schema):
+    # Binding clones the whole schema: only worth it where something is bound.
+    binds = bool(bind) or _binds_anything(schema)
+    if 'search' not in request.GET and not binds:
         blank_key = (type(schema), request.locale_name, button_title, focus)
         if blank_key in _BLANK_SEARCH_FORMS:
             return _BLANK_SEARCH_FORMS[blank_key], None
+    if binds:
+        schema = schema.bind(request=request, **bind)
     form = deform.Form(
-        schema.bind(request=request, **bind),
+        schema,
         method='GET',
         buttons=(button,),
         formid='search',

@@ -153,8 +153,26 @@ def children_tabs(request, container):
     whose own ACL names none of the person's principals inherits every
     answer from ``container`` (as Pyramid's ACL walk would give it), so each
     permission is asked once per listing rather than once per row."""
-    principals = request.registry.getUtility(ISecurityPolicy).principals(request)
+    registry = request.registry
+    principals = registry.getUtility(ISecurityPolicy).principals(request)
     inherited = {}
+    # The answer for every child of a class whose tabs have no condition.
+    by_class = {}
+
+    def permitted(permission):
+        if permission not in inherited:
+            inherited[permission] = bool(request.has_permission(permission, container))
+        return inherited[permission]
+
+    def inherits_answer(child):
+        """Each tab name's most specific registration that applies decides."""
+        decided = set()
+        for tab in _tabs_by_specificity(registry, type(child)):
+            if tab.name not in decided and tab.applies_to(child):
+                decided.add(tab.name)
+                if permitted(tab.permission):
+                    return True
+        return False
 
     def may_use(child):
         acl = getattr(child, '__acl__', ())
@@ -162,12 +180,13 @@ def children_tabs(request, container):
             acl = acl()
         if child.__parent__ is not container or any(ace[1] in principals for ace in acl):
             return has_tabs(request, child)
-        for tab in _applicable_tabs(request, child):
-            if tab.permission not in inherited:
-                inherited[tab.permission] = bool(request.has_permission(tab.permission, container))
-            if inherited[tab.permission]:
-                return True
-        return False
+        cls = type(child)
+        if cls in by_class:
+            return by_class[cls]
+        answer = inherits_answer(child)
+        if all(tab.condition is None for tab in _tabs_by_specificity(registry, cls)):
+            by_class[cls] = answer
+        return answer
 
     return may_use
 
