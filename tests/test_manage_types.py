@@ -42,8 +42,8 @@ def test_companies_listed_in_columns_of_their_own(portal, lang, type_title, colu
 @pytest.mark.parametrize(
     'lang, expected',
     [
-        ('en', {'accounts': 'Accounts', 'companies': 'Companies', 'orders': 'Orders'}),
-        ('ar', {'accounts': 'الحسابات', 'companies': 'الشركات', 'orders': 'أوامر الدفع'}),
+        ('en', {'accounts': 'Accounts', 'audit': 'Audit log', 'orders': 'Orders'}),
+        ('ar', {'accounts': 'الحسابات', 'audit': 'سجل التدقيق', 'orders': 'أوامر الدفع'}),
     ],
 )
 def test_the_portal_names_the_type_of_each_area(portal, lang, expected):

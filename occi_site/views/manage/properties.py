@@ -66,7 +66,7 @@ class PropertiesView(ManageForm):
         )
         # A table of values (the fee schedule) says which of its entries changed.
         entries = [
-            '%s: %s -> %s' % (key, before[name][key], value)
+            '%s: %s -> %s' % (key, before[name].get(key), value)
             for name in changed
             if isinstance(before.get(name), Mapping)
             for key, value in appstruct[name].items()

@@ -13,14 +13,22 @@ from ...clock import OMAN
 from ...i18n import _
 from ...money import rials_text
 from ...resources.account import Account, Accounts
+from ...resources.assertions import AssertionLog
+from ...resources.audit import AuditLog
+from ...resources.captcha import Challenges
 from ...resources.certificate import Certificate, Certificates
 from ...resources.company import GRADE_TITLES, Companies, Company
+from ...resources.counters import Counters
+from ...resources.document import IssuedDocuments
 from ...resources.notification import CHANNEL_TITLES, STATUS_TITLES, Notification, Notifications
 from ...resources.order import ORDER_STATE_TITLES, Order, Orders
+from ...resources.registration import Registrations
+from ...resources.reports import Reports
 from ...resources.service_request import REQUEST_STATE_TITLES, ServiceRequest, ServiceRequests
 from ...resources.services import SERVICES
 from ...resources.settings import DEFAULT_ANNUAL_FEES, DEFAULT_SERVICE_FEES, FeeSchedule, Settings
 from ...resources.site import Site
+from ...resources.throttle import Throttle
 from ...resources.types import Column, content_type
 from .accounts import ACCOUNT_STATE_TITLES
 from .forms import Rials, rials_between
@@ -148,3 +156,12 @@ def includeme(config):
     declare(Certificate, 'certificate', _('Certificate'))
     declare(Notifications, 'notifications', _('Notifications'), columns=NOTIFICATION_COLUMNS)
     declare(Notification, 'notification', _('Notification'))
+    # The portal's own records, kept beside the chamber's.
+    declare(AuditLog, 'audit_log', _('Audit log'))
+    declare(IssuedDocuments, 'issued_documents', _('Signed documents'))
+    declare(Reports, 'report_tallies', _('Report tallies'))
+    declare(Registrations, 'registrations', _('Registrations in progress'))
+    declare(Counters, 'counters', _('Number sequences'))
+    declare(Throttle, 'rate_limits', _('Rate limits'))
+    declare(AssertionLog, 'assertion_log', _('Accepted PKI logins'))
+    declare(Challenges, 'captcha_challenges', _('Captcha challenges'))
