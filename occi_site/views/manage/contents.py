@@ -6,6 +6,7 @@ import re
 from typing import NamedTuple
 
 import colander
+from pyramid.encode import urlencode
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import quote_path_segment
 from pyramid.view import view_config
@@ -100,8 +101,10 @@ def contents(context, request):
     jump_form, jump = search_form(request, JumpSchema(), _('Go'))
     items, following, sort, descending = _page(context, request, columns, small, jump)
 
+    here = request.resource_url(context)
+
     def url(**query):
-        return request.resource_url(context, '@@manage-contents', query=query)
+        return '%s@@manage-contents?%s' % (here, urlencode(query))
 
     # Name order is the BTree's own; other columns sort only small containers.
     orders = [('name', _('Name'))] + [
@@ -117,7 +120,6 @@ def contents(context, request):
     ]
     managed = manages_children(context)
     manageable = children_tabs(request, context)
-    here = request.resource_url(context)
     rows = [
         Row(
             name,
