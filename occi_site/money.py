@@ -16,13 +16,15 @@ Three ways of writing an amount, for three readers:
 - printed documents such as the receipt, as the gateway shows an amount:
   ``25.000 OMR`` (``document_amount``).
 
-``parse_rials`` reads what an administrator types in /manage (``12.5``).
+``parse_rials`` reads what an administrator types in /manage (``12.5``), and
+``Rials`` is the colander type of such a field.
 """
 
 import functools
 import re
 from decimal import Decimal, InvalidOperation
 
+import colander
 from babel import Locale
 from babel.numbers import format_currency, format_decimal, get_currency_precision, parse_pattern
 
@@ -128,3 +130,39 @@ def table_amount(baisa, locale):
 def chart_value(baisa):
     """Rials as a chart plots them (a float: a position on an axis, never money kept)."""
     return float(rials(baisa))
+
+
+class Rials(colander.SchemaType):
+    """An amount typed in rials (``12.5``) and kept as integer baisa (12500).
+
+    A wrong amount is refused with a message next to the field, never rounded.
+    """
+
+    def serialize(self, node, appstruct):
+        if appstruct is colander.null:
+            return colander.null
+        return rials_text(appstruct)
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null or not cstruct.strip():
+            return colander.null
+        try:
+            return parse_rials(cstruct)
+        except AmountError as error:
+            raise colander.Invalid(node, error.message) from None
+
+
+def rials_between(lowest, highest):
+    """A validator of a Rials field: from ``lowest`` to ``highest`` baisa, said in rials."""
+
+    def validate(node, baisa):
+        if not lowest <= baisa <= highest:
+            raise colander.Invalid(
+                node,
+                _(
+                    'Type an amount from ${lowest} to ${highest} rials.',
+                    mapping={'lowest': rials_text(lowest), 'highest': rials_text(highest)},
+                ),
+            )
+
+    return validate

@@ -3,7 +3,11 @@ container lists them in columns of their own, in English and Arabic; the fee
 schedule is edited through its schema on the Properties tab."""
 
 import pytest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationExecutionError
 
+from occi_site.resources.company import Company
+from occi_site.resources.types import lookup
 from tests.conftest import cells, login, read
 
 ADMIN = '90000009'
@@ -86,3 +90,22 @@ def test_fee_schedule_refuses_a_wrong_amount_next_to_the_field(portal, lang, mes
     assert field.find(class_='invalid-feedback').get_text(strip=True) == message
     fees = read(portal, lambda site: dict(site['settings']['fees'].annual_fees))
     assert fees['Fourth'] == 25_000
+
+
+def test_types_are_declared_on_their_classes_when_the_configuration_scans_them():
+    config = Configurator()
+    config.include('occi_site.resources.types')
+    config.commit()
+    assert lookup('company').factory is Company
+    assert Company.type_info.title == 'Company'
+
+
+def test_two_classes_declared_under_one_name_stop_the_start():
+    class Impostor:
+        pass
+
+    config = Configurator()
+    config.include('occi_site.resources.types')
+    config.add_content_type(Impostor, 'company', 'Company')
+    with pytest.raises(ConfigurationExecutionError, match='declared twice'):
+        config.commit()

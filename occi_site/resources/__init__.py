@@ -161,5 +161,6 @@ def includeme(config):
     if asbool(config.registry.settings.get('occi.sample_data', False)):
         steps.append(seed_sample_memberships)
     config.add_subscriber(_on_application_created, ApplicationCreated)
+    config.include('.types')
     config.include('.audit')
     config.include('.reports')

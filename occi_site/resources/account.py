@@ -4,11 +4,12 @@ import secrets
 from datetime import UTC, datetime
 
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import Allow
 
-from .folder import Folder
+from ..i18n import _
+from .folder import Folder, Located
 from .search import NameIndex, index_account, unindex_account
+from .types import Column, content_type, titled
 from .verification import AddressCheck
 
 ROLES = ('member', 'editor', 'admin', 'finance')
@@ -34,7 +35,18 @@ class ContactTaken(RegistrationRefused):
     """An e-mail or mobile (``field``) that another account holds."""
 
 
-class Account(Persistent):
+ACCOUNT_STATE_TITLES = {
+    'active': _('Active'),
+    'locked': _('Locked'),
+}
+ACCOUNT_COLUMNS = (
+    Column(_('Full name'), lambda account, lang: account.full_name),
+    Column(_('State'), titled(ACCOUNT_STATE_TITLES, 'state')),
+)
+
+
+@content_type('account', _('Account'), label=lambda account, lang: account.full_name)
+class Account(Located):
     """A person registered on the portal.
 
     An account is made ``new`` from a registration whose civil ID was proven at
@@ -48,8 +60,6 @@ class Account(Persistent):
     they are changed; a session started under another stamp is over.
     """
 
-    __name__ = None
-    __parent__ = None
     security_stamp = ''
     contacts_proven_at = None
     contact_changes = {}
@@ -122,6 +132,7 @@ class Account(Persistent):
         self.contact_changes = changes
 
 
+@content_type('accounts', _('Accounts'), columns=ACCOUNT_COLUMNS)
 class Accounts(Folder):
     """All accounts; ``by_email`` and ``by_mobile`` keep those unique, and
     ``name_index`` holds the words of full names for the administrators'

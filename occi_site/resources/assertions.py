@@ -9,9 +9,11 @@ whole, pruned by the first login to see them.
 
 from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 
+from ..i18n import _
+from .folder import Located
 from .multi_index import file_under
+from .types import content_type
 
 # Assertions live minutes; an hour of expiry a day gone is long expired.
 KEPT_HOURS = 24
@@ -21,9 +23,8 @@ def hour_of(moment):
     return int(moment.timestamp() // 3600)
 
 
-class AssertionLog(Persistent):
-    __name__ = None
-    __parent__ = None
+@content_type('assertion_log', _('Accepted PKI logins'))
+class AssertionLog(Located):
     title = 'Accepted SAML assertions'
 
     def __init__(self):

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOTreeSet
-from persistent import Persistent
 from pyramid.traversal import find_root, resource_path
 
 from ..events import (
@@ -41,7 +40,10 @@ from ..events import (
     RefundMade,
     RequestStateChanged,
 )
+from ..i18n import _
 from ..money import rials_text
+from .folder import Located
+from .types import content_type
 
 
 def _utcnow():
@@ -115,9 +117,8 @@ def _shards(kind):
     return tuple(kind() for _ in range(SHARDS))
 
 
-class AuditLog(Persistent):
-    __name__ = None
-    __parent__ = None
+@content_type('audit_log', _('Audit log'))
+class AuditLog(Located):
     title = 'Audit log'
 
     def __init__(self):

@@ -10,12 +10,15 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from ..i18n import _
 from .expiring import ExpiringStore
+from .types import content_type
 from .verification import typed
 
 CHALLENGE_LIFETIME = timedelta(minutes=15)
 
 
+@content_type('captcha_challenges', _('Captcha challenges'))
 class Challenges(ExpiringStore):
     """``/captchas``: challenge key -> answer, for 15 minutes or until checked."""
 

@@ -12,11 +12,13 @@ the public verify page answers only for the serial and code together.
 import secrets
 
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
-from .folder import Folder
+from ..i18n import _
+from .company import GRADE_TITLES
+from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
+from .types import Column, content_type, in_language, titled
 
 STATUSES = ('current', 'superseded')
 
@@ -36,11 +38,17 @@ def normalise_code(text):
     return ''.join(text.split()).replace('-', '').upper().translate(_MISREAD)
 
 
-class Certificate(Persistent):
+CERTIFICATE_COLUMNS = (
+    Column(_('Company'), in_language('name_en', 'name_ar')),
+    Column(_('Grade'), titled(GRADE_TITLES, 'grade')),
+    Column(_('Expires on'), lambda certificate, lang: certificate.expires_on.isoformat()),
+)
+
+
+@content_type('certificate', _('Certificate'))
+class Certificate(Located):
     """What one certificate states.  Only its status ever changes."""
 
-    __name__ = None
-    __parent__ = None
     # Certificates issued before verification codes get theirs in evolve step 6.
     verification_code = None
     # The serial of the company's certificate this one replaced, if any.
@@ -139,6 +147,7 @@ class Certificate(Persistent):
         return 'valid'
 
 
+@content_type('certificates', _('Certificates'), columns=CERTIFICATE_COLUMNS)
 class Certificates(Folder):
     """All certificates by serial; ``current`` maps a CR to its current serial,
     ``by_cr`` a CR to every serial it was ever issued."""

@@ -17,10 +17,11 @@ from pyramid.authorization import Allow
 
 from ..events import MembershipChanged, announce
 from ..i18n import _
-from .folder import Folder
+from .folder import Folder, Located
 from .multi_index import file_under, unfile
 from .search import NameIndex, index_company, unindex_company
 from .tally import DayTally
+from .types import Column, content_type, in_language
 
 GRADES = ('Excellent', 'First', 'Second', 'Third', 'Fourth')
 # The grades as the member reads them, for templates and certificates.
@@ -276,11 +277,15 @@ class Membership(Persistent):
         return MembershipTerms(grade=registry_company.grade, expires_on=add_years(today, 1))
 
 
-class Company(Persistent):
-    """The chamber's record of a company, named by its CR number."""
+COMPANY_COLUMNS = (
+    Column(_('Name in English'), lambda company, lang: company.name_en),
+    Column(_('Name in Arabic'), lambda company, lang: company.name_ar),
+)
 
-    __name__ = None
-    __parent__ = None
+
+@content_type('company', _('Company'), label=in_language('name_en', 'name_ar'))
+class Company(Located):
+    """The chamber's record of a company, named by its CR number."""
 
     def __init__(self, cr_number, name_en, name_ar, address, email=''):
         self.cr_number = cr_number
@@ -322,6 +327,7 @@ class Company(Persistent):
 TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
 
 
+@content_type('companies', _('Companies'), columns=COMPANY_COLUMNS)
 class Companies(Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of

@@ -15,6 +15,10 @@ increments but both transactions would already have handed out the same number.
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ..i18n import _
+from .folder import Located
+from .types import content_type
+
 # The chamber's existing numbers (91868 ...) are all below this.
 OCCI_NUMBER_START = 100000
 OCCI_NUMBER_SEQUENCE = 'occi_number'
@@ -31,11 +35,10 @@ class Counter(Persistent):
         return self.last
 
 
-class Counters(Persistent):
+@content_type('counters', _('Number sequences'))
+class Counters(Located):
     """``/counters``: the sequences by name, each created on first use."""
 
-    __name__ = None
-    __parent__ = None
     title = 'Counters'
 
     def __init__(self):

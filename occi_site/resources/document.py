@@ -8,18 +8,18 @@ fingerprint is indexed, so an uploaded copy is recognised without a scan.
 import hashlib
 
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 from ZODB.blob import Blob
+
+from ..i18n import _
+from .folder import Located
+from .types import content_type
 
 KINDS = ('certificate', 'receipt')
 
 
-class IssuedDocument(Persistent):
+class IssuedDocument(Located):
     """One issued PDF: which record it renders, when, and its exact bytes."""
-
-    __name__ = None
-    __parent__ = None
 
     def __init__(self, kind, key, pdf, issued_at):
         self.kind = kind
@@ -34,7 +34,8 @@ class IssuedDocument(Persistent):
             return stream.read()
 
 
-class IssuedDocuments(Persistent):
+@content_type('issued_documents', _('Signed documents'))
+class IssuedDocuments(Located):
     """Issued PDFs by ``(kind, key)`` and by SHA-256 fingerprint.
 
     Each document is its own entry, so two first downloads of different
@@ -42,8 +43,6 @@ class IssuedDocuments(Persistent):
     request then finds the one the first stored.
     """
 
-    __name__ = None
-    __parent__ = None
     title = 'Issued documents'
     # Members download through their certificates and orders; the register is the chamber's.
     __acl__ = [(Allow, 'role:admin', ALL_PERMISSIONS), DENY_ALL]

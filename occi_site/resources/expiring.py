@@ -9,17 +9,16 @@ from itertools import islice
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
+
+from .folder import Located
 
 PURGE_BATCH = 20
 
 
-class ExpiringStore(Persistent):
+class ExpiringStore(Located):
     """Values by key, each with its expiry; an expired value is as good as absent."""
 
-    __name__ = None
-    __parent__ = None
     title = ''
     # Records in flight are nobody's business but the administrators'.
     __acl__ = [(Allow, 'role:admin', ALL_PERMISSIONS), DENY_ALL]

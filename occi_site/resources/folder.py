@@ -5,15 +5,21 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 
-class Folder(Persistent):
+class Located(Persistent):
+    """A persistent object with a place in the tree: its name and parent,
+    none until it is put there."""
+
+    __name__ = None
+    __parent__ = None
+
+
+class Folder(Located):
     """A container of named children kept in an OOBTree.
 
     The child count is a ``BTrees.Length`` so concurrent additions do not
     conflict on it; ``len()`` never walks the tree.
     """
 
-    __name__ = None
-    __parent__ = None
     title = ''
 
     def __init__(self, title=''):

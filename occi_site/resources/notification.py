@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 
 from ..i18n import _
-from .folder import Folder
+from .folder import Folder, Located
 from .record_index import LAST_NAME, RecordIndex, ShardedSet
+from .types import Column, content_type, made_on, titled
 
 CHANNELS = ('email', 'sms')
 CHANNEL_TITLES = {'email': _('E-mail'), 'sms': _('SMS')}
@@ -94,15 +94,21 @@ class RetryPolicy:
         return wait * (1 + random.random() / 5)
 
 
-class Notification(Persistent):
+NOTIFICATION_COLUMNS = (
+    Column(_('Channel'), titled(CHANNEL_TITLES, 'channel')),
+    Column(_('Recipient'), lambda notification, lang: notification.recipient),
+    Column(_('Status'), titled(STATUS_TITLES, 'status')),
+    Column(_('Made'), made_on),
+)
+
+
+@content_type('notification', _('Notification'))
+class Notification(Located):
     """One e-mail or SMS to one recipient.
 
     ``attempts`` is a tuple of dicts (number, started, finished, outcome,
     answer, worker); ``history`` of ``(when, status, note)``.
     """
-
-    __name__ = None
-    __parent__ = None
 
     def __init__(
         self,
@@ -276,6 +282,7 @@ def normalised_recipient(channel, recipient):
     return recipient.strip().lower() if channel == 'email' else recipient.strip()
 
 
+@content_type('notifications', _('Notifications'), columns=NOTIFICATION_COLUMNS)
 class Notifications(Folder):
     """``/notifications``, keyed by random names (see the module's docstring)."""
 

@@ -55,12 +55,14 @@ from ..events import (
     announce,
 )
 from ..i18n import _
-from ..money import CURRENCY, require_baisa
+from ..money import CURRENCY, require_baisa, rials_text
 from .audit import time_ordered_key
-from .folder import Folder
+from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
 from .record_index import RecordIndex
+from .services import service_title
 from .states import StateTable
+from .types import Column, content_type, made_on, titled
 
 ORDER_STATES = (
     'created',
@@ -155,12 +157,19 @@ class Refund(Persistent):
         return REFUND_REASONS[self.why]
 
 
-class Order(StateTable, Persistent):
+ORDER_COLUMNS = (
+    Column(_('Service'), service_title),
+    Column(_('Amount (RO)'), lambda order, lang: rials_text(order.amount_baisa)),
+    Column(_('State'), titled(ORDER_STATE_TITLES, 'state')),
+    Column(_('Made'), made_on),
+)
+
+
+@content_type('order', _('Order'))
+class Order(StateTable, Located):
     """One price to pay for one service request; ``lines`` are
     ``(label_en, label_ar, amount_baisa)`` as the receipt prints them."""
 
-    __name__ = None
-    __parent__ = None
     TRANSITIONS = ORDER_TRANSITIONS
     state_event = OrderStateChanged
     kind = 'order'
@@ -404,6 +413,7 @@ def _line_amount(amount):
     return amount
 
 
+@content_type('orders', _('Orders'), columns=ORDER_COLUMNS)
 class Orders(Folder):
     """``/orders`` by reference number, with ``by_request``: request id -> order ids,
     and ``filter_index`` by (service, state, refund state) and time."""

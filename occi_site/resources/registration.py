@@ -13,7 +13,9 @@ from datetime import timedelta
 
 from persistent import Persistent
 
+from ..i18n import _
 from .expiring import ExpiringStore
+from .types import content_type
 
 # VerificationCode: codes stored before they moved to ``verification.py`` are
 # unpickled by this module's name.
@@ -58,6 +60,7 @@ class Registration(Persistent):
         return 'pki'
 
 
+@content_type('registrations', _('Registrations in progress'))
 class Registrations(ExpiringStore):
     """``/registrations``: the registrations not yet proven, by random key."""
 

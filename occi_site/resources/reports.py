@@ -24,15 +24,16 @@ report does not grow with the number of companies, orders or requests.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from persistent import Persistent
 from pyramid.traversal import find_root
 
 from ..clock import OMAN
 from ..events import PaymentReceived, RefundDue, RefundMade, RequestStateChanged
 from ..i18n import _
 from .company import GRADES
+from .folder import Located
 from .services import SERVICES
 from .tally import DayTally, months_between
+from .types import content_type
 
 MEASURES = ('received', 'refunds', 'refunded')
 STAGES = ('started', 'verified', 'quoted', 'paid', 'fulfilled', 'abandoned', 'refused')
@@ -128,11 +129,10 @@ class Figures:
         return sum(values.get(category, 0) for category in self.categories)
 
 
-class Reports(Persistent):
+@content_type('report_tallies', _('Report tallies'))
+class Reports(Located):
     """``/reports``: the tallies of money and of the e-services' funnel."""
 
-    __name__ = None
-    __parent__ = None
     title = 'Reports'
 
     def __init__(self):

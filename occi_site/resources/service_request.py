@@ -16,7 +16,6 @@ from datetime import timedelta
 from itertools import islice
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
-from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 from pyramid.traversal import find_root
 
@@ -24,12 +23,13 @@ from ..events import RequestFulfilled, RequestStateChanged, announce
 from ..i18n import _
 from .certificate import issue_certificate
 from .company import ServiceRefused
-from .folder import Folder
+from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
 from .order import UNPAID_STATES
 from .record_index import LAST_NAME, RecordIndex
-from .services import get_service
+from .services import get_service, service_title
 from .states import StateTable
+from .types import Column, content_type, made_on, titled
 
 REQUEST_STATES = (
     'draft',
@@ -76,11 +76,18 @@ def _require_aware(moment):
     return moment
 
 
-class ServiceRequest(StateTable, Persistent):
+REQUEST_COLUMNS = (
+    Column(_('Service'), service_title),
+    Column(_('CR number'), lambda service_request, lang: service_request.cr_number),
+    Column(_('State'), titled(REQUEST_STATE_TITLES, 'state')),
+    Column(_('Made'), made_on),
+)
+
+
+@content_type('service_request', _('Service request'))
+class ServiceRequest(StateTable, Located):
     """One request of one member for one service on one company."""
 
-    __name__ = None
-    __parent__ = None
     TRANSITIONS = REQUEST_TRANSITIONS
     state_event = RequestStateChanged
     kind = 'request'
@@ -269,6 +276,7 @@ class ServiceRequest(StateTable, Persistent):
         return True
 
 
+@content_type('service_requests', _('Service requests'), columns=REQUEST_COLUMNS)
 class ServiceRequests(Folder):
     """``/requests``, keyed by unguessable ids.
 

@@ -366,6 +366,12 @@ SERVICES = {
 }
 
 
+def service_title(record, lang):
+    """A column's value: the title of the service a request or an order is for."""
+    service = SERVICES.get(record.service)
+    return service.title if service is not None else ''
+
+
 def get_service(name):
     """The Service called ``name``, or KeyError."""
     return SERVICES[name]

@@ -2,9 +2,12 @@
 
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Everyone
 
+from ..i18n import _
 from .folder import Folder
+from .types import content_type
 
 
+@content_type('site', _('Portal'))
 class Site(Folder):
     """``/``: holds the containers of DESIGN §3 and the schema generation."""
 

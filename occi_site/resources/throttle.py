@@ -17,7 +17,10 @@ from zlib import crc32
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
+from ..i18n import _
+from .folder import Located
 from .tally import Tally
+from .types import content_type
 
 SLOT = timedelta(minutes=10)
 WINDOW = timedelta(hours=1)
@@ -50,9 +53,8 @@ class Slot(Persistent):
         self._shard(key).add({key: 1})
 
 
-class Throttle(Persistent):
-    __name__ = None
-    __parent__ = None
+@content_type('rate_limits', _('Rate limits'))
+class Throttle(Located):
     title = 'Rate limits'
 
     def __init__(self):

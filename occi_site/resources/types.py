@@ -1,10 +1,12 @@
 """The type registry: one declaration, on the class, of what /manage needs to
 know about a kind of object.
 
-A class declares itself with ``@content_type(...)``, which hangs a
-``TypeInfo`` on it as ``type_info``: its title, the colander schema of its
-properties, the containers it may be added to and the columns its children
-show in a Contents listing.  The management view asks the registry and never
+A class declares itself with ``@content_type(...)``; when the configuration
+scans its module, the ``config.add_content_type`` directive hangs a
+``TypeInfo`` on it as ``type_info`` (two classes declared under one name
+stop the start): its title, the colander schema of its properties, the
+containers it may be added to and the columns its children show in a
+Contents listing.  The management view asks the registry and never
 keeps a list of its own, so a class lights up in /manage (Properties tab, Add
 menu) as soon as it is declared.
 
@@ -17,9 +19,13 @@ as attributes.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import venusian
+
+from ..clock import OMAN
 from ..i18n import _
 
 _TYPES = {}
+SCAN_CATEGORY = 'occi_site.types'
 
 
 @dataclass(frozen=True)
@@ -80,15 +86,45 @@ class TypeInfo:
 
 
 def content_type(name, title, **options):
-    """Class decorator: declare ``cls`` to the registry under ``name``."""
+    """Class decorator: ``cls`` is declared under ``name`` when the
+    configuration scans its module (``config.add_content_type``)."""
 
-    def declare(cls):
-        if name in _TYPES and _TYPES[name].factory is not cls:
-            raise ValueError('content type %r is declared twice' % name)
-        cls.type_info = _TYPES[name] = TypeInfo(name=name, title=title, factory=cls, **options)
+    def attach(cls):
+        def declare(scanner, _name, factory):
+            scanner.config.add_content_type(factory, name, title, **options)
+
+        venusian.attach(cls, declare, category=SCAN_CATEGORY)
         return cls
 
-    return declare
+    return attach
+
+
+def add_content_type(config, factory, name, title, **options):
+    """Config directive: declare ``factory`` to the type registry under ``name``."""
+
+    def declare():
+        if name in _TYPES and _TYPES[name].factory is not factory:
+            raise ValueError('content type %r is declared twice' % name)
+        factory.type_info = _TYPES[name] = TypeInfo(
+            name=name, title=title, factory=factory, **options
+        )
+
+    config.action(('occi_site content type', name), declare)
+
+
+def in_language(english, arabic):
+    """A column's value or a label: the attribute ``english`` or ``arabic`` by language."""
+    return lambda obj, lang: getattr(obj, arabic if lang == 'ar' else english) or ''
+
+
+def titled(titles, attribute):
+    """A column's value: the title of the object's ``attribute`` in ``titles``."""
+    return lambda obj, lang: titles.get(getattr(obj, attribute), '')
+
+
+def made_on(obj, lang):
+    """A column's value: when the record was made, in Oman."""
+    return obj.created.astimezone(OMAN).strftime('%Y-%m-%d %H:%M')
 
 
 def type_info(obj):
@@ -110,3 +146,8 @@ def addable_types(container):
         ),
         key=lambda info: info.name,
     )
+
+
+def includeme(config):
+    config.add_directive('add_content_type', add_content_type)
+    config.scan('occi_site.resources', categories=(SCAN_CATEGORY,))

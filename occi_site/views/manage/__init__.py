@@ -21,6 +21,5 @@ TAB_MODULES = (
 
 def includeme(config):
     config.include('.tabs')
-    config.include('.types')
     for module in TAB_MODULES:
         config.scan(module)

@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ...i18n import _
-from ...resources.account import Account, Accounts, AccountStateError
+from ...resources.account import ACCOUNT_STATE_TITLES, Account, Accounts, AccountStateError
 from ...resources.search import find_accounts
 from ..forms import text_node
 from .changes import record_change
@@ -19,10 +19,6 @@ PRIVILEGED_ROLES = {
     'finance': _('Finance (reports, read only)'),
 }
 ACCOUNT_ROLE_TITLES = dict(PRIVILEGED_ROLES, member=_('Member'))
-ACCOUNT_STATE_TITLES = {
-    'active': _('Active'),
-    'locked': _('Locked'),
-}
 # What the accounts' templates name roles and states by.
 TITLES = {'role_titles': ACCOUNT_ROLE_TITLES, 'state_titles': ACCOUNT_STATE_TITLES}
 

@@ -10,11 +10,12 @@ from pyramid.traversal import resource_path
 
 from ...clock import OMAN
 from ...i18n import _
+from ...money import Rials, rials_between
 from ...resources.company import Companies, Company
 from ...resources.search import find_companies
 from ..forms import text_node
 from .changes import record_change
-from .forms import ManageForm, Rials, find_page, rials_between
+from .forms import ManageForm, find_page
 from .tabs import mgmt_view
 
 HISTORY_SHOWN = 30

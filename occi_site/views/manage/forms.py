@@ -9,45 +9,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 
 from ...clock import OMAN
 from ...i18n import _
-from ...money import AmountError, parse_rials, rials_text
 from ..forms import FormView
 from .tabs import manage_page, manage_url
-
-
-class Rials(colander.SchemaType):
-    """An amount typed in rials (``12.5``) and kept as integer baisa (12500).
-
-    A wrong amount is refused with a message next to the field, never rounded.
-    """
-
-    def serialize(self, node, appstruct):
-        if appstruct is colander.null:
-            return colander.null
-        return rials_text(appstruct)
-
-    def deserialize(self, node, cstruct):
-        if cstruct is colander.null or not cstruct.strip():
-            return colander.null
-        try:
-            return parse_rials(cstruct)
-        except AmountError as error:
-            raise colander.Invalid(node, error.message) from None
-
-
-def rials_between(lowest, highest):
-    """A validator of a Rials field: from ``lowest`` to ``highest`` baisa, said in rials."""
-
-    def validate(node, baisa):
-        if not lowest <= baisa <= highest:
-            raise colander.Invalid(
-                node,
-                _(
-                    'Type an amount from ${lowest} to ${highest} rials.',
-                    mapping={'lowest': rials_text(lowest), 'highest': rials_text(highest)},
-                ),
-            )
-
-    return validate
 
 
 def day_range(date_from, date_to):
