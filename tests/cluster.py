@@ -29,7 +29,7 @@ from occi_site.documents.development import create_development_keys
 from occi_site.integrations.commercial_registry import load_sample_data
 
 from .processes import ROOT, Process, free_port, http_status, run
-from .stack import GATEWAY_KEYS, key_pair
+from .stack import GATEWAY_KEYS, STAND_INS_INI, key_pair
 
 POSTGRES_BIN = max(Path('/usr/lib/postgresql').glob('*/bin'), default=None)
 SESSION_SECRET = 'cluster-test-secret-shared-by-every-server'
@@ -156,23 +156,7 @@ use = egg:rutter#urlmap
 /idp = idp
 /gateway = gateway
 
-[app:idp]
-use = egg:occi_site#idp
-pki_idp.base_url = {base}/idp
-pki_idp.key_file = {folder}/idp.key
-pki_idp.cert_file = {folder}/idp.crt
-pki_idp.metadata_file = {folder}/idp-metadata.xml
-pki_idp.sp_metadata_file = {folder}/sp-metadata.xml
-# No national CA: the smart card is not offered (Mobile ID is).
-pki_idp.national_ca_file = {folder}/no-national-ca.pem
-
-[app:gateway]
-use = egg:occi_site#gateway
-sandbox.profile_id = {profile_id}
-sandbox.access_key = {access_key}
-sandbox.secret_key = {secret_key}
-sandbox.test_switches = true
-
+{stand_ins}
 [server:main]
 use = egg:waitress#main
 listen = 127.0.0.1:{port}
@@ -251,7 +235,10 @@ class Cluster:
         ini = self.folder / 'idp.ini'
         ini.write_text(
             IDP_INI.format(
-                base=self.idp_base, folder=self.folder, port=self.idp_port, **GATEWAY_KEYS
+                port=self.idp_port,
+                stand_ins=STAND_INS_INI.format(
+                    base=self.idp_base, folder=self.folder, **GATEWAY_KEYS
+                ),
             )
         )
         self.idp = Process('idp-gateway', [ROOT / '.venv/bin/pserve', ini], self.logs).start()

@@ -30,6 +30,26 @@ GATEWAY_KEYS = {
     'secret_key': 'test-secret-key-for-the-sandbox',
 }
 NEXT_YEAR = str(date.today().year + 1)
+# The development IdP and card gateway as sections of a pserve file, for the
+# tests that run them as processes of their own (``folder`` holds their keys).
+STAND_INS_INI = """\
+[app:idp]
+use = egg:occi_site#idp
+pki_idp.base_url = {base}/idp
+pki_idp.key_file = {folder}/idp.key
+pki_idp.cert_file = {folder}/idp.crt
+pki_idp.metadata_file = {folder}/idp-metadata.xml
+pki_idp.sp_metadata_file = {folder}/sp-metadata.xml
+# No national CA: the smart card is not offered (Mobile ID is).
+pki_idp.national_ca_file = {folder}/no-national-ca.pem
+
+[app:gateway]
+use = egg:occi_site#gateway
+sandbox.profile_id = {profile_id}
+sandbox.access_key = {access_key}
+sandbox.secret_key = {secret_key}
+sandbox.test_switches = true
+"""
 
 
 def key_pair(directory, name):
