@@ -67,6 +67,13 @@ def login(request):
     return 'logged in'
 
 
+@view_config(route_name='probe_flash', renderer='string')
+def flash(request):
+    """A message for the next page, as a view that redirects leaves one."""
+    request.session.flash(request.GET['message'])
+    return 'flashed'
+
+
 class ConflictAtCommit:
     """A data manager whose vote fails as a conflicting storage's does."""
 
@@ -98,6 +105,7 @@ def conflict(request):
 def includeme(config):
     config.add_route('probe_conflict', '/_probe/conflict/{where}/{times}')
     config.add_route('probe_login', '/_probe/login/{civil_id}')
+    config.add_route('probe_flash', '/_probe/flash')
     config.add_route('probe_company', '/_probe/company/{cr}')
     config.add_route('probe_post', '/_probe/post')
     config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')

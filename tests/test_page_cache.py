@@ -1,18 +1,33 @@
-"""Pages kept rendered for visitors without a session, renewed by what the database says."""
+"""Pages kept rendered, for visitors without a session and for members,
+renewed by what the database says."""
 
 import hashlib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 import transaction
 from pyramid_jinja2 import Jinja2TemplateRenderer
 
 from occi_site.clock import OMAN
+from occi_site.i18n import _
+from occi_site.page_cache import Unkept, fingerprint
 from occi_site.resources import database
 from occi_site.resources.certificate import issue_certificate
+from occi_site.resources.company import Membership
 from occi_site.resources.content import NewsItem, Page
+from occi_site.resources.services import Quote
 from occi_site.views.verify import LOOKUPS_PER_IP_HOUR
-from tests.conftest import add_content, edit, login, read, visitor
+from tests.conftest import (
+    add_account,
+    add_content,
+    cells,
+    edit,
+    login,
+    read,
+    script_request,
+    visitor,
+)
 
 WHEN = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -135,10 +150,139 @@ def test_failed_lookups_are_never_kept_and_count_against_a_kept_page(portal, ren
     wrong = ('A' if code[0] != 'A' else 'B') + code[1:]
     app = visitor(portal)
     app.get('/verify/%s/%s' % (serial, code))
-    for _ in range(LOOKUPS_PER_IP_HOUR):
+    for _lookup in range(LOOKUPS_PER_IP_HOUR):
         app.get('/verify/%s/%s' % (serial, wrong), status=404)
     assert renders.count('verify.jinja2') == 1 + LOOKUPS_PER_IP_HOUR
     page = app.get('/verify/%s/%s' % (serial, code), status=429)
     assert 'Too many attempts' in page and 'promising projects' not in page
     other = {'REMOTE_ADDR': '192.0.2.7'}
     assert 'promising projects' in app.get('/verify/%s/%s' % (serial, code), extra_environ=other)
+
+
+# -- a member's pages ------------------------------------------------------
+
+
+def expiry_cell(page, cr='1229237'):
+    row = next(row for row in page.html.find('tbody').find_all('tr') if row.td.text == cr)
+    return row.find_all('td')[4].text
+
+
+def test_a_members_dashboard_is_rendered_once_until_what_it_shows_changes(portal, renders, clock):
+    # 23:50 in Muscat.
+    clock.now = datetime(2026, 3, 1, 19, 50, tzinfo=UTC)
+    member = login(portal, '90000001')
+    first = member.get('/dashboard')
+    assert member.get('/dashboard').text == first.text
+    assert renders == ['dashboard.jinja2']
+
+    def expire_today(site):
+        site['companies']['1229237'].membership.expires_on = date(2026, 3, 1)
+
+    edit(portal, expire_today)
+    page = member.get('/dashboard')
+    assert expiry_cell(page) == '2026-03-01' and 'Expires within 30 days' in page
+    assert len(renders) == 2
+    # Past midnight, the same membership has expired.
+    clock.now += timedelta(minutes=15)
+    assert member.get('/dashboard').html.find(class_='expired') is not None
+    assert len(renders) == 3
+
+
+def test_each_member_and_language_has_a_page_of_their_own(portal, renders):
+    ali = login(portal, '90000001')
+    assert 'Welcome, Test Person' in ali.get('/dashboard')
+    edit(portal, lambda site: add_account(site, '90000002', full_name='Another Person'))
+    other = visitor(portal)
+    other.get('/_probe/login/90000002')
+    page = other.get('/dashboard')
+    assert 'Welcome, Another Person' in page and '1229237' not in page
+    arabic = ali.get('/dashboard', headers={'Accept-Language': 'ar'})
+    assert arabic.html.html['dir'] == 'rtl'
+    # A new session, a new CSRF token in the page's forms.
+    again = visitor(portal)
+    again.get('/_probe/login/90000001')
+    token = again.get('/dashboard').html.find('input', attrs={'name': 'csrf_token'})['value']
+    assert token == again.get('/_probe/post').text
+    assert len(renders) == 4
+
+
+def test_a_message_to_flash_is_shown_once_over_a_kept_page(portal, renders):
+    member = login(portal, '90000001')
+    member.get('/dashboard')
+    member.get('/_probe/flash', {'message': 'Your e-mail address was changed.'})
+    assert 'Your e-mail address was changed.' in member.get('/dashboard')
+    assert 'Your e-mail address was changed.' not in member.get('/dashboard')
+
+
+def at_step_3(portal, member, service, now):
+    """The address of the member's request for ``service``, verified at ``now``."""
+    page = member.get('/services/%s' % service)
+    form = page.forms['deform']
+    form['cr_number'], form['occi_number'] = '1229237', '91868'
+    url = form.submit('next').location
+
+    def verify(site):
+        service_request = site['requests'][url.rstrip('/').rsplit('/', 1)[1]]
+        service_request.record_step_up(
+            'assertion-1', now, 'card', now, script_request(portal.registry)
+        )
+
+    edit(portal, verify)
+    return url
+
+
+def test_a_request_at_step_3_is_kept_until_its_verification_is_stale(portal, renders, clock):
+    member = login(portal, '90000001')
+    url = at_step_3(portal, member, 'renewal', clock.now)
+    step_3 = member.get(url)
+    assert 'Renew Membership' in step_3
+    assert member.get(url).text == step_3.text
+    assert 'RO 50' in cells(member.get(url, {'years': '2'}).html)
+    assert renders.count('wizard/request.jinja2') == 2
+    clock.now = clock.now + timedelta(minutes=11)
+    assert 'older than 10 minutes' in member.get(url)
+
+
+def test_a_records_fingerprint_follows_the_records_it_holds(portal):
+    def company(site):
+        return fingerprint(site['companies']['1229237'])
+
+    before = read(portal, company)
+
+    def extend(site):
+        site['companies']['1229237'].membership.expires_on = date(2031, 1, 1)
+
+    # The company record is unchanged; the membership it holds is a record of its own.
+    edit(portal, extend)
+    assert read(portal, company) != before
+
+
+def test_fingerprints_tell_apart_what_prints_differently():
+    assert fingerprint((1, 'a')) == fingerprint((1, 'a'))
+    assert len({fingerprint(value) for value in (1, 1.0, True, Decimal(1))}) == 4
+    assert fingerprint(_('Fee ${n}', mapping={'n': 1})) != fingerprint(
+        _('Fee ${n}', mapping={'n': 2})
+    )
+    assert fingerprint(Quote('renewal', ((_('Fees'), 25_000),))) != fingerprint(
+        Quote('renewal', ((_('Fees'), 50_000),))
+    )
+
+
+def test_values_without_a_fingerprint_are_never_kept(portal):
+    with pytest.raises(Unkept):
+        fingerprint({'anything': object()})
+    with pytest.raises(Unkept):
+        fingerprint([ValueError('refused')])
+
+    def changed_in_this_transaction(site):
+        company = site['companies']['1229237']
+        before = fingerprint(company)
+        company.email = 'new@example.om'
+        with pytest.raises(Unkept):
+            fingerprint(company)
+        with pytest.raises(Unkept):
+            fingerprint(Membership('1', 'First', date(2027, 1, 1)))
+        return before
+
+    before = edit(portal, changed_in_this_transaction)
+    assert read(portal, lambda site: fingerprint(site['companies']['1229237'])) != before

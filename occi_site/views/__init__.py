@@ -5,6 +5,8 @@ from pyramid.events import BeforeRender
 from pyramid.view import view_config
 
 from ..i18n import LANGUAGES
+from ..resources.service_request import REQUEST_STATE_TITLES
+from ..resources.services import SERVICES
 
 
 def member_page(route_name, renderer):
@@ -34,6 +36,10 @@ def _template_globals(event):
     event.setdefault('crumbs', ())
     event.setdefault('here', current_path(request))
     event.setdefault('dev_tools', request.registry.settings.get('occi.dev_tools'))
+    # The chamber's constants, not the views' values: a kept page's
+    # fingerprint need not walk them (page_cache).
+    event.setdefault('services', SERVICES)
+    event.setdefault('request_state_titles', REQUEST_STATE_TITLES)
 
 
 def includeme(config):

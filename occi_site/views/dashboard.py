@@ -2,8 +2,6 @@
 
 from pyramid.view import view_config
 
-from ..resources.service_request import REQUEST_STATE_TITLES
-from ..resources.services import SERVICES
 from ..security import member_crs
 
 # A membership this close to its expiry is shown as expiring.
@@ -57,14 +55,14 @@ def member_records(request, crs):
     return requests, receipts, certificates
 
 
-@view_config(route_name='dashboard', renderer='dashboard.jinja2', permission='member')
+@view_config(
+    route_name='dashboard', renderer='dashboard.jinja2', permission='member', member_cache=True
+)
 def dashboard(request):
     crs = member_crs(request)
     requests, receipts, certificates = member_records(request, crs)
     return {
         'companies': company_rows(request, crs),
-        'services': SERVICES,
-        'state_titles': REQUEST_STATE_TITLES,
         'requests': requests,
         'receipts': receipts,
         'certificates': certificates,

@@ -6,7 +6,6 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
-from ..resources.services import SERVICES
 from ..resources.site import Site
 from .content import latest_news
 
@@ -19,7 +18,7 @@ def content_revision(context, request):
     context=Site, renderer='home.jinja2', permission='view', anonymous_cache=content_revision
 )
 def home(context, request):
-    return {'services': SERVICES, 'news': latest_news(request)}
+    return {'news': latest_news(request)}
 
 
 @view_config(context=Site, name='contact', renderer='contact.jinja2', permission='view')

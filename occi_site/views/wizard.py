@@ -125,6 +125,7 @@ def company_view(request, service_request):
     renderer='wizard/request.jinja2',
     permission='view',
     request_method='GET',
+    member_cache=True,
 )
 def show_request(service_request, request):
     """Whatever step the request is at."""
