@@ -137,7 +137,6 @@ def show_request(service_request, request):
     values = dict(
         company_view(request, service_request),
         service_request=service_request,
-        service=service,
         crumbs=[(service.title, request.route_url('service_start', service=service.name))],
     )
     if service_request.state in ('draft', 'verified') and not service_request.step_up_is_fresh(
