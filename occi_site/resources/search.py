@@ -116,8 +116,8 @@ class NameIndex(Persistent):
         ``text`` (a word of 3 letters or more also as the start of a word).
 
         The words' key sets are walked together: each jumps to the next key
-        the others may hold, and from a key they all hold the sparsest reads
-        a run of its keys, which the others' keys in the same range filter.
+        the others may hold, and from there the sparsest reads a run of its
+        keys, which the others' keys in the same range filter.
         So only the buckets on the way to the first ``limit`` keys are read,
         however large the sets, and a step costs one tree descent per word
         however many keys it passes."""
@@ -128,10 +128,12 @@ class NameIndex(Persistent):
         key = ''
         run = limit
         while len(found) < limit:
-            key = _first_held_by_all(walks, key)
+            key = _lower_bound(walks, key)
             if key is None:
                 break
             run_keys = walks[0].keys_from(key, run)
+            if not run_keys:
+                break
             last = run_keys[-1]
             counts = {id(walks[0]): len(run_keys)}
             for walk in walks[1:]:
@@ -152,18 +154,14 @@ class NameIndex(Persistent):
         return found[:limit]
 
 
-def _first_held_by_all(walks, key):
-    """The first key from ``key`` on that every walk holds, or None."""
-    while True:
-        for walk in walks:
-            held = walk.first_from(key)
-            if held is None:
-                return None
-            if held != key:
-                key = held
-                break
-        else:
-            return key
+def _lower_bound(walks, key):
+    """A key from ``key`` on that no key every walk holds comes before: each
+    walk's first key from there on, in turn (None where one holds no more)."""
+    for walk in walks:
+        key = walk.first_from(key)
+        if key is None:
+            return None
+    return key
 
 
 def _walk(sets):
