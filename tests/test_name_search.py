@@ -57,3 +57,20 @@ def test_search_results_are_the_keys_holding_every_word_in_order():
     assert search_counting_loads(db, 'nobody')[0] == []
     assert search_counting_loads(db, 'al', limit=3)[0] == ['000000', '000001', '000002']
     db.close()
+
+
+def test_a_prefix_of_many_words_matches_any_of_them_with_the_other_words():
+    # "trad" begins 40 words, each held by a few keys; "kindi" by most keys.
+    def words_of(n):
+        return 'Trad%02d %s' % (n % 40, 'Kindi' if n % 5 else 'Harthy')
+
+    db = make_index(keys_with(words_of, 2_000))
+    expected = ['%06d' % n for n in range(2_000) if n % 5]
+    assert search_counting_loads(db, 'kindi trad', limit=1000)[0] == expected[:1000]
+    assert search_counting_loads(db, 'trad kindi')[0] == expected[:50]
+    assert (
+        search_counting_loads(db, 'trad05 harthy')[0]
+        == ['%06d' % n for n in range(2_000) if n % 40 == 5][:50]
+    )
+    assert search_counting_loads(db, 'trad07 harthy')[0] == []
+    db.close()

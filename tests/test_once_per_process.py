@@ -53,7 +53,7 @@ def test_form_templates_are_not_read_again_on_every_render(app, monkeypatch):
     assert checks == []
 
 
-def test_a_blank_search_form_is_rendered_once(login_app, monkeypatch):
+def test_a_search_form_is_rendered_once(login_app, monkeypatch):
     import deform
 
     admin = login_app('90000009', roles=('member', 'admin'))
@@ -70,8 +70,16 @@ def test_a_blank_search_form_is_rendered_once(login_app, monkeypatch):
     assert renders == []
     assert again.html.find(id='search') is not None
     assert str(again.html.find(id='search')) == str(first.html.find(id='search'))
-    found = admin.get('/companies/@@manage-search', {'text': 'promising', 'search': 'search'})
-    assert renders and 'value="promising"' in found
+    # A filled form shows what was sent, and is rendered once too.
+    query = {'text': 'rendered once', 'search': 'search'}
+    found = admin.get('/companies/@@manage-search', query)
+    assert renders and 'value="rendered once"' in found
+    renders.clear()
+    again = admin.get('/companies/@@manage-search', query)
+    assert renders == []
+    assert str(again.html.find(id='search')) == str(found.html.find(id='search'))
+    other = admin.get('/companies/@@manage-search', {'text': 'promising', 'search': 'search'})
+    assert 'value="promising"' in other and 'value="rendered once"' not in other
 
 
 def test_the_person_is_looked_up_once_per_request(login_app, monkeypatch):

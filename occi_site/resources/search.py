@@ -14,7 +14,9 @@ called wherever a company or an account is added or renamed, and the
 ``remove`` and ``rename`` do.
 """
 
+import heapq
 import itertools
+import math
 import re
 import unicodedata
 
@@ -33,6 +35,11 @@ ARABIC_FOLDS = str.maketrans({'ٱ': 'ا', 'ى': 'ي', 'ی': 'ي', 'ک': 'ك', '�
 PREFIX_LENGTH = 3
 # A prefix that begins more words than this matches only the first ones.
 PREFIX_EXPANSION = 200
+# A search reads runs of its sparsest word's keys: each run as long as the
+# last one's share of matches says the rest of the page needs, with this
+# margin, and at most this long.
+RUN_MARGIN = 1.25
+LONGEST_RUN = 1024
 
 
 def normalise(text):
@@ -108,45 +115,123 @@ class NameIndex(Persistent):
         """Up to ``limit`` keys, in key order, whose names hold every word of
         ``text`` (a word of 3 letters or more also as the start of a word).
 
-        The words' key sets are walked together, each jumping to the next
-        key the others may hold (``minKey``), so only the buckets on the
-        way to the first ``limit`` keys are read, however large the sets."""
-        words = [self._matches(word) for word in query_words(text)]
-        if not words or not all(words):
+        The words' key sets are walked together: each jumps to the next key
+        the others may hold, and from there the sparsest reads a run of its
+        keys, which the others' keys in the same range filter.
+        So only the buckets on the way to the first ``limit`` keys are read,
+        however large the sets, and a step costs one tree descent per word
+        however many keys it passes."""
+        walks = [_walk(self._matches(word)) for word in query_words(text)]
+        if not walks or not all(walks):
             return []
         found = []
         key = ''
+        run = limit
         while len(found) < limit:
-            candidate = _first_from(words[0], key)
-            if candidate is None:
+            key = _lower_bound(walks, key)
+            if key is None:
                 break
-            # The first key from the candidate on that the other words hold.
-            for sets in words[1:]:
-                held = _first_from(sets, candidate)
-                if held != candidate:
-                    break
+            run_keys = walks[0].keys_from(key, run)
+            if not run_keys:
+                break
+            last = run_keys[-1]
+            counts = {id(walks[0]): len(run_keys)}
+            for walk in walks[1:]:
+                held = set(walk.keys_between(key, last))
+                counts[id(walk)] = len(held)
+                run_keys = [candidate for candidate in run_keys if candidate in held]
+            found.extend(run_keys)
+            # The sparsest word leads the next run, long enough by this run's
+            # share of matches to end the search, if the share holds.
+            walks.sort(key=lambda walk: counts[id(walk)])
+            if run_keys:
+                share = len(run_keys) / counts[id(walks[0])]
+                run = math.ceil((limit - len(found)) / share * RUN_MARGIN)
             else:
-                found.append(candidate)
-                # The smallest string after the candidate.
-                key = candidate + '\x00'
-                continue
-            if held is None:
-                break
-            key = held
-        return found
+                run *= 2
+            run = min(max(run, 2), LONGEST_RUN)
+            key = last + '\x00'
+        return found[:limit]
 
 
-def _first_from(sets, key):
-    """The smallest key from ``key`` on in any of ``sets``, or None."""
-    first = None
-    for keys in sets:
+def _lower_bound(walks, key):
+    """A key from ``key`` on that no key every walk holds comes before: each
+    walk's first key from there on, in turn (None where one holds no more)."""
+    for walk in walks:
+        key = walk.first_from(key)
+        if key is None:
+            return None
+    return key
+
+
+def _walk(sets):
+    """A walk over the union of ``sets`` (None for none)."""
+    if not sets:
+        return None
+    if len(sets) == 1:
+        return _SetWalk(sets[0])
+    return _UnionWalk(sets)
+
+
+class _SetWalk:
+    """One word's key set."""
+
+    def __init__(self, keys):
+        self._keys = keys
+
+    def first_from(self, key):
+        """The smallest key from ``key`` on, or None."""
         try:
-            held = keys.minKey(key)
+            return self._keys.minKey(key)
         except ValueError:
-            continue
-        if first is None or held < first:
-            first = held
-    return first
+            return None
+
+    def keys_from(self, key, count):
+        """Up to ``count`` keys from ``key`` on, in order."""
+        return list(itertools.islice(self._keys.keys(key), count))
+
+    def keys_between(self, low, high):
+        return self._keys.keys(low, high)
+
+
+class _UnionWalk:
+    """The key sets of a prefix's words walked together: a heap holds each
+    set's next key, so a step reads again only the sets the walk has passed
+    rather than every one of up to ``PREFIX_EXPANSION`` sets.  Keys asked
+    for only grow."""
+
+    def __init__(self, sets):
+        self._sets = sets
+        self._heap = [(keys.minKey(), number) for number, keys in enumerate(sets) if keys]
+        heapq.heapify(self._heap)
+
+    def first_from(self, key):
+        heap = self._heap
+        while heap and heap[0][0] < key:
+            number = heap[0][1]
+            try:
+                heapq.heapreplace(heap, (self._sets[number].minKey(key), number))
+            except ValueError:
+                heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def keys_from(self, key, count):
+        self.first_from(key)
+        keys = []
+        for held, number in sorted(self._heap):
+            if len(keys) >= count and held > keys[-1]:
+                break
+            more = itertools.islice(self._sets[number].keys(key), count)
+            keys = sorted(set(keys).union(more))[:count]
+        return keys
+
+    def keys_between(self, low, high):
+        self.first_from(low)
+        keys = set()
+        for held, number in self._heap:
+            if held <= high:
+                keys.update(self._sets[number].keys(low, high))
+        return keys
 
 
 def index_company(companies, company):

@@ -32,12 +32,12 @@ def _shown_amount(baisa, locale_name, localizer):
 @pass_context
 def day(context, value):
     """A date as ``2027-03-19`` in English and in Arabic digits' locale form in Arabic."""
-    return _formatted_day(value, context['request'].locale_name)
+    return formatted_day(value, context['request'].locale_name)
 
 
 # Listings show dozens of dates, mostly the same few hundred days.
 @functools.lru_cache(maxsize=4096)
-def _formatted_day(value, locale_name):
+def formatted_day(value, locale_name):
     return format_date(value, format='yyyy-MM-dd', locale=locale_name)
 
 

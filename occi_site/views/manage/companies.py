@@ -3,6 +3,7 @@ or a name in either language; its membership, its history, and recording a
 debit the member owes the chamber."""
 
 from datetime import datetime
+from typing import NamedTuple
 
 import colander
 from pyramid.httpexceptions import HTTPSeeOther
@@ -13,10 +14,11 @@ from ...i18n import _
 from ...money import Rials, rials_between
 from ...resources.company import Companies, Company
 from ...resources.search import find_companies
+from ..formatting import formatted_day
 from ..forms import text_node
 from .changes import record_change
 from .forms import ManageForm, find_page
-from .tabs import mgmt_view
+from .tabs import manage_url_in, mgmt_view
 
 HISTORY_SHOWN = 30
 
@@ -30,9 +32,49 @@ class CompanySearch(colander.Schema):
     )
 
 
+class FoundCompany(NamedTuple):
+    """A company as the Find tab lists it, its cells ready to show."""
+
+    url: str
+    cr_number: str
+    name_en: str
+    name_ar: str
+    # (OCCI number, grade, expiry), or None without a membership.
+    membership: tuple | None
+
+
+def found_rows(request, context, companies):
+    """The rows of ``companies``, each cell worked out here: a template asks
+    again for the translation, the date and the address of every row."""
+    locale_name = request.locale_name
+    url = manage_url_in(request, context)
+    grades = {}
+    rows = []
+    for company in companies:
+        membership = company.membership
+        if membership is not None:
+            grade = grades.get(membership.grade)
+            if grade is None:
+                grade = grades[membership.grade] = request.localizer.translate(_(membership.grade))
+            membership = (
+                membership.occi_number,
+                grade,
+                formatted_day(membership.expires_on, locale_name),
+            )
+        rows.append(
+            FoundCompany(
+                url(company), company.cr_number, company.name_en, company.name_ar, membership
+            )
+        )
+    return rows
+
+
 @mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies')
 def search(context, request):
-    return find_page(request, context, CompanySearch(), find_companies)
+    def find(companies, text):
+        return found_rows(request, companies, find_companies(companies, text))
+
+    return find_page(request, context, CompanySearch(), find)
 
 
 class DebitSchema(colander.Schema):

@@ -104,6 +104,11 @@ class ManageForm(FormView):
 # one with Deform is a good part of a listing page's time, and it is the same
 # HTML every time for a schema that nothing is bound into.
 _BLANK_SEARCH_FORMS = {}
+# And filled in, by those and the values sent: a search is often sent again
+# (the next page, the same name looked up again).  Forgotten all at once
+# when this many are remembered.
+_FILLED_SEARCH_FORMS = {}
+FILLED_FORMS_REMEMBERED = 1000
 
 
 def _binds_anything(schema):
@@ -126,30 +131,35 @@ def search_form(request, schema, button_title, focus='off', **bind):
     """A GET form (searches and filters change nothing, so no CSRF token in
     the address): ``(rendered form, appstruct)``, the appstruct None until
     the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
-    button = deform.Button('search', request.localizer.translate(button_title))
-    blank_key = None
+    sent = 'search' in request.GET
     # Binding clones the whole schema: only worth it where something is bound.
     binds = bool(bind) or _binds_anything(schema)
-    if 'search' not in request.GET and not binds:
-        blank_key = (type(schema), request.locale_name, button_title, focus)
-        if blank_key in _BLANK_SEARCH_FORMS:
-            return _BLANK_SEARCH_FORMS[blank_key], None
+    shown_key = None if binds else (type(schema), request.locale_name, button_title, focus)
+    if not sent and shown_key in _BLANK_SEARCH_FORMS:
+        return _BLANK_SEARCH_FORMS[shown_key], None
     if binds:
         schema = schema.bind(request=request, **bind)
-    form = deform.Form(
-        schema,
-        method='GET',
-        buttons=(button,),
-        formid='search',
-        focus=focus,
-    )
-    if 'search' not in request.GET:
+    button = deform.Button('search', request.localizer.translate(button_title))
+    form = deform.Form(schema, method='GET', buttons=(button,), formid='search', focus=focus)
+    if not sent:
         rendered = form.render()
-        if blank_key is not None:
-            _BLANK_SEARCH_FORMS[blank_key] = rendered
+        if shown_key is not None:
+            _BLANK_SEARCH_FORMS[shown_key] = rendered
         return rendered, None
     try:
         appstruct = form.validate(request.GET.items())
     except deform.ValidationFailure as failure:
         return failure.render(), None
-    return form.render(appstruct), appstruct
+    if shown_key is None:
+        return form.render(appstruct), appstruct
+    filled_key = (
+        shown_key,
+        tuple(sorted((name, repr(value)) for name, value in appstruct.items())),
+    )
+    rendered = _FILLED_SEARCH_FORMS.get(filled_key)
+    if rendered is None:
+        rendered = form.render(appstruct)
+        if len(_FILLED_SEARCH_FORMS) >= FILLED_FORMS_REMEMBERED:
+            _FILLED_SEARCH_FORMS.clear()
+        _FILLED_SEARCH_FORMS[filled_key] = rendered
+    return rendered, appstruct

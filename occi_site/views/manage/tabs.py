@@ -226,13 +226,13 @@ def manage_page(request, context, **values):
         tabs=tabs_for(request, context),
         crumbs=manage_crumbs(request, context),
         undo_offers=offers if may_undo else (),
-        manage_url=_page_manage_url(request, context),
+        manage_url=manage_url_in(request, context),
     )
     return values
 
 
-def _page_manage_url(request, context):
-    """``manage_url`` for a page's template: the children it lists get
+def manage_url_in(request, context):
+    """``manage_url`` for the page of ``context``: the children it lists get
     their container's address and their name, not each one's worked out
     from the root again."""
     here = request.resource_url(context)
