@@ -14,6 +14,7 @@ names it had), and the ``unindex_*`` functions where one is removed: the
 containers' own ``add``, ``remove``, ``rename`` and ``register`` do.
 """
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -51,6 +52,9 @@ def query_words(text):
     return WORD.findall(normalise(text))
 
 
+# Records loaded in bulk (sample, synthetic) repeat names: the words of the
+# last few thousand names are kept rather than normalised again.
+@functools.lru_cache(maxsize=4096)
 def name_words(*names):
     """The words a name is indexed under: each normalised word, and an
     Arabic word with its article also without it."""
@@ -59,7 +63,7 @@ def name_words(*names):
         words.add(word)
         if word.startswith(ARTICLE) and len(word) > len(ARTICLE) + 1:
             words.add(word[len(ARTICLE) :])
-    return words
+    return frozenset(words)
 
 
 class NameIndex(Persistent):
@@ -82,7 +86,7 @@ class NameIndex(Persistent):
         """File ``key`` under the words of ``names``; ``old_names``: the
         names it is filed under now (None: it is new)."""
         words = name_words(*names)
-        old = set()
+        old = frozenset()
         if old_names is None:
             self._count.change(1)
         else:
