@@ -1,7 +1,7 @@
 """Companies, memberships and accounts stored without their attributes' names,
 and the step that brings a database stored before to that layout."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import transaction
 from BTrees.OOBTree import OOBTree, OOTreeSet
@@ -45,8 +45,8 @@ def test_records_are_stored_without_their_attributes_names():
     transaction.commit()
     for record, names in (
         (company, (b'cr_number', b'name_en', b'__parent__', b'Companies')),
-        (company.membership, (b'occi_number', b'expires_on')),
-        (account, (b'civil_id', b'contacts_proven_at', b'Accounts')),
+        (company.membership, (b'occi_number', b'expires_on', b'datetime')),
+        (account, (b'civil_id', b'contacts_proven_at', b'Accounts', b'datetime', b'timezone')),
     ):
         data = stored(record)
         assert not [name for name in names if name in data]
@@ -79,6 +79,10 @@ def test_a_state_with_other_attributes_or_an_older_shorter_tuple_loads():
     # A state pickled as a dict, as every record was before.
     copy.__setstate__(dict(account.__dict__))
     assert copy.note == 'kept' and copy.mobile == '99123456'
+    # A time not in UTC is kept as it is.
+    account.created = datetime(2026, 11, 24, 13, 0, tzinfo=timezone(timedelta(hours=4)))
+    copy.__setstate__(account.__getstate__())
+    assert copy.created == account.created and copy.created.utcoffset() == timedelta(hours=4)
     # A record stored before its class's last attributes reads their defaults.
     membership = Membership.__new__(Membership)
     membership.__setstate__(('88231', 'Second', date(2027, 8, 30), 0))

@@ -80,6 +80,7 @@ class Account(CompactState, Located):
         '__name__',
         '__parent__',
     )
+    utc_times = frozenset({'created', 'contacts_proven_at'})
 
     def __init__(self, civil_id, full_name, email, mobile, language='en'):
         self.civil_id = civil_id

@@ -13,7 +13,31 @@ read; a name is never removed or moved.  A name of ``stored`` the object
 has not set is stored as its class default.
 """
 
+from datetime import UTC, date, datetime, timedelta
+
 from persistent import Persistent
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _packed(value, name, days, utc_times):
+    """``value`` of attribute ``name`` as it is pickled."""
+    if name in days and type(value) is date:
+        return value.toordinal()
+    if name in utc_times and type(value) is datetime and value.tzinfo is UTC:
+        return (value - EPOCH) // MICROSECOND
+    return value
+
+
+def _unpacked(value, name, days, utc_times):
+    """``value`` of attribute ``name`` as it was pickled, as it is read."""
+    if type(value) is int:
+        if name in days:
+            return date.fromordinal(value)
+        if name in utc_times:
+            return EPOCH + value * MICROSECOND
+    return value
 
 
 class CompactState(Persistent):
@@ -21,11 +45,21 @@ class CompactState(Persistent):
     values, followed by a dict of its other attributes if it has any."""
 
     stored = ()
+    # Attributes of ``stored`` that hold a date (or None), pickled as its
+    # ordinal, and that hold a datetime in UTC (or None), pickled as
+    # microseconds since 1970: a few bytes, not the date's class and its
+    # bytes, and the datetime's time zone's classes and arguments.
+    days = frozenset()
+    utc_times = frozenset()
 
     def __getstate__(self):
         state = super().__getstate__()
+        days, utc_times = self.days, self.utc_times
         values = tuple(
-            state.pop(name) if name in state else self._default(name) for name in self.stored
+            _packed(
+                state.pop(name) if name in state else self._default(name), name, days, utc_times
+            )
+            for name in self.stored
         )
         return (*values, state) if state else values
 
@@ -42,5 +76,10 @@ class CompactState(Persistent):
         if isinstance(state, tuple):
             # One more value than ``stored`` names: the other attributes.
             others = state[-1] if len(state) > len(self.stored) else {}
-            state = dict(zip(self.stored, state, strict=False), **others)
+            days, utc_times = self.days, self.utc_times
+            state = {
+                name: _unpacked(value, name, days, utc_times)
+                for name, value in zip(self.stored, state, strict=False)
+            }
+            state.update(others)
         super().__setstate__(state)

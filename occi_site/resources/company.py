@@ -175,6 +175,7 @@ class Membership(CompactState):
         'joined_on',
         'debits',
     )
+    days = frozenset({'expires_on', 'reminded_for', 'joined_on'})
 
     def __init__(self, occi_number, grade, expires_on, debit_baisa=0, joined_on=None):
         self.occi_number = occi_number
