@@ -141,3 +141,22 @@ def test_the_console_script(tmp_path, data_fs, capsys):
     assert site['companies'].find_by_occi_number('91868').cr_number == '1229237'
     conn.close()
     db.close()
+
+
+def test_the_pack_keeps_the_last_versions_only(populated, data_fs):
+    _added, _output, site = populated
+    db = site._p_jar.db()
+    site._p_jar.close()
+    before = db.getSize()
+    # Four commits of 500 wrote the indexes' buckets up to four times.
+    populate_script.pack_old_versions(db)
+    assert db.getSize() < before * 0.9
+    db.close()
+    db, conn, site = open_site(data_fs)
+    companies = site['companies']
+    assert len(companies) == COUNT and len(companies.name_index) == COUNT
+    company = companies['2001999']
+    assert find_companies(companies, company.name_ar, limit=COUNT)
+    assert companies.find_by_occi_number(company.membership.occi_number) is company
+    conn.close()
+    db.close()

@@ -7,6 +7,7 @@ from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 
 from ..i18n import _
+from .compact import CompactState
 from .folder import Folder, Located
 from .search import NameIndex, index_account, unindex_account
 from .types import Column, content_type, titled
@@ -46,7 +47,7 @@ ACCOUNT_COLUMNS = (
 
 
 @content_type('account', _('Account'), label=lambda account, lang: account.full_name)
-class Account(Located):
+class Account(CompactState, Located):
     """A person registered on the portal.
 
     An account is made ``new`` from a registration whose civil ID was proven at
@@ -63,6 +64,23 @@ class Account(Located):
     security_stamp = ''
     contacts_proven_at = None
     contact_changes = {}
+    # In the order their values are pickled (compact.py).
+    stored = (
+        'civil_id',
+        'full_name',
+        'email',
+        'mobile',
+        'language',
+        'state',
+        'roles',
+        'created',
+        'security_stamp',
+        'contacts_proven_at',
+        'contact_changes',
+        '__name__',
+        '__parent__',
+    )
+    utc_times = frozenset({'created', 'contacts_proven_at'})
 
     def __init__(self, civil_id, full_name, email, mobile, language='en'):
         self.civil_id = civil_id
@@ -225,9 +243,10 @@ class Accounts(Folder):
             self.add(account.civil_id, account)
             account.activate(now)
             return account
+        old_name = account.full_name
         account.full_name = registration.full_name
         account.language = registration.language
-        index_account(self, account)
+        index_account(self, account, old_name)
         for channel in CHANNELS:
             self.set_contact(account, channel, getattr(registration, channel))
         account.confirm_contacts(now)

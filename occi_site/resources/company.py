@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from pyramid.authorization import Allow
 
 from ..events import MembershipChanged, announce
 from ..i18n import _
+from .compact import CompactState
 from .folder import Folder, Located
-from .multi_index import file_under, unfile
-from .search import NameIndex, index_company, unindex_company
+from .multi_index import LargeSet, file_under, unfile
+from .search import NameIndex, company_names, index_company, unindex_company
 from .tally import DayTally
 from .types import Column, content_type, in_language
 
@@ -147,7 +147,7 @@ class MembershipTerms:
     expires_on: date
 
 
-class Membership(Persistent):
+class Membership(CompactState):
     """The chamber's membership of one company: number, grade and expiry.
 
     ``debit_baisa`` is what the chamber records as owed beyond unpaid years
@@ -165,6 +165,17 @@ class Membership(Persistent):
     # reason); the newest of them that add up to no more than ``debit_baisa``
     # are still owed (a renewal collects the debit and sets it to 0).
     debits = ()
+    # In the order their values are pickled (compact.py).
+    stored = (
+        'occi_number',
+        'grade',
+        'expires_on',
+        'debit_baisa',
+        'reminded_for',
+        'joined_on',
+        'debits',
+    )
+    days = frozenset({'expires_on', 'reminded_for', 'joined_on'})
 
     def __init__(self, occi_number, grade, expires_on, debit_baisa=0, joined_on=None):
         self.occi_number = occi_number
@@ -284,8 +295,20 @@ COMPANY_COLUMNS = (
 
 
 @content_type('company', _('Company'), label=in_language('name_en', 'name_ar'))
-class Company(Located):
+class Company(CompactState, Located):
     """The chamber's record of a company, named by its CR number."""
+
+    # In the order their values are pickled (compact.py).
+    stored = (
+        'cr_number',
+        'name_en',
+        'name_ar',
+        'address',
+        'email',
+        'membership',
+        '__name__',
+        '__parent__',
+    )
 
     def __init__(self, cr_number, name_en, name_ar, address, email=''):
         self.cr_number = cr_number
@@ -363,9 +386,10 @@ class Companies(Folder):
 
     def rename(self, company, name_en, name_ar):
         """Give ``company`` new names, keeping the name index true."""
+        old_names = company_names(company)
         company.name_en = name_en
         company.name_ar = name_ar
-        index_company(self, company)
+        index_company(self, company, old_names)
 
     def set_membership(self, company, membership):
         """Attach or replace ``company``'s membership, keeping the indexes.
@@ -467,7 +491,7 @@ class Companies(Folder):
         self._unindex_expiry(company.cr_number, membership.expires_on)
 
     def _index_expiry(self, cr_number, expires_on):
-        file_under(self.by_expiry, expires_on, cr_number)
+        file_under(self.by_expiry, expires_on, cr_number, LargeSet)
 
     def _unindex_occi_number(self, cr_number, occi_number):
         if self.by_occi_number.get(occi_number) == cr_number:

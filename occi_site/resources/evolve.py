@@ -21,10 +21,12 @@ from .company import Companies
 from .content import ContentArea
 from .counters import Counters
 from .document import IssuedDocuments
+from .multi_index import LargeSet
 from .notification import Notifications
 from .order import Orders
 from .registration import Registrations
 from .reports import Reports, oman_day
+from .search import NameIndex, index_account, index_company
 from .service_request import ServiceRequests
 from .settings import Settings
 from .throttle import Throttle
@@ -162,6 +164,37 @@ def step_13_shard_the_notifications(site):
     site['notifications'].spread_over_shards()
 
 
+def _walk(folder):
+    """``folder``'s children, memory kept flat: each BATCH, what was changed
+    goes to a savepoint and what was only read leaves the cache."""
+    connection = folder._p_jar
+    for count, child in enumerate(folder.values(), 1):
+        yield child
+        if count % BATCH == 0:
+            connection.transaction_manager.get().savepoint(optimistic=True)
+            connection.cacheGC()
+
+
+def step_14_compact_companies_and_accounts(site):
+    """The name indexes keep no words per key (search.py) and file keys in
+    large-bucket sets, as the expiry index does (multi_index.py); companies,
+    memberships and accounts are stored without their attributes' names
+    (compact.py)."""
+    companies, accounts = site['companies'], site['accounts']
+    companies.name_index = NameIndex()
+    for company in _walk(companies):
+        index_company(companies, company)
+        company._p_changed = True
+        if company.membership is not None:
+            company.membership._p_changed = True
+    for day, crs in list(companies.by_expiry.items()):
+        companies.by_expiry[day] = LargeSet(crs)
+    accounts.name_index = NameIndex()
+    for account in _walk(accounts):
+        index_account(accounts, account)
+        account._p_changed = True
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -176,6 +209,7 @@ STEPS = (
     (11, step_11_shard_the_audit_log),
     (12, step_12_assertions_by_hour),
     (13, step_13_shard_the_notifications),
+    (14, step_14_compact_companies_and_accounts),
 )
 
 GENERATION = STEPS[-1][0]

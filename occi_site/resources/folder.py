@@ -22,6 +22,13 @@ class Folder(Located):
 
     title = ''
 
+    def __getnewargs__(self):
+        # ZODB then refers to a folder by its oid alone, not by (oid, class):
+        # every child's ``__parent__`` is ~45 bytes shorter.  Reading such a
+        # reference loads the folder's record to learn its class, which costs
+        # nothing here: a folder is read on every traversal, so it is cached.
+        return ()
+
     def __init__(self, title=''):
         self.title = title
         self.data = OOBTree()

@@ -7,16 +7,34 @@ when its last name goes, and a name is filed or unfiled at most once however
 often it is asked.  Sets are ``OOTreeSet``s: each is a persistent object of
 its own, so two transactions filing names under different keys write
 different objects.
+
+A key under which a large share of all records is filed (a word of the
+companies' names, an expiry day) takes ``LargeSet``s: their buckets hold up to
+LARGE_BUCKET names rather than 30, so each name takes a few bytes, not the
+bucket's own record header, class and link to the next bucket shared by a
+handful of names.
 """
 
 from BTrees.OOBTree import OOTreeSet
 
+# Names in one bucket of a LargeSet: up to 256 strings keep their pickle's
+# memo references one byte long.
+LARGE_BUCKET = 250
 
-def file_under(index, key, name):
-    """File ``name`` under ``key`` in ``index``."""
+
+class LargeSet(OOTreeSet):
+    """An OOTreeSet whose buckets hold LARGE_BUCKET names (BTrees reads the
+    sizes from the class); its buckets stay OOSets."""
+
+    max_leaf_size = LARGE_BUCKET
+    max_internal_size = 2 * LARGE_BUCKET
+
+
+def file_under(index, key, name, kind=OOTreeSet):
+    """File ``name`` under ``key`` in ``index``; a new key's set is a ``kind``."""
     names = index.get(key)
     if names is None:
-        names = index[key] = OOTreeSet()
+        names = index[key] = kind()
     names.add(name)
 
 

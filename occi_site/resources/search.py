@@ -9,11 +9,12 @@ article "ال" is also indexed without it, so "الواعدة" and "واعدة" 
 
 The companies' index lives on the Companies container as ``name_index``,
 the accounts' on Accounts; ``index_company`` / ``index_account`` must be
-called wherever a company or an account is added or renamed, and the
-``unindex_*`` functions where one is removed: the containers' own ``add``,
-``remove`` and ``rename`` do.
+called wherever a company or an account is added or renamed (with the
+names it had), and the ``unindex_*`` functions where one is removed: the
+containers' own ``add``, ``remove``, ``rename`` and ``register`` do.
 """
 
+import functools
 import heapq
 import itertools
 import math
@@ -24,7 +25,7 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from .multi_index import file_under, unfile
+from .multi_index import LargeSet, file_under, unfile
 
 WORD = re.compile(r'\w+')
 ARTICLE = 'ال'
@@ -58,6 +59,9 @@ def query_words(text):
     return WORD.findall(normalise(text))
 
 
+# Records loaded in bulk (sample, synthetic) repeat names: the words of the
+# last few thousand names are kept rather than normalised again.
+@functools.lru_cache(maxsize=4096)
 def name_words(*names):
     """The words a name is indexed under: each normalised word, and an
     Arabic word with its article also without it."""
@@ -66,41 +70,43 @@ def name_words(*names):
         words.add(word)
         if word.startswith(ARTICLE) and len(word) > len(ARTICLE) + 1:
             words.add(word[len(ARTICLE) :])
-    return words
+    return frozenset(words)
 
 
 class NameIndex(Persistent):
-    """Normalised name words -> keys, and each key's words for unindexing.
+    """Normalised name words -> keys.
 
-    Each word has its own ``OOTreeSet``, so adding two companies with
-    different words never touches the same bucket.
+    Each word has its own ``LargeSet``, so adding two companies with
+    different words never touches the same bucket.  The index keeps no
+    key's words: whoever changes or removes a name has the names the key
+    was filed under at hand, and passes them (``old_names``).
     """
 
     def __init__(self):
         self.by_word = OOBTree()
-        self.words_of = OOBTree()
         self._count = Length()
 
     def __len__(self):
         return self._count()
 
-    def __contains__(self, key):
-        return key in self.words_of
-
-    def index(self, key, *names):
-        self.unindex(key)
+    def index(self, key, *names, old_names=None):
+        """File ``key`` under the words of ``names``; ``old_names``: the
+        names it is filed under now (None: it is new)."""
         words = name_words(*names)
-        for word in words:
-            file_under(self.by_word, word, key)
-        self.words_of[key] = tuple(sorted(words))
-        self._count.change(1)
+        old = frozenset()
+        if old_names is None:
+            self._count.change(1)
+        else:
+            old = name_words(*old_names)
+            for word in old - words:
+                unfile(self.by_word, word, key)
+        for word in words - old:
+            file_under(self.by_word, word, key, LargeSet)
 
-    def unindex(self, key):
-        words = self.words_of.pop(key, None)
-        if words is None:
-            return
+    def unindex(self, key, *names):
+        """Take ``key``, filed under the words of ``names``, out of the index."""
         self._count.change(-1)
-        for word in words:
+        for word in name_words(*names):
             unfile(self.by_word, word, key)
 
     def _matches(self, word):
@@ -234,20 +240,29 @@ class _UnionWalk:
         return keys
 
 
-def index_company(companies, company):
-    companies.name_index.index(company.cr_number, company.name_en, company.name_ar)
+def company_names(company):
+    return (company.name_en, company.name_ar)
+
+
+def index_company(companies, company, old_names=None):
+    """File ``company`` under its names; ``old_names``: the (English, Arabic)
+    names it was filed under (None: a company new to the index)."""
+    companies.name_index.index(company.cr_number, *company_names(company), old_names=old_names)
 
 
 def unindex_company(companies, company):
-    companies.name_index.unindex(company.cr_number)
+    companies.name_index.unindex(company.cr_number, *company_names(company))
 
 
-def index_account(accounts, account):
-    accounts.name_index.index(account.civil_id, account.full_name)
+def index_account(accounts, account, old_name=None):
+    """File ``account`` under its full name; ``old_name``: the full name it
+    was filed under (None: an account new to the index)."""
+    old_names = None if old_name is None else (old_name,)
+    accounts.name_index.index(account.civil_id, account.full_name, old_names=old_names)
 
 
 def unindex_account(accounts, account):
-    accounts.name_index.unindex(account.civil_id)
+    accounts.name_index.unindex(account.civil_id, account.full_name)
 
 
 def _unique(found):

@@ -14,12 +14,16 @@ benchmark databases only.
 import argparse
 import itertools
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import transaction
 from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
 from tqdm import tqdm
+from ZODB.FileStorage import FileStorage
+from ZODB.serialize import referencesf
+from zope.proxy import removeAllProxies
 
 from ..clock import OMAN
 from ..resources import ROOT_KEY, database
@@ -225,6 +229,21 @@ def _commit(tm, conn, added):
     conn.cacheMinimize()
 
 
+def pack_old_versions(db):
+    """Pack ``db``, keeping only the records' last versions.
+
+    A FileStorage is packed without its garbage collection, which would walk
+    every reference of every record (half the time of a pack) for nothing:
+    populating only adds records, and a record it leaves behind is only ever
+    an old version.  The blob directory is left as it is: populating adds no
+    blobs.  Another storage packs its usual way."""
+    storage = removeAllProxies(db.storage)
+    if isinstance(storage, FileStorage):
+        storage.pack(time.time(), referencesf, gc=False)
+    else:
+        db.pack()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config_uri', help='an ini file, e.g. development.ini')
@@ -249,7 +268,7 @@ def main(argv=None):
         if added:
             # The indexes' buckets were written once per commit: keep only
             # their last versions.
-            db.pack()
+            pack_old_versions(db)
             print('packed: the database takes %.0f MB' % (db.getSize() / 1e6))
     finally:
         db.close()
