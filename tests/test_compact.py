@@ -72,7 +72,7 @@ def test_a_state_with_other_attributes_or_an_older_shorter_tuple_loads():
     account = Account('90000123', 'Salim', 's@example.om', '99123456')
     account.note = 'kept'
     state = account.__getstate__()
-    assert state[-1] == {'note': 'kept'}
+    assert state[1] == {'note': 'kept'}
     copy = Account.__new__(Account)
     copy.__setstate__(state)
     assert copy.note == 'kept' and copy.full_name == 'Salim' and copy.__name__ is None
@@ -85,7 +85,11 @@ def test_a_state_with_other_attributes_or_an_older_shorter_tuple_loads():
     assert copy.created == account.created and copy.created.utcoffset() == timedelta(hours=4)
     # A record stored before its class's last attributes reads their defaults.
     membership = Membership.__new__(Membership)
-    membership.__setstate__(('88231', 'Second', date(2027, 8, 30), 0))
+    membership.__setstate__((('88231', 'Second', date(2027, 8, 30).toordinal(), 0), None))
+    assert membership.expires_on == date(2027, 8, 30)
+    # ... also with other attributes beside it.
+    membership.__setstate__((('88231', 'Second', 739000, 0), {'note': 'kept'}))
+    assert membership.note == 'kept' and membership.joined_on is None
     assert membership.joined_on is None and membership.debits == ()
 
 

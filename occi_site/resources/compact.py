@@ -4,8 +4,10 @@ A persistent object's pickle is its ``__dict__``: every company, account and
 membership would store each of its attributes' names ('cr_number',
 'contacts_proven_at' ...) next to the values, a third of its bytes.  A
 ``CompactState`` class lists its attributes in ``stored``; its state is the
-tuple of their values in that order, followed by a dict of its other
-attributes if it has any.  A state pickled as a dict (before) still loads.
+pair of the tuple of their values in that order and a dict of its other
+attributes (None if it has none): kept apart, so that a tuple grown by a new
+attribute is never mistaken for one followed by the others.  A state pickled
+as a dict (before) still loads.
 
 ``stored`` is part of the stored format: a new attribute goes at its end,
 with a class default, which records pickled before it (a shorter tuple)
@@ -42,7 +44,7 @@ def _unpacked(value, name, days, utc_times):
 
 class CompactState(Persistent):
     """A persistent object pickled as the tuple of its ``stored`` attributes'
-    values, followed by a dict of its other attributes if it has any."""
+    values and a dict of its other attributes, or None."""
 
     stored = ()
     # Attributes of ``stored`` that hold a date (or None), pickled as its
@@ -61,7 +63,7 @@ class CompactState(Persistent):
             )
             for name in self.stored
         )
-        return (*values, state) if state else values
+        return (values, state or None)
 
     @classmethod
     def _default(cls, name):
@@ -74,12 +76,12 @@ class CompactState(Persistent):
 
     def __setstate__(self, state):
         if isinstance(state, tuple):
-            # One more value than ``stored`` names: the other attributes.
-            others = state[-1] if len(state) > len(self.stored) else {}
+            values, others = state
             days, utc_times = self.days, self.utc_times
             state = {
                 name: _unpacked(value, name, days, utc_times)
-                for name, value in zip(self.stored, state, strict=False)
+                for name, value in zip(self.stored, values, strict=False)
             }
-            state.update(others)
+            if others:
+                state.update(others)
         super().__setstate__(state)
