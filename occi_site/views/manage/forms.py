@@ -6,6 +6,7 @@ from datetime import datetime, time
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
+from repoze.lru import LRUCache
 
 from ...clock import OMAN
 from ...i18n import _
@@ -105,10 +106,10 @@ class ManageForm(FormView):
 # HTML every time for a schema that nothing is bound into.
 _BLANK_SEARCH_FORMS = {}
 # And filled in, by those and the values sent: a search is often sent again
-# (the next page, the same name looked up again).  Forgotten all at once
-# when this many are remembered.
-_FILLED_SEARCH_FORMS = {}
+# (the next page, the same name looked up again).  The least recently used
+# are forgotten past this many.
 FILLED_FORMS_REMEMBERED = 1000
+_FILLED_SEARCH_FORMS = LRUCache(FILLED_FORMS_REMEMBERED)
 
 
 def _binds_anything(schema):
@@ -159,7 +160,5 @@ def search_form(request, schema, button_title, focus='off', **bind):
     rendered = _FILLED_SEARCH_FORMS.get(filled_key)
     if rendered is None:
         rendered = form.render(appstruct)
-        if len(_FILLED_SEARCH_FORMS) >= FILLED_FORMS_REMEMBERED:
-            _FILLED_SEARCH_FORMS.clear()
-        _FILLED_SEARCH_FORMS[filled_key] = rendered
+        _FILLED_SEARCH_FORMS.put(filled_key, rendered)
     return rendered, appstruct
