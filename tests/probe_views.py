@@ -74,6 +74,15 @@ def flash(request):
     return 'flashed'
 
 
+@view_config(route_name='probe_kept', renderer='json', member_cache=True)
+def kept(request):
+    """A member's page kept rendered, shown as text where the request says so,
+    as a view can choose another renderer for one request."""
+    if 'X-Probe-As-Text' in request.headers:
+        request.override_renderer = 'string'
+    return {'civil_id': request.identity.civil_id}
+
+
 class ConflictAtCommit:
     """A data manager whose vote fails as a conflicting storage's does."""
 
@@ -106,6 +115,7 @@ def includeme(config):
     config.add_route('probe_conflict', '/_probe/conflict/{where}/{times}')
     config.add_route('probe_login', '/_probe/login/{civil_id}')
     config.add_route('probe_flash', '/_probe/flash')
+    config.add_route('probe_kept', '/_probe/kept')
     config.add_route('probe_company', '/_probe/company/{cr}')
     config.add_route('probe_post', '/_probe/post')
     config.add_route('probe_mail_then_fail', '/_probe/mail-then-fail')

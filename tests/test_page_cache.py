@@ -214,6 +214,14 @@ def test_a_message_to_flash_is_shown_once_over_a_kept_page(portal, renders):
     assert 'Your e-mail address was changed.' not in member.get('/dashboard')
 
 
+def test_a_page_rendered_another_way_for_one_request_is_not_served_from_the_kept_one(portal):
+    member = login(portal, '90000001')
+    assert member.get('/_probe/kept').json == {'civil_id': '90000001'}
+    as_text = member.get('/_probe/kept', headers={'X-Probe-As-Text': '1'})
+    assert as_text.content_type == 'text/plain'
+    assert as_text.text == str({'civil_id': '90000001'})
+
+
 def at_step_3(portal, member, service, now):
     """The address of the member's request for ``service``, verified at ``now``."""
     page = member.get('/services/%s' % service)
