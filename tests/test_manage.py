@@ -10,6 +10,7 @@ from persistent import Persistent
 from ZODB import DB
 from ZODB.MappingStorage import MappingStorage
 
+from occi_site.resources.company import Company
 from occi_site.resources.content import Page
 from occi_site.resources.folder import Folder
 from occi_site.views.manage.listing import key_below, name_page
@@ -130,6 +131,32 @@ def test_contents_listing_pages_and_sorts(portal):
     jump['start_at'] = 'page-100'
     jumped = jump.submit('search')
     assert jumped.html.select('table.manage-table tbody td a')[0].text == 'page-100'
+
+
+def test_a_listing_works_out_the_tabs_of_rows_of_one_class_once(portal, monkeypatch):
+    """Which tabs a row of the listing has depends on its class where its
+    ACL adds nothing for the person and the tabs' conditions are decided by
+    the class (the properties tab's ``has_schema``)."""
+    from occi_site.views.manage.tabs import Tab
+
+    def fill(site):
+        for number in range(60):
+            cr = str(3_000_000 + number)
+            site['companies'].add(cr, Company(cr, 'Trading %02d LLC' % number, '', 'Muscat'))
+
+    edit(portal, fill)
+    asked = []
+    applies_to = Tab.applies_to
+
+    def counted(tab, context):
+        asked.append(context)
+        return applies_to(tab, context)
+
+    monkeypatch.setattr(Tab, 'applies_to', counted)
+    listing = admin_app(portal).get('/companies/@@manage-contents')
+    rows = listing.html.select('table.manage-table tbody tr td:first-child a')
+    assert len(rows) == 50 and all(row['href'].endswith('/@@manage') for row in rows)
+    assert len({id(context) for context in asked if isinstance(context, Company)}) == 1
 
 
 def test_add_rename_and_delete_with_confirmation(portal):

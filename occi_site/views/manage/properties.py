@@ -9,9 +9,10 @@ from ...resources.content import ContentItem
 from ...resources.types import title_of, type_info
 from .changes import record_change
 from .forms import ManageForm
-from .tabs import for_editors, mgmt_view
+from .tabs import decided_by_class, for_editors, mgmt_view
 
 
+@decided_by_class
 def has_schema(context):
     info = type_info(context)
     return info is not None and info.schema is not None

@@ -37,6 +37,13 @@ class Tab:
         )
 
 
+def decided_by_class(condition):
+    """Marks a tab's condition whose answer depends only on the context's
+    class, so that a listing asks it once per class rather than once per row."""
+    condition.decided_by_class = True
+    return condition
+
+
 class ConditionPredicate:
     """View predicate ``manage_if=callable(context)``: the view applies only
     where the callable says so (e.g. to the /orders folder, not every folder)."""
@@ -156,7 +163,8 @@ def children_tabs(request, container):
     registry = request.registry
     principals = registry.getUtility(ISecurityPolicy).principals(request)
     inherited = {}
-    # The answer for every child of a class whose tabs have no condition.
+    # The answer for every child of a class whose tabs' conditions, if any,
+    # are decided by the class.
     by_class = {}
 
     def permitted(permission):
@@ -184,7 +192,10 @@ def children_tabs(request, container):
         if cls in by_class:
             return by_class[cls]
         answer = inherits_answer(child)
-        if all(tab.condition is None for tab in _tabs_by_specificity(registry, cls)):
+        if all(
+            tab.condition is None or getattr(tab.condition, 'decided_by_class', False)
+            for tab in _tabs_by_specificity(registry, cls)
+        ):
             by_class[cls] = answer
         return answer
 
