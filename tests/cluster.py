@@ -7,6 +7,7 @@ everything is stopped at the end.
 """
 
 import http.client
+import io
 import json
 import os
 import pwd
@@ -222,6 +223,9 @@ class Cluster:
         self.base = 'http://127.0.0.1:%d' % self.balancer_port
         self.portals = {}
         self.idp = self.balancer = self.notifier = None
+        # Set to a list: browsers send again a request the balancer answered
+        # with a reset server's 502, as a person reloads, and list its path.
+        self.reloads = None
         self.dsn = self.sessions_dsn = None
 
     # -- the parts ---------------------------------------------------------------
@@ -359,7 +363,7 @@ class Cluster:
         )['messages']
 
     def network(self):
-        return Network(self.base, self.idp_base)
+        return Network(self.base, self.idp_base, self.reloads)
 
     def new_browser(self, language='en'):
         """A browser on the network: the portal through the balancer; the IdP
@@ -403,6 +407,9 @@ class Cluster:
             db.close()
 
 
+# haproxy's page for a server that closed or reset the connection unanswered.
+BALANCER_RESET_PAGE = b'The server returned an invalid or incomplete response.'
+
 # The browsers' own address: not the balancer's, so the servers' access
 # logs show whether they believed the balancer's X-Forwarded-For.
 BROWSER_ADDRESS = '127.0.0.2'
@@ -419,9 +426,10 @@ class Network:
     goes to the load balancer.  Each request a new connection, like a
     browser after a keep-alive timeout."""
 
-    def __init__(self, balancer, idp_host):
+    def __init__(self, balancer, idp_host, reloads=None):
         self.balancer = HostProxy(balancer, client=FromBrowserAddress())
         self.idp_host = HostProxy(idp_host, client=FromBrowserAddress())
+        self.reloads = reloads
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '')
@@ -433,4 +441,28 @@ class Network:
         environ.pop('REMOTE_ADDR', None)
         with suppress(KeyError):
             del environ['HTTP_X_FORWARDED_FOR']
+        if target is self.balancer and self.reloads is not None:
+            return self.reloading(environ, start_response)
         return target(environ, start_response)
+
+    def reloading(self, environ, start_response):
+        """The balancer, with a request it answered with a reset server's
+        502 page sent once more, as a person would: haproxy itself resends
+        after a server's close, not after a reset (a server killed holding
+        the request unread)."""
+        body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer.update(status=status, headers=headers)
+
+        for attempt in range(2):
+            sent = dict(environ, **{'wsgi.input': io.BytesIO(body)})
+            chunks = b''.join(self.balancer(sent, keep))
+            if attempt or not (
+                answer['status'].startswith('502') and BALANCER_RESET_PAGE in chunks
+            ):
+                break
+            self.reloads.append(environ['PATH_INFO'])
+        start_response(answer['status'], answer['headers'])
+        return [chunks]
