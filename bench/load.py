@@ -55,6 +55,8 @@ STEP_3_SERVICE = 'renewal'
 # What an administrator types to find a company: words of synthetic names.
 SEARCH_TEXT = 'Balushi Trading'
 RSS_TARGET_MB = 300
+POPULATE_TARGET_MIN = 3
+DATABASE_TARGET_MB = 500
 # As production.ini serves behind its proxy: the visitor's address is the
 # one the proxy gives (bench/visitors.lua plays the proxy).
 BEHIND_THE_PROXY = 'trusted_proxy = 127.0.0.1\ntrusted_proxy_headers = x-forwarded-for\n'
@@ -190,12 +192,36 @@ def national_ca(directory):
         )
 
 
-def populate(ini, companies):
-    """occi-populate: adds only the companies missing from an earlier run."""
-    subprocess.run(
+def populate(ini, companies, database):
+    """occi-populate: adds only the companies missing from an earlier run;
+    a line for the report on how long that took and the database's size."""
+    started = time.monotonic()
+    output = subprocess.run(
         [str(BIN / 'occi-populate'), '%s#portal' % ini, '--companies', str(companies)],
         cwd=ROOT,
         check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    seconds = time.monotonic() - started
+    print(output, end='')
+    added = int(re.search(r'done: (\d+) companies added', output).group(1))
+    size_mb = database.stat().st_size / 1e6
+    if not added:
+        return 'occi-populate: the database of an earlier run reused (%.0f MB)' % size_mb
+    return (
+        'occi-populate: %d companies added and packed in %d min %02d s (target under %d min: %s);'
+        ' the database takes %.0f MB (target under %d MB: %s)'
+        % (
+            added,
+            seconds // 60,
+            seconds % 60,
+            POPULATE_TARGET_MIN,
+            verdict(seconds < POPULATE_TARGET_MIN * 60),
+            size_mb,
+            DATABASE_TARGET_MB,
+            verdict(size_mb < DATABASE_TARGET_MB),
+        )
     )
 
 
@@ -429,7 +455,7 @@ def verdict(met):
     return 'met' if met else 'NOT met'
 
 
-def report(results, hellos, companies, seconds, rss_mb, load_before):
+def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
     print()
     print(
         'load benchmark: %d companies, wrk %d connections, %d s a run, load average %.2f'
@@ -477,6 +503,7 @@ def report(results, hellos, companies, seconds, rss_mb, load_before):
         'portal resident memory after the benchmark: %.0f MB (target under %d MB: %s)'
         % (rss_mb, RSS_TARGET_MB, verdict(rss_mb < RSS_TARGET_MB))
     )
+    print(populated)
     print('load average at the end: %.2f' % os.getloadavg()[0])
 
 
@@ -547,7 +574,7 @@ def main(argv=None):
     ini = write_portal_ini(directory, portal_port)
     sp_key_pair(directory)
     national_ca(directory)
-    populate(ini, companies)
+    populated = populate(ini, companies, directory / 'Data.fs')
     # FileStorage keeps the file from before the pack: not needed here.
     (directory / 'Data.fs.old').unlink(missing_ok=True)
     companies, serial = prepare(ini)
@@ -569,7 +596,7 @@ def main(argv=None):
             portal.stop()
     finally:
         hello.stop()
-    report(results, hellos, companies, seconds, rss_mb, load_before)
+    report(results, hellos, companies, seconds, rss_mb, load_before, populated)
 
 
 if __name__ == '__main__':

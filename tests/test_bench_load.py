@@ -40,4 +40,10 @@ def test_quick_load_benchmark(tmp_path):
         assert int(requests_per_second) > 0 and float(p50) <= float(p99)
         assert errors == '0', (label, out)
     assert re.search(r'^portal resident memory after the benchmark: \d+ MB', out, re.M)
+    assert re.search(
+        r'^occi-populate: 2000 companies added and packed in \d+ min \d\d s .*'
+        r' the database takes \d+ MB',
+        out,
+        re.M,
+    )
     assert not list(tmp_path.glob('Data.fs.old'))
