@@ -278,9 +278,10 @@ def login_app(make_app):
 
 @pytest.fixture
 def portal(make_app, tmp_path):
-    """The portal on a FileStorage with blobs (images, undo), shared by
-    every TestApp a test makes with ``login``."""
-    uri = 'file://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
+    """The portal on a FileStorage with blobs (images, undo), its records
+    compressed as development.ini's are, shared by every TestApp a test
+    makes with ``login``."""
+    uri = 'zlibfile://%s?blobstorage_dir=%s' % (tmp_path / 'Data.fs', tmp_path / 'blobs')
     wsgi = make_app(**{'zodbconn.uri': uri, 'pyramid.includes': 'tests.probe_views'})
     yield wsgi
     database(wsgi.registry).close()
