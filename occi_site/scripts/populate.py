@@ -232,11 +232,12 @@ def _commit(tm, conn, added):
 def pack_old_versions(db):
     """Pack ``db``, keeping only the records' last versions.
 
-    A FileStorage is packed without its garbage collection, which would walk
-    every reference of every record (half the time of a pack) for nothing:
-    populating only adds records, and a record it leaves behind is only ever
-    an old version.  The blob directory is left as it is: populating adds no
-    blobs.  Another storage packs its usual way."""
+    A bare FileStorage is packed without its garbage collection, which would
+    walk every reference of every record (half the time of a pack) for
+    nothing: populating only adds records, and a record it leaves behind is
+    only ever an old version.  Another storage, or a FileStorage under
+    wrappers (development.ini's blobs and compression, which keep it to
+    themselves), packs its usual way."""
     storage = removeAllProxies(db.storage)
     if isinstance(storage, FileStorage):
         storage.pack(time.time(), referencesf, gc=False)
