@@ -222,14 +222,10 @@ class _UnionWalk:
         return heap[0][0] if heap else None
 
     def keys_from(self, key, count):
+        """The ``count`` smallest keys from ``key`` on, in order, each once."""
         self.first_from(key)
-        keys = []
-        for held, number in sorted(self._heap):
-            if len(keys) >= count and held > keys[-1]:
-                break
-            more = itertools.islice(self._sets[number].keys(key), count)
-            keys = sorted(set(keys).union(more))[:count]
-        return keys
+        merged = heapq.merge(*[self._sets[number].keys(key) for _held, number in self._heap])
+        return [held for held, _same in itertools.islice(itertools.groupby(merged), count)]
 
     def keys_between(self, low, high):
         self.first_from(low)
