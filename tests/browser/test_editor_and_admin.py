@@ -52,8 +52,10 @@ def grant_publisher_on_content(journeys):
 
 
 def write_rich_text(page, field, text):
-    """Type into the rich text editor that stands in for the field's textarea."""
-    page.frame_locator('.item-%s iframe' % field).locator('body').fill(text)
+    """Type into the rich text editor that stands in for the field's textarea,
+    once TinyMCE has made its frame's body the editor (it creates the frame
+    first: what is typed into the blank frame before is lost)."""
+    page.frame_locator('.item-%s iframe' % field).locator('body.mce-content-body').fill(text)
 
 
 def test_editor_publishes_bilingual_news(journeys):
