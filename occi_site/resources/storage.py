@@ -23,7 +23,8 @@ BLOB_ARGUMENTS = ('blobstorage_dir', 'blobstorage_layout')
 
 
 def zlib_file_storage_resolver(uri):
-    """zodburi's resolver interface: ``(storage factory, DB keyword arguments)``."""
+    """zodburi's resolver interface: ``(storage factory, the URI's other
+    arguments)``, which zodburi's ``resolve_uri`` turns into the DB's."""
     path, _, query = uri[len(SCHEME) :].partition('?')
     arguments = parse_qsl(query)
     blobs = {name: value for name, value in arguments if name in BLOB_ARGUMENTS}
