@@ -6,20 +6,28 @@ a value read from the database (``ContentArea.revision``, an object's
 ``_p_serial``), so a change made through any app server is seen by all.  A
 revision of ``None`` says the page is not to be kept: it is rendered every
 time.  Only GET requests with no session cookie are served from the cache, and
-only responses that set no cookie are kept; the permission check runs first.
-Each view keeps at most ``PAGES_KEPT`` pages, the least recently used go.
+only responses that set no cookie are kept.  A tween serves them before
+routing, traversal and the view pipeline, after finding the page's context
+again and checking the view's permission and revision there.  At most
+``PAGES_KEPT`` such pages are kept, the least recently used go.
 
 A member's page configured with ``member_cache=True`` is kept the same way,
 checked by a fingerprint of everything it shows (``member_cache``).
 """
 
+from collections.abc import Callable
 from dataclasses import is_dataclass
 from datetime import date
 from decimal import Decimal
 from types import FunctionType
+from typing import NamedTuple
 
 from persistent import Persistent
+from pyramid.interfaces import IDefaultPermission, IRootFactory
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.traversal import resource_path_tuple
+from pyramid.tweens import EXCVIEW
 from repoze.lru import LRUCache
 from translationstring import TranslationString
 
@@ -28,34 +36,109 @@ from .sessions import COOKIE_NAME
 PAGES_KEPT = 1000
 
 
-def anonymous_cache(view, info):
-    revision = info.options.get('anonymous_cache')
-    if revision is None:
-        return view
-    pages = LRUCache(PAGES_KEPT)
+class KeptPage(NamedTuple):
+    """An anonymous page as rendered, and what serving it again needs: the
+    view's revision function and permission, and where its context and
+    matchdict came from."""
 
-    def cached_view(context, request):
-        if request.method != 'GET' or COOKIE_NAME in request.cookies:
-            return view(context, request)
-        environ = request.environ
-        # As received: the page is kept even where the address does not decode.
-        key = (environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
-        current = revision(context, request)
-        if current is None:
-            return view(context, request)
-        kept = pages.get(key)
-        if kept is not None and kept[0] == current:
-            _revision, status, headers, body = kept
-            return Response(body=body, status=status, headerlist=list(headers))
+    revision_of: Callable
+    permission: str | None
+    context_path: tuple
+    matchdict: dict | None
+    revision: object
+    status: str
+    headers: tuple
+    body: bytes
+
+    def serve(self, request):
+        """The page again, or ``None`` where it may have changed or the
+        request may not see it; the request is then handled as usual."""
+        context = request.root = request.registry.getUtility(IRootFactory)(request)
+        try:
+            for name in self.context_path:
+                context = context[name]
+        except KeyError:
+            return None
+        request.matchdict = self.matchdict
+        try:
+            if self.permission is not None and not request.has_permission(self.permission, context):
+                return None
+            if self.revision_of(context, request) != self.revision:
+                return None
+        finally:
+            # Pyramid's router sets them afresh; a matchdict left over would outlive a route.
+            del request.matchdict
+        return Response(body=self.body, status=self.status, headerlist=list(self.headers))
+
+
+def kept_page_key(request):
+    """Which kept page answers ``request``: only GET requests of visitors with
+    no session are answered from them, by address and language."""
+    if request.method != 'GET' or COOKIE_NAME in request.cookies:
+        return None
+    environ = request.environ
+    # As received: the page is kept even where the address does not decode.
+    return (environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
+
+
+def view_permission(info):
+    permission = info.options.get('permission')
+    if permission is None:
+        permission = info.registry.queryUtility(IDefaultPermission)
+    if permission == NO_PERMISSION_REQUIRED:
+        return None
+    return permission
+
+
+def anonymous_cache(view, info):
+    """Keeps the page of a view configured with ``anonymous_cache``; the
+    ``kept_pages`` tween serves it again."""
+    revision_of = info.options.get('anonymous_cache')
+    if revision_of is None:
+        return view
+    permission = view_permission(info)
+    pages = info.registry.occi_kept_pages
+
+    def keeping_view(context, request):
+        key = kept_page_key(request)
+        current = None if key is None else revision_of(context, request)
         response = view(context, request)
-        if 'Set-Cookie' not in response.headers:
-            pages.put(key, (current, response.status, tuple(response.headerlist), response.body))
+        if current is not None and 'Set-Cookie' not in response.headers:
+            page = KeptPage(
+                revision_of,
+                permission,
+                # The names from the root down: found again by item, not traversal.
+                resource_path_tuple(context)[1:],
+                request.matchdict,
+                current,
+                response.status,
+                tuple(response.headerlist),
+                response.body,
+            )
+            pages.put(key, page)
         return response
 
-    return cached_view
+    return keeping_view
 
 
 anonymous_cache.options = ('anonymous_cache',)
+
+
+def kept_pages_tween_factory(handler, registry):
+    """Serves a kept anonymous page before routing, traversal and the view
+    pipeline: only its context, permission and revision are looked at."""
+    pages = registry.occi_kept_pages
+
+    def kept_pages_tween(request):
+        key = kept_page_key(request)
+        page = None if key is None else pages.get(key)
+        if page is not None:
+            response = page.serve(request)
+            if response is not None:
+                return response
+        return handler(request)
+
+    return kept_pages_tween
 
 
 class Unkept(Exception):
@@ -201,6 +284,9 @@ member_cache.options = ('member_cache',)
 
 
 def includeme(config):
+    config.registry.occi_kept_pages = LRUCache(PAGES_KEPT)
     config.add_view_deriver(anonymous_cache)
+    # Under pyramid_tm (revisions are read from the database) and the exception view.
+    config.add_tween('occi_site.page_cache.kept_pages_tween_factory', under=EXCVIEW)
     # Between the view and its renderer, to see the view's values.
     config.add_view_deriver(member_cache, under='rendered_view', over='mapped_view')

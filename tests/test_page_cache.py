@@ -7,6 +7,11 @@ from decimal import Decimal
 
 import pytest
 import transaction
+import webtest
+from pyramid.authorization import ACLHelper, Allow, Everyone
+from pyramid.config import Configurator
+from pyramid.response import Response
+from pyramid.urldispatch import RoutesMapper
 from pyramid_jinja2 import Jinja2TemplateRenderer
 
 from occi_site.clock import OMAN
@@ -17,6 +22,7 @@ from occi_site.resources.certificate import issue_certificate
 from occi_site.resources.company import Membership
 from occi_site.resources.content import NewsItem, Page
 from occi_site.resources.services import Quote
+from occi_site.sessions import COOKIE_NAME
 from occi_site.views.verify import LOOKUPS_PER_IP_HOUR
 from tests.conftest import (
     add_account,
@@ -81,6 +87,95 @@ def test_home_page_is_rendered_once_per_language_until_the_content_changes(porta
     assert [a.text for a in menu.find_all('a')] == ['About us']
     edit(portal, lambda site: site['content'].remove('about'))
     assert visitor(portal, 'en').get('/').html.find('nav', class_='content-menu') is None
+
+
+def test_a_kept_page_is_served_before_routing_and_traversal(portal, monkeypatch):
+    matched = []
+    original = RoutesMapper.__call__
+
+    def match(mapper, request):
+        matched.append(request.path_info)
+        return original(mapper, request)
+
+    monkeypatch.setattr(RoutesMapper, '__call__', match)
+    serial, code = issue_for(portal)
+    for path in ('/', '/verify/%s/%s' % (serial, code)):
+        first = visitor(portal).get(path)
+        assert visitor(portal).get(path).text == first.text
+    assert matched == ['/', '/verify/%s/%s' % (serial, code)]
+
+
+class Folder(dict):
+    __name__ = __parent__ = None
+
+
+def kept_pages_app(root, revisions):
+    """A small application of the portal's kept pages: ``revisions[name]`` is
+    the revision of the page at ``/name``, its context ``root[name]``; the
+    route ``/items/{item}`` keeps its page by ``revisions[item]``."""
+    rendered = []
+
+    def page(context, request):
+        rendered.append(request.path_info)
+        return Response('page %s' % len(rendered))
+
+    def by_name(context, request):
+        return revisions.get(context.__name__)
+
+    def by_item(context, request):
+        return revisions.get(request.matchdict['item'])
+
+    with Configurator(root_factory=lambda request: root) as config:
+        config.include('occi_site.page_cache')
+        config.set_security_policy(AclSecurityPolicy())
+        config.add_view(page, context=Folder, permission='view', anonymous_cache=by_name)
+        config.add_route('item', '/items/{item}')
+        config.add_view(page, route_name='item', anonymous_cache=by_item)
+        return webtest.TestApp(config.make_wsgi_app()), rendered
+
+
+class AclSecurityPolicy:
+    def identity(self, request):
+        return None
+
+    def authenticated_userid(self, request):
+        return None
+
+    def permits(self, request, context, permission):
+        return ACLHelper().permits(context, [Everyone], permission)
+
+
+def test_a_kept_page_is_served_only_where_its_context_permission_and_revision_hold():
+    root = Folder()
+    root['news'] = news = Folder()
+    news.__name__, news.__parent__ = 'news', root
+    news.__acl__ = [(Allow, Everyone, 'view')]
+    revisions = {'news': 1, 'a': 1}
+    app, rendered = kept_pages_app(root, revisions)
+    assert app.get('/news').text == 'page 1'
+    assert app.get('/news').text == 'page 1'
+    revisions['news'] = 2
+    assert app.get('/news').text == 'page 2'
+    # The permission is checked again: a page no longer allowed is refused.
+    news.__acl__ = []
+    app.get('/news', status=403)
+    news.__acl__ = [(Allow, Everyone, 'view')]
+    assert app.get('/news').text == 'page 2'
+    # Its context gone, the address is traversed again.
+    del root['news']
+    app.get('/news', status=404)
+    # A route's page is checked with the matchdict it was kept with.
+    assert app.get('/items/a').text == 'page 3'
+    assert app.get('/items/a').text == 'page 3'
+    assert app.get('/items/b').text == 'page 4'
+    revisions['a'] = 2
+    assert app.get('/items/a').text == 'page 5'
+    # Requests with a session, and other methods, are never answered from kept pages.
+    app.set_cookie(COOKIE_NAME, 'x')
+    assert app.get('/items/a').text == 'page 6'
+    app.reset()
+    app.post('/items/a')
+    assert rendered[-1] == '/items/a' and len(rendered) == 7
 
 
 def test_an_undone_change_is_seen_on_the_home_page(portal):
