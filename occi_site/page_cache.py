@@ -11,12 +11,13 @@ routing, traversal and the view pipeline, after finding the page's context
 again and checking the view's permission and revision there.  At most
 ``PAGES_KEPT`` such pages are kept, the least recently used go.
 
-A member's page configured with ``member_cache=True`` is kept the same way,
-checked by a fingerprint of everything it shows (``member_cache``).
+A signed-in person's page configured with ``member_cache=True`` (a member's
+dashboard, an administrator's listing) is kept the same way, checked by a
+fingerprint of everything it shows (``member_cache``).
 """
 
 from collections.abc import Callable
-from dataclasses import is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 from types import FunctionType
@@ -150,8 +151,9 @@ def fingerprint(value):
     while the page would render the same: plain values as they are, a stored
     record as its oid and the serial of its last change (and those of the
     records it holds directly, e.g. a company's membership), containers and
-    frozen dataclasses part by part.  Raises Unkept for anything else, and for
-    a record changed in this transaction or not yet stored."""
+    frozen dataclasses part by part (a dataclass by the fields it compares).
+    Raises Unkept for anything else, and for a record changed in this
+    transaction or not yet stored."""
     kind = value.__class__
     if kind is str:
         return value
@@ -184,7 +186,16 @@ def _sequence(value):
 
 
 def _frozen(value):
-    return (value.__class__, *map(fingerprint, value.__dict__.values()))
+    # The fields it is compared by: one left out of equality is left out here.
+    return (value.__class__, *[fingerprint(getattr(value, name)) for name in _compared(value)])
+
+
+def _compared(value):
+    kind = value.__class__
+    names = _COMPARED.get(kind)
+    if names is None:
+        names = _COMPARED[kind] = tuple([f.name for f in fields(kind) if f.compare])
+    return names
 
 
 def _unkept(value):
@@ -194,7 +205,7 @@ def _unkept(value):
 def _part_for(kind):
     if issubclass(kind, TranslationString):
         return _translation
-    if issubclass(kind, (str, bytes, FunctionType, type(None))):
+    if issubclass(kind, (str, bytes, FunctionType, type, type(None))):
         return _as_is
     if issubclass(kind, (int, float, Decimal, date)):
         return _tagged
@@ -210,6 +221,7 @@ def _part_for(kind):
 
 
 _PARTS = {}
+_COMPARED = {}
 
 
 def _record(record, depth=0):
@@ -225,13 +237,13 @@ def _record(record, depth=0):
 
 
 def member_cache(view, info):
-    """``member_cache=True``: a member's page kept rendered while what it shows
-    is unchanged.  Sits between the view and its renderer, so it sees the
-    view's values: they, the member's account, the session's CSRF token, the
-    language, the address, the day and the content menu's revision make the
-    page's fingerprint (``fingerprint``); a page whose values have none, or
-    with messages to flash, is rendered every time.  Kept per member, address
-    and language, at most ``PAGES_KEPT`` a view."""
+    """``member_cache=True``: a signed-in person's page kept rendered while
+    what it shows is unchanged.  Sits between the view and its renderer, so it
+    sees the view's values: they, the person's account, the session's CSRF
+    token, the language, the address, the day and the content menu's revision
+    make the page's fingerprint (``fingerprint``); a page whose values have
+    none, or with messages to flash, is rendered every time.  Kept per person,
+    address and language, at most ``PAGES_KEPT`` a view."""
     if not info.options.get('member_cache'):
         return view
     renderer = info.options['renderer']

@@ -2,6 +2,7 @@
 renewed by what the database says."""
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -317,6 +318,38 @@ def test_a_page_rendered_another_way_for_one_request_is_not_served_from_the_kept
     assert as_text.text == str({'civil_id': '90000001'})
 
 
+def test_an_administrators_listing_and_search_are_kept_until_what_they_show_changes(
+    portal, renders
+):
+    admin = login(portal, '90000009', roles=('admin',))
+
+    def listed_names(page):
+        return [row.find_all('td')[1].text for row in page.html.select('.manage-table tbody tr')]
+
+    listing = admin.get('/companies/@@manage-contents')
+    assert admin.get('/companies/@@manage-contents').text == listing.text
+    search = admin.get('/companies/@@manage-search').forms['search']
+    search['text'] = 'promising'
+    found = search.submit('search')
+    assert admin.get(found.request.url).text == found.text
+    # The listing once, the empty search form once, its answer once.
+    assert renders == [
+        'manage/contents.jinja2',
+        'manage/companies.jinja2',
+        'manage/companies.jinja2',
+    ]
+
+    def rename(site):
+        site['companies']['1229237'].name_en = 'Promising Projects Renamed LLC'
+
+    edit(portal, rename)
+    assert 'Promising Projects Renamed LLC' in listed_names(
+        admin.get('/companies/@@manage-contents')
+    )
+    assert 'Promising Projects Renamed LLC' in admin.get(found.request.url)
+    assert len(renders) == 5
+
+
 def at_step_3(portal, member, service, now):
     """The address of the member's request for ``service``, verified at ``now``."""
     page = member.get('/services/%s' % service)
@@ -369,6 +402,19 @@ def test_fingerprints_tell_apart_what_prints_differently():
     assert fingerprint(Quote('renewal', ((_('Fees'), 25_000),))) != fingerprint(
         Quote('renewal', ((_('Fees'), 50_000),))
     )
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    resource: object = field(compare=False)
+
+
+def test_a_values_fingerprint_leaves_out_what_it_is_not_compared_by():
+    assert fingerprint(Link('/a', object())) == fingerprint(Link('/a', object()))
+    assert fingerprint(Link('/a', None)) != fingerprint(Link('/b', None))
+    # Classes are values of their own (a management tab names the class it is for).
+    assert fingerprint([Page, NewsItem]) == fingerprint([Page, NewsItem]) != fingerprint([Page])
 
 
 def test_values_without_a_fingerprint_are_never_kept(portal):

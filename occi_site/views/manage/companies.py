@@ -69,7 +69,7 @@ def found_rows(request, context, companies):
     return rows
 
 
-@mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies')
+@mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies', member_cache=True)
 def search(context, request):
     def find(companies, text):
         return found_rows(request, companies, find_companies(companies, text))

@@ -93,6 +93,7 @@ def _page(context, request, columns, small, jump):
     for_editors(Folder, ContentContainer),
     order=10,
     template='contents',
+    member_cache=True,
 )
 def contents(context, request):
     lang = request.locale_name

@@ -10,7 +10,7 @@ any folder and ``manage_content`` on the editors' folders (``for_editors``).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import venusian
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
@@ -242,18 +242,26 @@ def manage_page(request, context, **values):
     return values
 
 
-def manage_url_in(request, context):
+@dataclass(frozen=True)
+class ManageUrlIn:
     """``manage_url`` for the page of ``context``: the children it lists get
     their container's address and their name, not each one's worked out
-    from the root again."""
-    here = request.resource_url(context)
+    from the root again.  Compared by that address alone (what it makes of
+    any other resource depends only on the resource), so a kept management
+    page (``page_cache.member_cache``) is recognised."""
 
-    def url(resource, tab='manage'):
-        if resource.__parent__ is context and resource.__name__:
-            return '%s%s/@@%s' % (here, quote_path_segment(resource.__name__), tab)
-        return manage_url(request, resource, tab)
+    here: str
+    context: object = field(compare=False)
+    request: object = field(compare=False)
 
-    return url
+    def __call__(self, resource, tab='manage'):
+        if resource.__parent__ is self.context and resource.__name__:
+            return '%s%s/@@%s' % (self.here, quote_path_segment(resource.__name__), tab)
+        return manage_url(self.request, resource, tab)
+
+
+def manage_url_in(request, context):
+    return ManageUrlIn(request.resource_url(context), context, request)
 
 
 @view_config(name='manage')
