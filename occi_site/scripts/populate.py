@@ -13,6 +13,7 @@ benchmark databases only.
 
 import argparse
 import itertools
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,6 @@ from pyramid.paster import setup_logging
 from tqdm import tqdm
 from ZODB.FileStorage import FileStorage
 from ZODB.serialize import referencesf
-from zope.proxy import removeAllProxies
 
 from ..clock import OMAN
 from ..resources import ROOT_KEY, database
@@ -230,19 +230,30 @@ def _commit(tm, conn, added):
 
 
 def pack_old_versions(db):
-    """Pack ``db``, keeping only the records' last versions.
+    """Pack ``db``, keeping only the records' last versions, and close it;
+    returns the size it takes, in bytes.
 
-    A bare FileStorage is packed without its garbage collection, which would
-    walk every reference of every record (half the time of a pack) for
-    nothing: populating only adds records, and a record it leaves behind is
-    only ever an old version.  Another storage, or a FileStorage under
-    wrappers (development.ini's blobs and compression, which keep it to
-    themselves), packs its usual way."""
-    storage = removeAllProxies(db.storage)
-    if isinstance(storage, FileStorage):
+    A FileStorage (development.ini's wraps it in compression and blobs) is
+    closed and its file packed on its own, without the garbage collection,
+    which would walk every reference of every record (most of the time of a
+    pack) for nothing: populating only adds records, and a record it leaves
+    behind is only ever an old version.  Another storage packs its usual way."""
+    path = db.storage.getName()
+    if not os.path.isfile(path):
+        try:
+            db.pack()
+            return db.getSize()
+        finally:
+            db.close()
+    db.close()
+    # Without the garbage collection, the pack reads no record's references:
+    # compressed records need not be uncompressed.
+    storage = FileStorage(path, pack_keep_old=False)
+    try:
         storage.pack(time.time(), referencesf, gc=False)
-    else:
-        db.pack()
+        return storage.getSize()
+    finally:
+        storage.close()
 
 
 def main(argv=None):
@@ -265,11 +276,12 @@ def main(argv=None):
     today = registry.occi_clock().astimezone(OMAN).date()
     try:
         added = populate(db, args.companies, args.seed, today)
-        print('done: %d companies added' % added, flush=True)
-        if added:
-            # The indexes' buckets were written once per commit: keep only
-            # their last versions.
-            pack_old_versions(db)
-            print('packed: the database takes %.0f MB' % (db.getSize() / 1e6))
-    finally:
+    except BaseException:
         db.close()
+        raise
+    print('done: %d companies added' % added, flush=True)
+    if not added:
+        db.close()
+        return
+    # The indexes' buckets were written once per commit: keep only their last versions.
+    print('packed: the database takes %.0f MB' % (pack_old_versions(db) / 1e6))
