@@ -6,10 +6,10 @@ a value read from the database (``ContentArea.revision``, an object's
 ``_p_serial``), so a change made through any app server is seen by all.  A
 revision of ``None`` says the page is not to be kept: it is rendered every
 time.  Only GET requests with no session cookie are served from the cache, and
-only responses that set no cookie are kept.  A tween serves them before
-routing, traversal and the view pipeline, after finding the page's context
-again and checking the view's permission and revision there.  At most
-``PAGES_KEPT`` such pages are kept, the least recently used go.
+only responses that set no cookie are kept.  A tween serves them before the
+transaction, routing, traversal and the view pipeline, after finding the
+page's context again and checking the view's permission and revision there.
+At most ``PAGES_KEPT`` such pages are kept, the least recently used go.
 
 A signed-in person's page configured with ``member_cache=True`` (a member's
 dashboard, an administrator's listing) is kept the same way, checked by a
@@ -24,14 +24,14 @@ from types import FunctionType
 from typing import NamedTuple
 
 from persistent import Persistent
-from pyramid.interfaces import IDefaultPermission, IRootFactory
+from pyramid.interfaces import IDefaultPermission
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.traversal import resource_path_tuple
-from pyramid.tweens import EXCVIEW
 from repoze.lru import LRUCache
 from translationstring import TranslationString
 
+from .resources import ROOT_KEY, database
 from .sessions import COOKIE_NAME
 
 PAGES_KEPT = 1000
@@ -51,24 +51,20 @@ class KeptPage(NamedTuple):
     headers: tuple
     body: bytes
 
-    def serve(self, request):
+    def serve(self, request, root):
         """The page again, or ``None`` where it may have changed or the
         request may not see it; the request is then handled as usual."""
-        context = request.root = request.registry.getUtility(IRootFactory)(request)
+        context = request.root = root
         try:
             for name in self.context_path:
                 context = context[name]
         except KeyError:
             return None
         request.matchdict = self.matchdict
-        try:
-            if self.permission is not None and not request.has_permission(self.permission, context):
-                return None
-            if self.revision_of(context, request) != self.revision:
-                return None
-        finally:
-            # Pyramid's router sets them afresh; a matchdict left over would outlive a route.
-            del request.matchdict
+        if self.permission is not None and not request.has_permission(self.permission, context):
+            return None
+        if self.revision_of(context, request) != self.revision:
+            return None
         return Response(body=self.body, status=self.status, headerlist=list(self.headers))
 
 
@@ -126,15 +122,28 @@ anonymous_cache.options = ('anonymous_cache',)
 
 
 def kept_pages_tween_factory(handler, registry):
-    """Serves a kept anonymous page before routing, traversal and the view
-    pipeline: only its context, permission and revision are looked at."""
+    """Serves a kept anonymous page before the transaction, routing,
+    traversal and the view pipeline: only its context, permission and
+    revision are looked at, through a connection of its own that reads and
+    is closed (nothing is written: there is no transaction to commit)."""
     pages = registry.occi_kept_pages
+    db = database(registry)
 
     def kept_pages_tween(request):
         key = kept_page_key(request)
         page = None if key is None else pages.get(key)
         if page is not None:
-            response = page.serve(request)
+            connection = db.open()
+            try:
+                response = page.serve(request, connection.root()[ROOT_KEY])
+            except Exception:
+                # Handled as usual, where an error gets the portal's error page.
+                response = None
+            finally:
+                connection.close()
+                # The router sets them afresh: nothing of this connection outlives it.
+                request.__dict__.pop('root', None)
+                request.__dict__.pop('matchdict', None)
             if response is not None:
                 return response
         return handler(request)
@@ -298,7 +307,8 @@ member_cache.options = ('member_cache',)
 def includeme(config):
     config.registry.occi_kept_pages = LRUCache(PAGES_KEPT)
     config.add_view_deriver(anonymous_cache)
-    # Under pyramid_tm (revisions are read from the database) and the exception view.
-    config.add_tween('occi_site.page_cache.kept_pages_tween_factory', under=EXCVIEW)
+    config.add_tween(
+        'occi_site.page_cache.kept_pages_tween_factory', over='pyramid_tm.tm_tween_factory'
+    )
     # Between the view and its renderer, to see the view's values.
     config.add_view_deriver(member_cache, under='rendered_view', over='mapped_view')

@@ -9,16 +9,18 @@ from decimal import Decimal
 import pytest
 import transaction
 import webtest
+from persistent.mapping import PersistentMapping
 from pyramid.authorization import ACLHelper, Allow, Everyone
 from pyramid.config import Configurator
 from pyramid.response import Response
 from pyramid.urldispatch import RoutesMapper
 from pyramid_jinja2 import Jinja2TemplateRenderer
+from pyramid_zodbconn import get_connection
 
 from occi_site.clock import OMAN
 from occi_site.i18n import _
 from occi_site.page_cache import Unkept, fingerprint
-from occi_site.resources import database
+from occi_site.resources import ROOT_KEY, database
 from occi_site.resources.certificate import issue_certificate
 from occi_site.resources.company import Membership
 from occi_site.resources.content import NewsItem, Page
@@ -106,14 +108,19 @@ def test_a_kept_page_is_served_before_routing_and_traversal(portal, monkeypatch)
     assert matched == ['/', '/verify/%s/%s' % (serial, code)]
 
 
-class Folder(dict):
+class Folder(PersistentMapping):
     __name__ = __parent__ = None
 
+    def add(self, name, child):
+        child.__name__, child.__parent__ = name, self
+        self[name] = child
 
-def kept_pages_app(root, revisions):
-    """A small application of the portal's kept pages: ``revisions[name]`` is
-    the revision of the page at ``/name``, its context ``root[name]``; the
-    route ``/items/{item}`` keeps its page by ``revisions[item]``."""
+
+def kept_pages_app(revisions):
+    """A small application of the portal's kept pages, on a database of its
+    own: ``revisions[name]`` is the revision of the page at ``/name``, its
+    context the root's child ``name``; the route ``/items/{item}`` keeps its
+    page by ``revisions[item]``."""
     rendered = []
 
     def page(context, request):
@@ -126,13 +133,28 @@ def kept_pages_app(root, revisions):
     def by_item(context, request):
         return revisions.get(request.matchdict['item'])
 
-    with Configurator(root_factory=lambda request: root) as config:
+    settings = {'zodbconn.uri': 'memory://', 'tm.manager_hook': 'pyramid_tm.explicit_manager'}
+    with Configurator(settings=settings) as config:
+        config.include('pyramid_zodbconn')
+        config.include('pyramid_tm')
         config.include('occi_site.page_cache')
+        config.set_root_factory(lambda request: get_connection(request).root()[ROOT_KEY])
         config.set_security_policy(AclSecurityPolicy())
         config.add_view(page, context=Folder, permission='view', anonymous_cache=by_name)
         config.add_route('item', '/items/{item}')
         config.add_view(page, route_name='item', anonymous_cache=by_item)
-        return webtest.TestApp(config.make_wsgi_app()), rendered
+        with transaction.manager:
+            connection = database(config.registry).open()
+            connection.root()[ROOT_KEY] = root = Folder()
+            root.add('news', Folder())
+            root['news'].__acl__ = [(Allow, Everyone, 'view')]
+        app = config.make_wsgi_app()
+
+    def change(how):
+        with transaction.manager:
+            how(connection.root()[ROOT_KEY])
+
+    return webtest.TestApp(app), rendered, change
 
 
 class AclSecurityPolicy:
@@ -147,23 +169,31 @@ class AclSecurityPolicy:
 
 
 def test_a_kept_page_is_served_only_where_its_context_permission_and_revision_hold():
-    root = Folder()
-    root['news'] = news = Folder()
-    news.__name__, news.__parent__ = 'news', root
-    news.__acl__ = [(Allow, Everyone, 'view')]
     revisions = {'news': 1, 'a': 1}
-    app, rendered = kept_pages_app(root, revisions)
+    app, rendered, change = kept_pages_app(revisions)
     assert app.get('/news').text == 'page 1'
     assert app.get('/news').text == 'page 1'
     revisions['news'] = 2
     assert app.get('/news').text == 'page 2'
+
     # The permission is checked again: a page no longer allowed is refused.
-    news.__acl__ = []
+    def refuse(root):
+        root['news'].__acl__ = []
+
+    change(refuse)
     app.get('/news', status=403)
-    news.__acl__ = [(Allow, Everyone, 'view')]
+
+    def allow(root):
+        root['news'].__acl__ = [(Allow, Everyone, 'view')]
+
+    change(allow)
     assert app.get('/news').text == 'page 2'
+
     # Its context gone, the address is traversed again.
-    del root['news']
+    def remove(root):
+        del root['news']
+
+    change(remove)
     app.get('/news', status=404)
     # A route's page is checked with the matchdict it was kept with.
     assert app.get('/items/a').text == 'page 3'
@@ -177,6 +207,19 @@ def test_a_kept_page_is_served_only_where_its_context_permission_and_revision_ho
     app.reset()
     app.post('/items/a')
     assert rendered[-1] == '/items/a' and len(rendered) == 7
+
+
+class Unreadable:
+    def __ne__(self, other):
+        raise RuntimeError('a revision that cannot be compared')
+
+
+def test_a_kept_page_that_fails_to_be_served_is_handled_as_usual():
+    revisions = {'a': Unreadable()}
+    app, rendered, _change = kept_pages_app(revisions)
+    assert app.get('/items/a').text == 'page 1'
+    assert app.get('/items/a').text == 'page 2'
+    assert rendered == ['/items/a', '/items/a']
 
 
 def test_an_undone_change_is_seen_on_the_home_page(portal):
