@@ -16,6 +16,8 @@ from pyramid.renderers import render
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request, manager
 
+from .rendering import WidgetRenderer
+
 _ = TranslationStringFactory('occi_site')
 
 LANGUAGES = ('en', 'ar')
@@ -143,8 +145,10 @@ def includeme(config):
     )
     # Deform's renderer stats every widget template on every render unless
     # told not to; like Jinja2's, they reload only with pyramid.reload_templates.
-    deform.Form.set_zpt_renderer(
-        search_path,
-        translator=_deform_translator,
-        auto_reload=asbool(config.registry.settings.get('pyramid.reload_templates', False)),
+    deform.Form.set_default_renderer(
+        WidgetRenderer(
+            search_path,
+            translator=_deform_translator,
+            auto_reload=asbool(config.registry.settings.get('pyramid.reload_templates', False)),
+        )
     )

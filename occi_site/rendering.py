@@ -13,8 +13,14 @@ Jinja2's i18n extension makes ``_`` an alias that looks ``gettext`` up in
 the template's context on every call, through two of Jinja2's generic calls;
 a page holds dozens of ``_()``.  ``_`` is made the installed ``gettext``
 itself (``occi_site.i18n.TemplateGettext``), which is what the alias finds.
+
+Deform's widget templates are Chameleon's, compiled on their first render
+(``WidgetRenderer``).
 """
 
+import threading
+
+from deform.template import ZPTRendererFactory
 from jinja2 import TemplateNotFound
 from pyramid_jinja2 import ENV_CONFIG_PHASE, IJinja2Environment, Jinja2TemplateRenderer
 
@@ -57,6 +63,25 @@ class Jinja2Renderers:
             return template
 
         return Jinja2TemplateRenderer(template_loader)
+
+
+class WidgetRenderer(ZPTRendererFactory):
+    """Deform's renderer, compiling one widget template at a time.
+
+    Chameleon compiles a template through Python's ast module on its first
+    render; Python 3.11 keeps the ast module's recursion count for all
+    threads at once, so two app server threads compiling together can fail
+    with "SystemError: AST constructor recursion depth mismatch" (CPython
+    gh-106905), a 500 on the first forms a new process shows under load."""
+
+    # Reentrant: compiling a template may load another.
+    compiling = threading.RLock()
+
+    def load(self, template_name):
+        template = super().load(template_name)
+        with self.compiling:
+            template.cook_check()
+        return template
 
 
 def includeme(config):
