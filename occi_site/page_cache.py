@@ -89,7 +89,7 @@ def view_permission(info):
 
 def anonymous_cache(view, info):
     """Keeps the page of a view configured with ``anonymous_cache``; the
-    ``kept_pages`` tween serves it again."""
+    ``kept_pages_tween_factory`` tween serves it again."""
     revision_of = info.options.get('anonymous_cache')
     if revision_of is None:
         return view
