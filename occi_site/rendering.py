@@ -77,10 +77,17 @@ class WidgetRenderer(ZPTRendererFactory):
     # Reentrant: compiling a template may load another.
     compiling = threading.RLock()
 
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        # Once compiled, a template is loaded without the lock (a form loads dozens).
+        self.compiled = set()
+
     def load(self, template_name):
         template = super().load(template_name)
-        with self.compiling:
-            template.cook_check()
+        if template_name not in self.compiled:
+            with self.compiling:
+                template.cook_check()
+                self.compiled.add(template_name)
         return template
 
 
