@@ -304,8 +304,25 @@ def member_cache(view, info):
 member_cache.options = ('member_cache',)
 
 
+def kept_value(request, key, revision, work_out):
+    """What ``work_out()`` gave for ``key`` while ``revision``, read from the
+    database (a container's ``revision``), is the same: worked out again
+    after any change through any app server, and every time while the
+    revision is None.  At most ``PAGES_KEPT`` values, per app server."""
+    values = request.registry.occi_kept_values
+    if revision is None:
+        return work_out()
+    kept = values.get(key)
+    if kept is not None and kept[0] == revision:
+        return kept[1]
+    value = work_out()
+    values.put(key, (revision, value))
+    return value
+
+
 def includeme(config):
     config.registry.occi_kept_pages = LRUCache(PAGES_KEPT)
+    config.registry.occi_kept_values = LRUCache(PAGES_KEPT)
     config.add_view_deriver(anonymous_cache)
     config.add_tween(
         'occi_site.page_cache.kept_pages_tween_factory', over='pyramid_tm.tm_tween_factory'

@@ -383,7 +383,8 @@ def test_an_administrators_listing_and_search_are_kept_until_what_they_show_chan
     ]
 
     def rename(site):
-        site['companies']['1229237'].name_en = 'Promising Projects Renamed LLC'
+        company = site['companies']['1229237']
+        site['companies'].rename(company, 'Promising Projects Renamed LLC', company.name_ar)
 
     edit(portal, rename)
     assert 'Promising Projects Renamed LLC' in listed_names(
@@ -391,6 +392,45 @@ def test_an_administrators_listing_and_search_are_kept_until_what_they_show_chan
     )
     assert 'Promising Projects Renamed LLC' in admin.get(found.request.url)
     assert len(renders) == 5
+
+
+def found_expiry(admin, text='promising', cr='1229237'):
+    search = admin.get('/companies/@@manage-search').forms['search']
+    search['text'] = text
+    page = search.submit('search')
+    row = next(row for row in page.html.select('.manage-table tbody tr') if cr in row.text)
+    return row.find_all('td')[-1].text.strip()
+
+
+def test_search_results_are_worked_out_again_after_any_change_to_a_company(portal, monkeypatch):
+    from occi_site.views.manage import companies as view
+
+    searches = []
+    original = view.find_companies
+    monkeypatch.setattr(
+        view, 'find_companies', lambda *args: searches.append(args[1]) or original(*args)
+    )
+    admin = login(portal, '90000009', roles=('admin',))
+    before = found_expiry(admin)
+    assert found_expiry(admin) == before and searches == ['promising']
+
+    def renew(site):
+        companies = site['companies']
+        companies.change_membership(
+            companies['1229237'], WHEN, script_request(portal.registry), expires_on=date(2031, 5, 6)
+        )
+
+    edit(portal, renew)
+    assert found_expiry(admin) == '2031-05-06' and len(searches) == 2
+    # Undone, the change is seen too: the revision is the counter's last
+    # transaction, not its value.
+    db = database(portal.registry)
+    with transaction.manager:
+        db.undo(db.undoLog(0, 1)[0]['id'])
+    assert found_expiry(admin) == before and len(searches) == 3
+    # Another language, other rows.
+    arabic = found_expiry(login(portal, '90000010', roles=('admin',), lang='ar'))
+    assert len(searches) == 4 and arabic
 
 
 def at_step_3(portal, member, service, now):

@@ -11,13 +11,14 @@ the next day on (``expires_on < today``).
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 
 from ..events import MembershipChanged, announce
 from ..i18n import _
 from .compact import CompactState
-from .folder import Folder, Located
+from .folder import ChangeCounted, Folder, Located
 from .multi_index import LargeSet, file_under, unfile
 from .search import NameIndex, company_names, index_company, unindex_company
 from .tally import DayTally
@@ -351,10 +352,12 @@ TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
 
 
 @content_type('companies', _('Companies'), columns=COMPANY_COLUMNS)
-class Companies(Folder):
+class Companies(ChangeCounted, Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of
-    both names for the administrators' search (see ``search.py``).
+    both names for the administrators' search (see ``search.py``).  Every
+    change to a company's names or membership counts (``revision``): the
+    administrators' search results are kept by it.
 
     Two tallies count the memberships by grade for the chamber's reports
     (see ``tally.py``): ``expiry_tally`` on their expiry dates, so how many
@@ -370,18 +373,21 @@ class Companies(Folder):
         self.name_index = NameIndex()
         self.expiry_tally = DayTally()
         self.joined_tally = DayTally()
+        self.change_count = Length()
 
     def add(self, name, company):
         super().add(name, company)
         index_company(self, company)
         if company.membership is not None:
             self._index(company)
+        self.changed()
         return company
 
     def remove(self, name):
         company = super().remove(name)
         unindex_company(self, company)
         self._unindex(company)
+        self.changed()
         return company
 
     def rename(self, company, name_en, name_ar):
@@ -390,6 +396,7 @@ class Companies(Folder):
         company.name_en = name_en
         company.name_ar = name_ar
         index_company(self, company, old_names)
+        self.changed()
 
     def set_membership(self, company, membership):
         """Attach or replace ``company``'s membership, keeping the indexes.
@@ -403,6 +410,7 @@ class Companies(Folder):
         company.membership = membership
         self._index(company)
         self._tally(membership, 1)
+        self.changed()
 
     def admit(self, company, membership, now, request, today):
         """``company`` becomes a member with ``membership`` (New Membership) on ``today``."""
@@ -449,6 +457,7 @@ class Companies(Folder):
             self._index_expiry(company.cr_number, membership.expires_on)
         if retally:
             self._tally(membership, 1)
+        self.changed()
         announce(request, MembershipChanged, subject=company, when=now, by=by, changes=changed)
 
     def record_debit(self, company, amount_baisa, reason, now, request):

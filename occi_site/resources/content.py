@@ -22,7 +22,7 @@ from ZODB.blob import Blob
 from ZODB.interfaces import IBlobStorage
 
 from ..i18n import _
-from .folder import Folder
+from .folder import ChangeCounted, Folder
 from .publication import PUBLICATION_STATE_TITLES, LocalRoles, Workflowed, content_acl
 from .types import DEFAULT_COLUMNS, Column, content_type
 
@@ -304,27 +304,15 @@ class ContentContainer(LocalRoles, Folder):
 
 
 @content_type('content_area', _('Content area'), columns=CONTENT_COLUMNS, manages_children=True)
-class ContentArea(ContentContainer):
+class ContentArea(ChangeCounted, ContentContainer):
     """``/content``: always public; the root of the editors' folders, pages and news."""
 
     def __init__(self, title=''):
         super().__init__(title)
         # (-publication day, uid) -> news item: ascending order is newest first.
         self.news = OOBTree()
-        # Written by every change to the content (conflicts resolved), for
-        # ``revision``.
+        # Every change to the content counts: pages showing it are kept by ``revision``.
         self.change_count = Length()
-
-    def changed(self):
-        self.change_count.change(1)
-
-    @property
-    def revision(self):
-        """Differs after every change to the content, an undone one too (the
-        counter's last transaction, not its value, which an undo rewinds):
-        what pages showing content are cached by (``occi_site.page_cache``)."""
-        self.change_count._p_activate()
-        return self.change_count._p_serial
 
     @property
     def __acl__(self):

@@ -195,6 +195,12 @@ def step_14_compact_companies_and_accounts(site):
         account._p_changed = True
 
 
+def step_15_company_change_count(site):
+    """The companies count their changes, for the revision the administrators'
+    search results are kept by."""
+    site['companies'].change_count = Length()
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -210,6 +216,7 @@ STEPS = (
     (12, step_12_assertions_by_hour),
     (13, step_13_shard_the_notifications),
     (14, step_14_compact_companies_and_accounts),
+    (15, step_15_company_change_count),
 )
 
 GENERATION = STEPS[-1][0]

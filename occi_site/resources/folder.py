@@ -13,6 +13,27 @@ class Located(Persistent):
     __parent__ = None
 
 
+class ChangeCounted:
+    """A container counting its changes (``changed``) in ``change_count``, a
+    ``BTrees.Length`` (concurrent changes resolve), so that ``revision``
+    differs after every one: what is kept worked out (``occi_site.page_cache``)
+    is kept by it."""
+
+    def changed(self):
+        self.change_count.change(1)
+
+    @property
+    def revision(self):
+        """The counter's last transaction, not its value, which an undo
+        rewinds: an undone change gives a new revision too.  None while the
+        counter is new or changed in this transaction: nothing is kept then."""
+        counter = self.change_count
+        if counter._p_oid is None or counter._p_changed:
+            return None
+        counter._p_activate()
+        return counter._p_serial
+
+
 class Folder(Located):
     """A container of named children kept in an OOBTree.
 

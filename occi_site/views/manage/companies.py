@@ -12,6 +12,7 @@ from pyramid.traversal import resource_path
 from ...clock import OMAN
 from ...i18n import _
 from ...money import Rials, rials_between
+from ...page_cache import kept_value
 from ...resources.company import Companies, Company
 from ...resources.search import find_companies
 from ..formatting import formatted_day
@@ -72,7 +73,14 @@ def found_rows(request, context, companies):
 @mgmt_view('manage-search', _('Find'), Companies, order=5, template='companies', member_cache=True)
 def search(context, request):
     def find(companies, text):
-        return found_rows(request, companies, find_companies(companies, text))
+        # The rows hold addresses and the language's words.
+        key = ('manage-search', text, request.application_url, request.locale_name)
+        return kept_value(
+            request,
+            key,
+            companies.revision,
+            lambda: found_rows(request, companies, find_companies(companies, text)),
+        )
 
     return find_page(request, context, CompanySearch(), find)
 
