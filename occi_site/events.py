@@ -6,9 +6,9 @@ request it runs in (``announce(request, EventClass, **values)``, i.e.
 ``request.registry.notify``).  Subscribers, registered with
 ``config.add_subscriber`` (or ``@subscriber`` and a scan), do the side
 effects: ``resources/audit.py`` writes the audit log, ``views/notify.py``
-sends the member's messages.  They run at once, inside the same
-transaction, so a change that fails leaves no audit entry and sends no
-message.
+sends the member's messages (a welcome, a notice to a replaced address ...).
+They run at once, inside the same transaction, so a change that fails
+leaves no audit entry and sends no message.
 
 A method that announces takes the request only for this: its registry, and
 for subscribers the person acting and the mailer.  Rules never
@@ -122,3 +122,18 @@ class MembershipChanged(DomainEvent):
     field changed to ``(old, new)``; a new membership has no old values."""
 
     changes: dict
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountRegistered(DomainEvent):
+    """A person finished registering, their civil ID proven at the PKI: the
+    account (``subject``) is theirs, new or from before such proofs."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactChanged(DomainEvent):
+    """A member (``subject``) replaced the e-mail address or mobile number
+    (``channel``) ``old`` with a proven one."""
+
+    channel: str
+    old: str

@@ -135,3 +135,40 @@ def test_arabic_page_and_messages(portal, clock):
     assert page.html.html['dir'] == 'rtl' and 'حسابي' in page.text
     page = ask_for(app, 'email', 'bad')
     assert 'أدخل عنوان بريد إلكتروني صحيحًا' in page.html.find('p', class_='invalid-feedback').text
+
+
+def test_a_finished_registration_and_a_replaced_contact_are_announced(announced):
+    """The member's messages hang off these events (views/notify.py)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from occi_site.events import AccountRegistered, ContactChanged
+    from occi_site.resources.account import Accounts
+
+    request, events = announced
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    accounts = Accounts('Accounts')
+    # Only what ``register`` reads of a registration whose codes were proven.
+    registration = SimpleNamespace(
+        step='pki',
+        civil_id='90000123',
+        full_name='Salim Al Harthy',
+        email='salim@example.om',
+        mobile='99123456',
+        language='ar',
+    )
+    account = accounts.register(registration, now, request)
+    assert accounts.change_contact(account, 'mobile', '99765432', now, request) == '99123456'
+    registered, changed = events
+    assert (type(registered), registered.subject, registered.when) == (
+        AccountRegistered,
+        account,
+        now,
+    )
+    assert (type(changed), changed.subject, changed.channel, changed.old) == (
+        ContactChanged,
+        account,
+        'mobile',
+        '99123456',
+    )
+    assert accounts.find_by_mobile('99765432') is account

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 
+from ..events import AccountRegistered, ContactChanged, announce
 from ..i18n import _
 from .compact import CompactState
 from .folder import Folder, Located
@@ -217,8 +218,16 @@ class Accounts(Folder):
         self._index(channel)[self._key(channel, address)] = account.civil_id
         return old
 
-    def register(self, registration, now):
-        """The account of ``registration``, whose civil ID was just proven at the PKI.
+    def change_contact(self, account, channel, address, now, request):
+        """``account``'s member replaces their e-mail or mobile with ``address``,
+        just proven, and the replaced one hears of it (``ContactChanged``)."""
+        old = self.set_contact(account, channel, address)
+        announce(request, ContactChanged, subject=account, when=now, channel=channel, old=old)
+        return old
+
+    def register(self, registration, now, request):
+        """The account of ``registration``, whose civil ID was just proven at the
+        PKI; announced (``AccountRegistered``), so its member is welcomed.
 
         A civil ID already bound by such a proof stays as it is; an account from
         before registrations ended with a PKI login takes the proven details.
@@ -242,12 +251,13 @@ class Accounts(Folder):
             )
             self.add(account.civil_id, account)
             account.activate(now)
-            return account
-        old_name = account.full_name
-        account.full_name = registration.full_name
-        account.language = registration.language
-        index_account(self, account, old_name)
-        for channel in CHANNELS:
-            self.set_contact(account, channel, getattr(registration, channel))
-        account.confirm_contacts(now)
+        else:
+            old_name = account.full_name
+            account.full_name = registration.full_name
+            account.language = registration.language
+            index_account(self, account, old_name)
+            for channel in CHANNELS:
+                self.set_contact(account, channel, getattr(registration, channel))
+            account.confirm_contacts(now)
+        announce(request, AccountRegistered, subject=account, when=now)
         return account

@@ -11,9 +11,7 @@ import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ..i18n import _, localizer_for, render_in
-from ..integrations.mail import send_mail
-from ..integrations.sms import send_sms
+from ..i18n import _
 from ..resources.account import ContactTaken
 from .codes import (
     CODE_CHECKS_PER_IP_HOUR,
@@ -166,40 +164,15 @@ class VerifyContactView(FormView):
             return self.invalid(form, appstruct, code=outcome_message(self.check, outcome))
         account.drop_contact_change(channel)
         try:
-            old = request.root['accounts'].set_contact(account, channel, self.check.address)
+            request.root['accounts'].change_contact(
+                account, channel, self.check.address, request.now, request
+            )
         except ContactTaken:
             request.session.flash(request.localizer.translate(TAKEN[channel]))
             return HTTPSeeOther(account_url(request))
-        tell_old_address(request, account, channel, old)
         audit(request, 'account.change_%s' % channel)
         request.session.flash(request.localizer.translate(CHANGED[channel]))
         return HTTPSeeOther(account_url(request))
-
-
-def tell_old_address(request, account, channel, old):
-    """The address that was replaced hears of it, in the member's language."""
-    localizer = localizer_for(request, account.language)
-    if channel == 'email':
-        body = render_in(
-            request,
-            account.language,
-            'mail/contact_changed.txt.jinja2',
-            {'account': account, 'new': account.email},
-        )
-        subject = localizer.translate(_('Your e-mail address on the OCCI E-services was changed'))
-        send_mail(request, old, subject, body)
-    else:
-        send_sms(
-            request,
-            old,
-            localizer.translate(
-                _(
-                    'The mobile number of your OCCI E-services account was changed to one '
-                    'ending in ${digits}. If you did not change it, contact the chamber.',
-                    mapping={'digits': account.mobile[-3:]},
-                )
-            ),
-        )
 
 
 @view_config(route_name='account_resend', request_method='POST', permission='member')

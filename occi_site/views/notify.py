@@ -2,8 +2,10 @@
 
 ``notify_member`` is the one call that sends a member a message.  The
 subscribers below call it for the domain events a member hears of
-(``events.py``): a payment received, a request fulfilled, money due back
-and money given back.  Views never send a member anything themselves.
+(``events.py``): a registration finished, a payment received, a request
+fulfilled, money due back and money given back; an e-mail address or mobile
+number replaced hears of it too (``contact_changed``).  Views never send a
+member anything themselves.
 
 Notifications often leave during someone else's request (the gateway's
 server notification has no member at all), so the text is rendered with a
@@ -13,7 +15,14 @@ localizer for the member's language, not the request's.
 from pyramid.events import subscriber
 from pyramid.traversal import find_root
 
-from ..events import PaymentReceived, RefundDue, RefundMade, RequestFulfilled
+from ..events import (
+    AccountRegistered,
+    ContactChanged,
+    PaymentReceived,
+    RefundDue,
+    RefundMade,
+    RequestFulfilled,
+)
 from ..i18n import _, localizer_for, render_in
 from ..integrations.mail import send_mail
 from ..integrations.sms import send_sms
@@ -36,6 +45,45 @@ def notify_member(request, account, subject, template, values, sms=None):
 
 def _account(record):
     return find_root(record)['accounts'].get(record.civil_id)
+
+
+@subscriber(AccountRegistered)
+def welcome(event):
+    notify_member(
+        event.request,
+        event.subject,
+        _('Welcome to the OCCI E-services'),
+        'mail/welcome.txt.jinja2',
+        {},
+    )
+
+
+@subscriber(ContactChanged)
+def contact_changed(event):
+    """The address that was replaced hears of it, in the member's language."""
+    request, account, old = event.request, event.subject, event.old
+    localizer = localizer_for(request, account.language)
+    if event.channel == 'email':
+        body = render_in(
+            request,
+            account.language,
+            'mail/contact_changed.txt.jinja2',
+            {'account': account, 'new': account.email},
+        )
+        subject = localizer.translate(_('Your e-mail address on the OCCI E-services was changed'))
+        send_mail(request, old, subject, body)
+    else:
+        send_sms(
+            request,
+            old,
+            localizer.translate(
+                _(
+                    'The mobile number of your OCCI E-services account was changed to one '
+                    'ending in ${digits}. If you did not change it, contact the chamber.',
+                    mapping={'digits': account.mobile[-3:]},
+                )
+            ),
+        )
 
 
 @subscriber(PaymentReceived)

@@ -27,7 +27,6 @@ from .codes import (
     throttled,
 )
 from .forms import FormView, typed_node
-from .notify import notify_member
 
 REGISTRATION = 'registration'
 REGISTERED = 'registered'
@@ -323,19 +322,12 @@ def finish_registration(request, pending, authentication):
         )
         return refusal(request, 403, message, retry_registration=True)
     try:
-        account = request.root['accounts'].register(registration, request.now)
+        account = request.root['accounts'].register(registration, request.now, request)
     except RegistrationRefused as refused:
         audit(request, 'register.complete', civil_id, 'refused', field=refused.field)
         return refusal(request, 409, TAKEN[refused.field], register=True)
     request.root['registrations'].pop(registration.key, request.now)
     audit(request, 'register.complete', account.civil_id, method=authentication.method)
-    notify_member(
-        request,
-        account,
-        _('Welcome to the OCCI E-services'),
-        'mail/welcome.txt.jinja2',
-        {},
-    )
     response = finish_login(request, pending, authentication)
     request.session[REGISTERED] = account.civil_id
     return response
