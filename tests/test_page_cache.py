@@ -116,11 +116,23 @@ class Folder(PersistentMapping):
         self[name] = child
 
 
-def kept_pages_app(revisions):
-    """A small application of the portal's kept pages, on a database of its
-    own: ``revisions[name]`` is the revision of the page at ``/name``, its
-    context the root's child ``name``; the route ``/items/{item}`` keeps its
-    page by ``revisions[item]``."""
+@pytest.fixture
+def kept_pages_app(request):
+    """``kept_pages_app(revisions)``: a small application of the portal's kept
+    pages, on a database of its own, closed after the test:
+    ``revisions[name]`` is the revision of the page at ``/name``, its context
+    the root's child ``name``; the route ``/items/{item}`` keeps its page by
+    ``revisions[item]``."""
+
+    def make(revisions):
+        app, rendered, change, db = small_app(revisions)
+        request.addfinalizer(db.close)
+        return app, rendered, change
+
+    return make
+
+
+def small_app(revisions):
     rendered = []
 
     def page(context, request):
@@ -143,18 +155,24 @@ def kept_pages_app(revisions):
         config.add_view(page, context=Folder, permission='view', anonymous_cache=by_name)
         config.add_route('item', '/items/{item}')
         config.add_view(page, route_name='item', anonymous_cache=by_item)
+        db = database(config.registry)
+        connection = db.open()
         with transaction.manager:
-            connection = database(config.registry).open()
             connection.root()[ROOT_KEY] = root = Folder()
             root.add('news', Folder())
             root['news'].__acl__ = [(Allow, Everyone, 'view')]
+        connection.close()
         app = config.make_wsgi_app()
 
     def change(how):
-        with transaction.manager:
-            how(connection.root()[ROOT_KEY])
+        connection = db.open()
+        try:
+            with transaction.manager:
+                how(connection.root()[ROOT_KEY])
+        finally:
+            connection.close()
 
-    return webtest.TestApp(app), rendered, change
+    return webtest.TestApp(app), rendered, change, db
 
 
 class AclSecurityPolicy:
@@ -168,7 +186,9 @@ class AclSecurityPolicy:
         return ACLHelper().permits(context, [Everyone], permission)
 
 
-def test_a_kept_page_is_served_only_where_its_context_permission_and_revision_hold():
+def test_a_kept_page_is_served_only_where_its_context_permission_and_revision_hold(
+    kept_pages_app,
+):
     revisions = {'news': 1, 'a': 1}
     app, rendered, change = kept_pages_app(revisions)
     assert app.get('/news').text == 'page 1'
@@ -214,7 +234,7 @@ class Unreadable:
         raise RuntimeError('a revision that cannot be compared')
 
 
-def test_a_kept_page_that_fails_to_be_served_is_handled_as_usual():
+def test_a_kept_page_that_fails_to_be_served_is_handled_as_usual(kept_pages_app):
     revisions = {'a': Unreadable()}
     app, rendered, _change = kept_pages_app(revisions)
     assert app.get('/items/a').text == 'page 1'
