@@ -197,13 +197,7 @@ def verify(service_request, request):
     )
 
 
-@view_config(
-    context=ServiceRequest,
-    name='confirm',
-    permission='edit',
-    request_method='POST',
-    renderer='wizard/request.jinja2',
-)
+@view_config(context=ServiceRequest, name='confirm', permission='edit', request_method='POST')
 def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
     if service_request.state != 'verified' or not service_request.step_up_is_fresh(request.now):
