@@ -7,7 +7,8 @@ unpaid some minutes after they were made, asks the gateway by reference
 number what it decided (the status query) and gives each answer not yet
 kept to the order through the path a notification takes; orders the gateway
 has no decision for stay as they are until their payment window closes, then
-expire.
+expire.  A pass also completes the requests left paid but not completed
+because the commercial registry did not answer when their payment came.
 
 ``occi.reconcile.mode`` says who runs the passes:
 
@@ -30,6 +31,7 @@ from .delivery import thread_of_the_portal, worker_mode
 from .integrations.payment import PaymentQueryError, PaymentResponseError
 from .resources.order import UNPAID_STATES
 from .resources.services import SERVICES
+from .views.fulfilment import complete_paid_request
 from .views.payment import settle_result
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,29 @@ def reconcile(request, after, limit=1000):
                         settle_result(request, result, CHANNEL)
                 order.expire_if_stale(request.now, request)
                 states[name] = order.state
+    completed = [
+        name for name, state in complete_paid_requests(request, limit).items() if state != 'paid'
+    ]
+    if completed:
+        log.info('completed after their payment: %s', ', '.join(sorted(completed)))
+    return states
+
+
+def complete_paid_requests(request, limit=1000):
+    """The requests paid but not completed (the commercial registry did not
+    answer when their payment came), completed where it answers now; returns
+    ``{request name: its state after the pass}``."""
+    tm, requests = request.tm, request.root['requests']
+    with tm:
+        names = [paid.__name__ for paid in requests.find(SERVICES, ('paid',), limit=limit)]
+    states = {}
+    for name in names:
+        for attempt in tm.attempts(SETTLE_TRIES):
+            with attempt:
+                tm.get().note('reconciliation: completing %s' % name)
+                service_request = requests[name]
+                complete_paid_request(request, service_request)
+                states[name] = service_request.state
     return states
 
 

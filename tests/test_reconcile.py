@@ -5,6 +5,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from occi_site.integrations.commercial_registry import RegistryError, SampleRegistry
 from occi_site.reconciliation import Reconciler
 from occi_site.scripts.housekeeping import housekeep
 
@@ -13,6 +14,7 @@ from .conftest import add_account
 from .stack import Stack
 from .test_payment_portal import (
     DECLINED_CARD,
+    back_to_portal,
     fulfilments,
     in_db,
     membership,
@@ -88,6 +90,34 @@ def test_an_unreachable_gateway_leaves_the_order_for_the_next_pass(stack):
     gateway.query_url = asked_at
     assert list(run_reconcile(stack).values()) == ['paid']
     assert order_states(stack, request_id) == ['paid']
+
+
+def test_a_payment_the_registry_cannot_complete_is_kept_and_completed_later(stack, monkeypatch):
+    """The commercial registry stops answering while the member pays: the
+    payment is recorded (not rolled back with the failed completion), the
+    member reads that it was received, and a reconciliation pass completes
+    the request once the registry answers again."""
+    request_id, order_page = renewal_order(stack)
+
+    def unreachable(registry, cr_number):
+        raise RegistryError('registry unreachable at http://registry.test: timed out')
+
+    monkeypatch.setattr(SampleRegistry, 'company', unreachable)
+    page = back_to_portal(pay(stack, order_page)).follow()
+    assert 'Your payment was received. Your request is being completed.' in page
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'paid'
+    assert order_states(stack, request_id) == ['paid']
+    assert membership(stack)[0] == date(2027, 3, 19) and not fulfilments(stack)
+    # Still unanswered: the request waits for the next pass.
+    run_reconcile(stack)
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'paid'
+    monkeypatch.undo()
+    run_reconcile(stack)
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
+    assert membership(stack)[0] == date(2029, 3, 19) and len(fulfilments(stack)) == 1
+    assert 'Your request is complete.' in stack.browser.get(page.request.url)
+    run_reconcile(stack)
+    assert len(fulfilments(stack)) == 1
 
 
 def test_the_portal_reconciles_in_a_thread_of_its_own(tmp_path):

@@ -1,5 +1,12 @@
 """Fulfilment of a service request, free or paid: one path for every service."""
 
+import logging
+
+from ..integrations.commercial_registry import RegistryError
+from ..resources.company import ServiceRefused
+
+log = logging.getLogger(__name__)
+
 
 def complete_request(request, service_request):
     """Apply ``service_request`` once, with the commercial registry's record
@@ -13,3 +20,18 @@ def complete_request(request, service_request):
     """
     registry_company = request.commercial_registry.company(service_request.cr_number)
     return service_request.fulfil(request.today, request.now, request, registry_company)
+
+
+def complete_paid_request(request, service_request):
+    """``complete_request`` for a request its payment made paid, where the
+    payment must be kept whatever happens: a rule that now refuses fails the
+    request (the money is then due back); a commercial registry that does not
+    answer leaves it paid, for the next reconciliation pass to complete."""
+    try:
+        complete_request(request, service_request)
+    except ServiceRefused as refusal:
+        log.error('paid request %s could not be fulfilled: %s', service_request.id, refusal.reason)
+    except RegistryError as error:
+        log.warning(
+            'paid request %s waits for the commercial registry: %s', service_request.id, error
+        )

@@ -9,7 +9,6 @@ from the session.  A declined, cancelled or failed payment brings the member
 back to the request, which says what happened and offers to try again.
 """
 
-import logging
 import uuid
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
@@ -19,12 +18,9 @@ from ..certificates import ReceiptData, render_receipt
 from ..documents import issued_pdf, pdf_response
 from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError
-from ..resources.company import ServiceRefused
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
-from .fulfilment import complete_request
-
-log = logging.getLogger(__name__)
+from .fulfilment import complete_paid_request
 
 
 def start_payment(request, service_request):
@@ -112,13 +108,7 @@ def settle_result(request, result, channel):
     come this way."""
     order, outcome = request.root['orders'].receive_answer(result, request.now, request, channel)
     if outcome == Outcome.PAID:
-        service_request = order.service_request
-        try:
-            complete_request(request, service_request)
-        except ServiceRefused as refusal:
-            log.error(
-                'paid request %s could not be fulfilled: %s', service_request.id, refusal.reason
-            )
+        complete_paid_request(request, order.service_request)
     return order
 
 

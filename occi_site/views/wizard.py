@@ -134,11 +134,10 @@ def show_request(service_request, request):
     if order is not None:
         order.expire_if_stale(request.now, request)
     service = get_service(service_request.service)
-    values = dict(
-        company_view(request, service_request),
-        service_request=service_request,
-        crumbs=[(service.title, request.route_url('service_start', service=service.name))],
-    )
+    values = {
+        'service_request': service_request,
+        'crumbs': [(service.title, request.route_url('service_start', service=service.name))],
+    }
     if service_request.state in ('draft', 'verified') and not service_request.step_up_is_fresh(
         request.now
     ):
@@ -146,7 +145,8 @@ def show_request(service_request, request):
         values['stale'] = service_request.step_up is not None
         return values
     if service_request.state == 'verified':
-        values['step'] = 'confirm'
+        # Only step 3 shows the company: a page after it needs no registry.
+        values.update(company_view(request, service_request), step='confirm')
         choices = dict(service_request.choices)
         choices.update(
             {
