@@ -233,6 +233,29 @@ def test_undo_that_zodb_refuses_says_so(portal):
     assert audit_of(portal)[0]['outcome'] == 'refused'
 
 
+def test_an_undone_lock_does_not_bring_back_the_sessions_it_ended(portal):
+    """Undoing the lock puts the account's old security stamp back; a session
+    of the account not used while it was locked must not live again."""
+    member = login(portal, '90000001')
+    assert member.get('/dashboard').status_int == 200
+    admin = admin_app(portal)
+    account = admin.get('/accounts/90000001/manage').follow()
+    next(f for f in account.forms.values() if 'lock' in f.fields).submit('lock')
+    rows = admin.get('/@@manage-undo').html.select('table.manage-table tbody tr')
+    assert 'Locked the account of 90000001' in rows[0].text
+    undo = next(f for f in admin.get('/@@manage-undo').forms.values() if 'id' in f.fields)
+    assert 'Undone' in undo.submit().follow()
+    assert read(portal, lambda site: site['accounts']['90000001'].state) == 'active'
+    member.get('/dashboard', status=403)
+    assert 'Welcome' in login_again(portal, '90000001').get('/dashboard')
+
+
+def login_again(wsgi, civil_id):
+    app = visitor(wsgi)
+    app.get('/_probe/login/%s' % civil_id)
+    return app
+
+
 def test_every_management_post_needs_the_csrf_token(portal):
     add_content(portal, ['content'], 'about', Page, title_en='About us')
     admin = admin_app(portal)

@@ -5,24 +5,34 @@ ZODB undoes a transaction only while every object it wrote is unchanged
 since (or the later change can be merged) and its history is not packed
 away; whether it can is known only by trying, so the undo is committed here,
 in the view, to tell the person plainly when it could not be done.
+
+An undo that writes an account (a lock, a role change undone) ends the
+account's sessions, as the change itself would: it puts the account's
+earlier security stamp back, which a session not used since would match.
 """
 
+from base64 import decodebytes
 from datetime import UTC, datetime
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
+from pyramid_zodbconn import get_connection
 from ZODB.POSException import UndoError
+from ZODB.utils import get_pickle_metadata
 
 from ...clock import OMAN
 from ...i18n import _
 from ...resources import database
+from ...resources.account import Account
 from ...resources.site import Site
+from ...sessions import store
 from .changes import AUDIT_ONLY, UNDO_TOKEN, audit_apart
 from .tabs import manage_page, manage_url, mgmt_view
 
 SHOWN = 40
 # How far back an Undo offer or a chosen transaction is looked for.
 SEARCH_DEPTH = 400
+ACCOUNT_CLASS = (Account.__module__, Account.__name__)
 
 
 def recent_transactions(db, limit=SHOWN):
@@ -35,6 +45,17 @@ def describe(entry):
     """The description a person wrote, after the request path pyramid_tm notes first."""
     lines = [line for line in entry['description'].splitlines() if line]
     return ' · '.join(lines[1:] or lines)
+
+
+def accounts_written_by(db, undo_id):
+    """The oids of the accounts the transaction ``undo_id`` (an undo log
+    entry's id: its transaction id in base64, as FileStorage and RelStorage
+    give it) wrote, known by their records' class without loading them."""
+    tid = decodebytes(undo_id + b'\n')
+    for written in db.storage.iterator(tid, tid):
+        for record in written:
+            if record.data and get_pickle_metadata(record.data) == ACCOUNT_CLASS:
+                yield record.oid
 
 
 def find_transaction(db, *, token=None, undo_id=None):
@@ -82,6 +103,9 @@ def undo(context, request):
     txn = request.tm.get()
     txn.note(translate(_('Undo: ${description}', mapping={'description': description})))
     db.undo(entry['id'], txn)
+    connection, sessions = get_connection(request), store(request)
+    for oid in accounts_written_by(db, entry['id']):
+        sessions.end_all_of(connection.get(oid).civil_id)
     try:
         request.tm.commit()
     except UndoError as error:
