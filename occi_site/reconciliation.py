@@ -80,7 +80,9 @@ def reconcile(request, after, limit=1000):
                 order.expire_if_stale(request.now, request)
                 states[name] = order.state
     completed = [
-        name for name, state in complete_paid_requests(request, limit).items() if state != 'paid'
+        name
+        for name, state in complete_paid_requests(request, limit).items()
+        if state == 'fulfilled'
     ]
     if completed:
         log.info('completed after their payment: %s', ', '.join(sorted(completed)))
@@ -90,18 +92,28 @@ def reconcile(request, after, limit=1000):
 def complete_paid_requests(request, limit=1000):
     """The requests paid but not completed (the commercial registry did not
     answer when their payment came), completed where it answers now; returns
-    ``{request name: its state after the pass}``."""
+    ``{request name: its state after the pass}``.  The first the registry
+    still does not answer for ends the pass (the others would wait as long
+    for it); one that fails otherwise is logged and left for the next."""
     tm, requests = request.tm, request.root['requests']
     with tm:
         names = [paid.__name__ for paid in requests.find(SERVICES, ('paid',), limit=limit)]
     states = {}
     for name in names:
-        for attempt in tm.attempts(SETTLE_TRIES):
-            with attempt:
-                tm.get().note('reconciliation: completing %s' % name)
-                service_request = requests[name]
-                complete_paid_request(request, service_request)
-                states[name] = service_request.state
+        try:
+            for attempt in tm.attempts(SETTLE_TRIES):
+                with attempt:
+                    tm.get().note('reconciliation: completing %s' % name)
+                    service_request = requests[name]
+                    answered = service_request.state != 'paid' or complete_paid_request(
+                        request, service_request
+                    )
+                    states[name] = service_request.state
+        except Exception:
+            log.exception('paid request %s: its completion failed', name)
+            continue
+        if not answered:
+            break
     return states
 
 

@@ -422,7 +422,7 @@ def found_expiry(admin, text='promising', cr='1229237'):
     return row.find_all('td')[-1].text.strip()
 
 
-def test_search_results_are_worked_out_again_after_any_change_to_a_company(portal, monkeypatch):
+def test_search_results_are_worked_out_again_after_a_change_to_what_they_list(portal, monkeypatch):
     from occi_site.views.manage import companies as view
 
     searches = []

@@ -156,3 +156,35 @@ def test_housekeeping_expires_what_was_abandoned(stack):
     assert order_states(stack, request_id) == ['expired']
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'expired'
     assert housekeep(stack.portal.registry) == (0, 0, 0)
+
+
+def test_a_pass_of_paid_requests_goes_on_past_a_failure_and_stops_where_the_registry_is_silent(
+    monkeypatch,
+):
+    """A branch with stand-ins: ``complete_paid_requests`` over three waiting
+    requests, the first failing, the second finding the registry silent."""
+    from types import SimpleNamespace
+
+    import transaction
+
+    from occi_site import reconciliation
+
+    class Requests(dict):
+        def find(self, services, states, limit):
+            return list(self.values())
+
+    requests = Requests((name, SimpleNamespace(__name__=name, state='paid')) for name in 'abc')
+    tried = []
+
+    def complete(request, service_request):
+        tried.append(service_request.__name__)
+        if service_request.__name__ == 'a':
+            raise RuntimeError('a record that does not load')
+        return False
+
+    monkeypatch.setattr(reconciliation, 'complete_paid_request', complete)
+    request = SimpleNamespace(
+        tm=transaction.TransactionManager(explicit=True), root={'requests': requests}
+    )
+    assert reconciliation.complete_paid_requests(request) == {'b': 'paid'}
+    assert tried == ['a', 'b']

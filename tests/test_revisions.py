@@ -16,7 +16,7 @@ from tests.conftest import script_request
 from tests.test_compact import NOW, open_site
 
 
-def test_every_change_to_a_company_gives_the_companies_a_new_revision(tmp_path):
+def test_every_change_the_search_lists_gives_the_companies_a_new_revision(tmp_path):
     # A FileStorage: it undoes.
     db = DB(FileStorage(str(tmp_path / 'Data.fs')))
     conn = db.open()
@@ -40,10 +40,12 @@ def test_every_change_to_a_company_gives_the_companies_a_new_revision(tmp_path):
     committed()
     companies.change_membership(company, NOW, request, grade='First')
     committed()
-    # Nothing changed: the revision holds.
+    # Nothing changed, or nothing the search lists (a debit): the revision holds.
     companies.change_membership(company, NOW, request, grade='First')
+    companies.change_membership(company, NOW, request, debit_baisa=5_000)
     assert companies.revision == seen[-1]
-    transaction.abort()
+    transaction.commit()
+    assert companies.revision == seen[-1] and company.membership.debit_baisa == 5_000
     companies.remove('1304464')
     committed()
     # Undone, a change gives a revision of its own, not the one before it.

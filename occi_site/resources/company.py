@@ -349,6 +349,9 @@ class Company(CompactState, Located):
 
 # The membership fields the companies' tallies count by.
 TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
+# The membership fields the administrators' search rows show: only a change
+# of one of them, or of a name, counts towards ``Companies.revision``.
+LISTED_FIELDS = ('occi_number', 'grade', 'expires_on')
 
 
 @content_type('companies', _('Companies'), columns=COMPANY_COLUMNS)
@@ -356,8 +359,11 @@ class Companies(ChangeCounted, Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of
     both names for the administrators' search (see ``search.py``).  Every
-    change to a company's names or membership counts (``revision``): the
-    administrators' search results are kept by it.
+    change to what that search lists (a company added or removed, its names,
+    its membership's number, grade or expiry) counts (``revision``): the
+    search's rows are kept by it.  A debit or a reminder does not count, so
+    it does not hold back the undo of an earlier change on a storage that
+    refuses an undo once any object it wrote was written again (RelStorage).
 
     Two tallies count the memberships by grade for the chamber's reports
     (see ``tally.py``): ``expiry_tally`` on their expiry dates, so how many
@@ -457,7 +463,8 @@ class Companies(ChangeCounted, Folder):
             self._index_expiry(company.cr_number, membership.expires_on)
         if retally:
             self._tally(membership, 1)
-        self.changed()
+        if not changed.keys().isdisjoint(LISTED_FIELDS):
+            self.changed()
         announce(request, MembershipChanged, subject=company, when=now, by=by, changes=changed)
 
     def record_debit(self, company, amount_baisa, reason, now, request):

@@ -1,7 +1,8 @@
 """occi-reconcile CONFIG_URI [--after MINUTES] [--every SECONDS]: ask the card
 gateway about the orders still unpaid MINUTES (default: occi.reconcile.after,
 else 15) after they were made, and settle each through the same path as the
-gateway's notification.
+gateway's notification; complete the requests paid while the commercial
+registry did not answer.
 
 Run it every few minutes on one host (a systemd timer), or with ``--every``
 as a worker; see ``occi_site/reconciliation.py``.  On development.ini's

@@ -26,7 +26,8 @@ def complete_paid_request(request, service_request):
     """``complete_request`` for a request its payment made paid, where the
     payment must be kept whatever happens: a rule that now refuses fails the
     request (the money is then due back); a commercial registry that does not
-    answer leaves it paid, for the next reconciliation pass to complete."""
+    answer leaves it paid, for the next reconciliation pass to complete.
+    Returns False in that last case only."""
     try:
         complete_request(request, service_request)
     except ServiceRefused as refusal:
@@ -35,3 +36,5 @@ def complete_paid_request(request, service_request):
         log.warning(
             'paid request %s waits for the commercial registry: %s', service_request.id, error
         )
+        return False
+    return True

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 from pyramid_zodbconn import get_connection
-from ZODB.POSException import UndoError
+from ZODB.POSException import POSKeyError, UndoError
 from ZODB.utils import get_pickle_metadata
 
 from ...clock import OMAN
@@ -105,7 +105,12 @@ def undo(context, request):
     db.undo(entry['id'], txn)
     connection, sessions = get_connection(request), store(request)
     for oid in accounts_written_by(db, entry['id']):
-        sessions.end_all_of(connection.get(oid).civil_id)
+        try:
+            civil_id = connection.get(oid).civil_id
+        except POSKeyError:
+            # An account whose creation was undone since: no sessions to end.
+            continue
+        sessions.end_all_of(civil_id)
     try:
         request.tm.commit()
     except UndoError as error:
