@@ -307,8 +307,9 @@ member_cache.options = ('member_cache',)
 def kept_value(request, key, revision, work_out):
     """What ``work_out()`` gave for ``key`` while ``revision``, read from the
     database (a container's ``revision``), is the same: worked out again
-    after any change through any app server, and every time while the
-    revision is None.  At most ``PAGES_KEPT`` values, per app server."""
+    after any change the revision counts, made through any app server, and
+    every time while the revision is None.  At most ``PAGES_KEPT`` values,
+    per app server."""
     values = request.registry.occi_kept_values
     if revision is None:
         return work_out()
