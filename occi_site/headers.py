@@ -65,22 +65,27 @@ def origin(url):
     return '%s://%s' % (parts.scheme, parts.netloc)
 
 
-def security_headers_tween_factory(handler, registry):
-    # Serialised once: the configuration does not change while serving.
-    headers = tuple(registry.occi_security_headers.headers.items())
+def send_security_headers(registry, response):
+    """Give ``response`` the headers every response of the application carries."""
+    for name, value in registry.occi_security_headers:
+        response.headers[name] = value
+    return response
 
+
+def security_headers_tween_factory(handler, registry):
     def security_headers_tween(request):
-        response = handler(request)
-        for name, value in headers:
-            response.headers[name] = value
-        return response
+        return send_security_headers(registry, handler(request))
 
     return security_headers_tween
 
 
 def add_security_headers(config, *, connect_src=(), hsts=False):
-    """Send the headers on every response of ``config``'s application, error pages included."""
-    config.registry.occi_security_headers = security_headers(connect_src=connect_src, hsts=hsts)
+    """Send the headers on every response of ``config``'s application, error
+    pages and kept pages (``page_cache``) included."""
+    # Serialised once: the configuration does not change while serving.
+    config.registry.occi_security_headers = tuple(
+        security_headers(connect_src=connect_src, hsts=hsts).headers.items()
+    )
     config.add_tween('occi_site.headers.security_headers_tween_factory')
 
 

@@ -6,14 +6,18 @@ a value read from the database (``ContentArea.revision``, an object's
 ``_p_serial``), so a change made through any app server is seen by all.  A
 revision of ``None`` says the page is not to be kept: it is rendered every
 time.  Only GET requests with no session cookie are served from the cache, and
-only responses that set no cookie are kept.  A tween serves them before the
-transaction, routing, traversal and the view pipeline, after finding the
-page's context again and checking the view's permission and revision there.
-At most ``PAGES_KEPT`` such pages are kept, the least recently used go.
+only responses that set no cookie are kept.  At most ``PAGES_KEPT`` such pages
+are kept, the least recently used go.
 
 A signed-in person's page configured with ``member_cache=True`` (a member's
-dashboard, an administrator's listing) is kept the same way, checked by a
-fingerprint of everything it shows (``member_cache``).
+dashboard, an administrator's listing) is kept the same way, per session,
+checked by a fingerprint of everything the view gives its template
+(``member_fingerprint``): the view runs, its template does not.
+
+Both are served before the transaction to commit, the tweens, routing,
+traversal and the view pipeline (``kept_pages_policy``), after finding the
+page's context again and checking the view's permission and the page's
+revision or fingerprint there.
 """
 
 from collections.abc import Callable
@@ -24,17 +28,22 @@ from types import FunctionType
 from typing import NamedTuple
 
 from persistent import Persistent
-from pyramid.interfaces import IDefaultPermission
+from pyramid.interfaces import PHASE3_CONFIG, IDefaultPermission, IExecutionPolicy, IRootFactory
 from pyramid.response import Response
+from pyramid.router import default_execution_policy
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.traversal import resource_path_tuple
 from repoze.lru import LRUCache
 from translationstring import TranslationString
 
-from .resources import ROOT_KEY, database
+from .headers import send_security_headers
 from .sessions import COOKIE_NAME
 
 PAGES_KEPT = 1000
+# The member pages of every view (a dashboard, a request page, two of /manage).
+MEMBER_PAGES_KEPT = 4 * PAGES_KEPT
+# After the default phase's actions, where set_execution_policy registers.
+AFTER_THE_EXECUTION_POLICY = PHASE3_CONFIG + 1
 
 
 class KeptPage(NamedTuple):
@@ -54,18 +63,57 @@ class KeptPage(NamedTuple):
     def serve(self, request, root):
         """The page again, or ``None`` where it may have changed or the
         request may not see it; the request is then handled as usual."""
-        context = request.root = root
-        try:
-            for name in self.context_path:
-                context = context[name]
-        except KeyError:
+        context = _allowed_context(request, root, self)
+        if context is None or self.revision_of(context, request) != self.revision:
             return None
-        request.matchdict = self.matchdict
-        if self.permission is not None and not request.has_permission(self.permission, context):
+        return _response(self)
+
+
+class MemberPage(NamedTuple):
+    """A signed-in person's page as rendered, and what serving it again
+    needs: the view (as mapped: it returns the page's values), its
+    permission, where its context and matchdict came from, and the
+    fingerprint of the values it was rendered from."""
+
+    view: Callable
+    permission: str | None
+    context_path: tuple
+    matchdict: dict | None
+    fingerprint: object
+    status: str
+    headers: tuple
+    body: bytes
+
+    def serve(self, request, root):
+        """The page again where the view gives values of the same
+        fingerprint, or ``None``; the request is then handled as usual."""
+        context = _allowed_context(request, root, self)
+        if context is None:
             return None
-        if self.revision_of(context, request) != self.revision:
+        if member_fingerprint(request, self.view(context, request)) != self.fingerprint:
             return None
-        return Response(body=self.body, status=self.status, headerlist=list(self.headers))
+        return _response(self)
+
+
+def _allowed_context(request, root, page):
+    """The kept ``page``'s context found again from ``root``, by name, with
+    the request set up as traversal would; None where it is gone or the
+    request may not see it."""
+    context = root
+    try:
+        for name in page.context_path:
+            context = context[name]
+    except KeyError:
+        return None
+    request.context = context
+    request.matchdict = page.matchdict
+    if page.permission is not None and not request.has_permission(page.permission, context):
+        return None
+    return context
+
+
+def _response(page):
+    return Response(body=page.body, status=page.status, headerlist=list(page.headers))
 
 
 def kept_page_key(request):
@@ -78,6 +126,16 @@ def kept_page_key(request):
     return (environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
 
 
+def member_page_key(request):
+    """Which kept member's page answers ``request``: GET requests with a
+    session, by the session's cookie, address and language."""
+    token = request.cookies.get(COOKIE_NAME)
+    if request.method != 'GET' or token is None:
+        return None
+    environ = request.environ
+    return (token, environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
+
+
 def view_permission(info):
     permission = info.options.get('permission')
     if permission is None:
@@ -88,8 +146,8 @@ def view_permission(info):
 
 
 def anonymous_cache(view, info):
-    """Keeps the page of a view configured with ``anonymous_cache``; the
-    ``kept_pages_tween_factory`` tween serves it again."""
+    """Keeps the page of a view configured with ``anonymous_cache``;
+    ``kept_pages_policy`` serves it again."""
     revision_of = info.options.get('anonymous_cache')
     if revision_of is None:
         return view
@@ -121,34 +179,69 @@ def anonymous_cache(view, info):
 anonymous_cache.options = ('anonymous_cache',)
 
 
-def kept_pages_tween_factory(handler, registry):
-    """Serves a kept anonymous page before the transaction, routing,
-    traversal and the view pipeline: only its context, permission and
-    revision are looked at, through a connection of its own that reads and
-    is closed (nothing is written: there is no transaction to commit)."""
-    pages = registry.occi_kept_pages
-    db = database(registry)
+def kept_pages_policy(policy, registry):
+    """The execution ``policy`` (pyramid_retry's), preceded by serving a kept
+    page: a GET request that a kept page answers is served without a
+    transaction to commit, tweens, routing, traversal or the view pipeline.
+    Its own request finds the page's context again, checks the view's
+    permission and the page's revision (a member's page: its fingerprint)
+    in a transaction that is aborted; where any of that fails, raises, writes
+    anything (a session's use noted, a stale request expired) or has a
+    cookie to send, the request goes the usual way."""
+    anonymous = registry.occi_kept_pages
+    members = registry.occi_member_pages
 
-    def kept_pages_tween(request):
-        key = kept_page_key(request)
-        page = None if key is None else pages.get(key)
-        if page is not None:
-            connection = db.open()
+    def kept_pages_first(environ, router):
+        if environ.get('REQUEST_METHOD') == 'GET':
             try:
-                response = page.serve(request, connection.root()[ROOT_KEY])
+                response = _kept_response(router, environ, anonymous, members)
             except Exception:
                 # Handled as usual, where an error gets the portal's error page.
                 response = None
-            finally:
-                connection.close()
-                # The router sets them afresh: nothing of this connection outlives it.
-                request.__dict__.pop('root', None)
-                request.__dict__.pop('matchdict', None)
             if response is not None:
-                return response
-        return handler(request)
+                return send_security_headers(registry, response)
+        return policy(environ, router)
 
-    return kept_pages_tween
+    return kept_pages_first
+
+
+def _kept_response(router, environ, anonymous, members):
+    with router.request_context(environ) as request:
+        key = kept_page_key(request)
+        if key is not None:
+            page = anonymous.get(key)
+        else:
+            key = member_page_key(request)
+            page = None if key is None else members.get(key)
+        if page is None:
+            return None
+        try:
+            return _served(request, page)
+        finally:
+            router.finish_request(request)
+
+
+def _served(request, page):
+    manager = request.tm
+    manager.begin()
+    try:
+        root = request.root = request.registry.queryUtility(IRootFactory)(request)
+        response = page.serve(request, root)
+        if response is None or _wrote(manager) or request.response_callbacks:
+            return None
+        return response
+    finally:
+        manager.abort()
+
+
+def _wrote(manager):
+    # Whatever writes (a record, a queued message) joins the transaction.
+    return bool(manager.get()._resources)
+
+
+def _serve_kept_pages_first(registry):
+    policy = registry.queryUtility(IExecutionPolicy, default=default_execution_policy)
+    registry.registerUtility(kept_pages_policy(policy, registry), IExecutionPolicy)
 
 
 class Unkept(Exception):
@@ -245,57 +338,71 @@ def _record(record, depth=0):
     return (record._p_oid, record._p_serial, held)
 
 
+def member_fingerprint(request, values):
+    """The fingerprint of a signed-in person's page of ``values``
+    (``fingerprint``): of them, the person's account, the session's CSRF
+    token, the address, the day and the content menu's revision; None where
+    the page is not to be kept (it has no fingerprint, or messages to flash,
+    or the view chose another renderer)."""
+    account = request.identity
+    if (
+        request.method != 'GET'
+        or not isinstance(values, dict)
+        or account is None
+        or request.session.peek_flash()
+        or 'override_renderer' in request.__dict__
+    ):
+        return None
+    try:
+        return fingerprint(
+            (
+                values,
+                account,
+                request.session.get_csrf_token(),
+                request.application_url,
+                request.today,
+                request.root['content'].revision,
+            )
+        )
+    except Unkept:
+        return None
+
+
 def member_cache(view, info):
     """``member_cache=True``: a signed-in person's page kept rendered while
-    what it shows is unchanged.  Sits between the view and its renderer, so it
-    sees the view's values: they, the person's account, the session's CSRF
-    token, the language, the address, the day and the content menu's revision
-    make the page's fingerprint (``fingerprint``); a page whose values have
-    none, or with messages to flash, is rendered every time.  Kept per person,
-    address and language, at most ``PAGES_KEPT`` a view."""
+    what it shows is unchanged (``member_fingerprint``).  Sits between the
+    view and its renderer, so it sees the view's values; a page with no
+    fingerprint is rendered every time.  Kept per session, address and
+    language, at most ``MEMBER_PAGES_KEPT`` in all; ``kept_pages_policy``
+    serves them before the view pipeline."""
     if not info.options.get('member_cache'):
         return view
     renderer = info.options['renderer']
-    pages = LRUCache(PAGES_KEPT)
+    permission = view_permission(info)
+    pages = info.registry.occi_member_pages
 
     def cached_view(context, request):
         values = view(context, request)
-        account = request.identity
-        if (
-            request.method != 'GET'
-            or not isinstance(values, dict)
-            or account is None
-            or request.session.peek_flash()
-            or 'override_renderer' in request.__dict__
-        ):
+        key = member_page_key(request)
+        current = None if key is None else member_fingerprint(request, values)
+        if current is None:
             return values
-        try:
-            current = fingerprint(
-                (
-                    values,
-                    account,
-                    request.session.get_csrf_token(),
-                    request.application_url,
-                    request.today,
-                    request.root['content'].revision,
-                )
-            )
-        except Unkept:
-            return values
-        environ = request.environ
-        key = (
-            account.civil_id,
-            environ.get('PATH_INFO'),
-            environ.get('QUERY_STRING'),
-            request.locale_name,
-        )
         kept = pages.get(key)
-        if kept is not None and kept[0] == current:
-            _fingerprint, status, headers, body = kept
-            return Response(body=body, status=status, headerlist=list(headers))
+        if kept is not None and kept.view is view and kept.fingerprint == current:
+            return _response(kept)
         response = renderer.render_view(request, values, info.original_view, context)
         if 'Set-Cookie' not in response.headers:
-            pages.put(key, (current, response.status, tuple(response.headerlist), response.body))
+            page = MemberPage(
+                view,
+                permission,
+                resource_path_tuple(context)[1:],
+                request.matchdict,
+                current,
+                response.status,
+                tuple(response.headerlist),
+                response.body,
+            )
+            pages.put(key, page)
         return response
 
     return cached_view
@@ -323,10 +430,12 @@ def kept_value(request, key, revision, work_out):
 
 def includeme(config):
     config.registry.occi_kept_pages = LRUCache(PAGES_KEPT)
+    config.registry.occi_member_pages = LRUCache(MEMBER_PAGES_KEPT)
     config.registry.occi_kept_values = LRUCache(PAGES_KEPT)
     config.add_view_deriver(anonymous_cache)
-    config.add_tween(
-        'occi_site.page_cache.kept_pages_tween_factory', over='pyramid_tm.tm_tween_factory'
-    )
     # Between the view and its renderer, to see the view's values.
     config.add_view_deriver(member_cache, under='rendered_view', over='mapped_view')
+    # Around whatever execution policy the configuration sets (pyramid_retry's).
+    config.action(
+        None, _serve_kept_pages_first, args=(config.registry,), order=AFTER_THE_EXECUTION_POLICY
+    )

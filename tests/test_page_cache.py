@@ -19,7 +19,7 @@ from pyramid_zodbconn import get_connection
 
 from occi_site.clock import OMAN
 from occi_site.i18n import _
-from occi_site.page_cache import Unkept, fingerprint
+from occi_site.page_cache import MemberPage, Unkept, fingerprint
 from occi_site.resources import ROOT_KEY, database
 from occi_site.resources.certificate import issue_certificate
 from occi_site.resources.company import Membership
@@ -37,6 +37,7 @@ from tests.conftest import (
     script_request,
     visitor,
 )
+from tests.test_security_headers import assert_protected
 
 WHEN = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -104,8 +105,30 @@ def test_a_kept_page_is_served_before_routing_and_traversal(portal, monkeypatch)
     serial, code = issue_for(portal)
     for path in ('/', '/verify/%s/%s' % (serial, code)):
         first = visitor(portal).get(path)
-        assert visitor(portal).get(path).text == first.text
+        kept = visitor(portal).get(path)
+        assert kept.text == first.text
+        assert_protected(kept)
     assert matched == ['/', '/verify/%s/%s' % (serial, code)]
+    # A member's page too, once its view gives what it gave (the view runs, its template does not).
+    member = login(portal, '90000001')
+    first = member.get('/dashboard')
+    kept = member.get('/dashboard')
+    assert kept.text == first.text
+    assert_protected(kept)
+    assert matched[2:] == ['/_probe/login/90000001', '/dashboard']
+
+
+def test_a_member_page_whose_serving_fails_is_handled_as_usual(portal, monkeypatch, renders):
+    member = login(portal, '90000001')
+    first = member.get('/dashboard')
+
+    def fail(page, request, root):
+        raise RuntimeError('a kept page that cannot be served')
+
+    monkeypatch.setattr(MemberPage, 'serve', fail)
+    assert member.get('/dashboard').text == first.text
+    # Found kept by the view pipeline, which does not render it again.
+    assert renders == ['dashboard.jinja2']
 
 
 class Folder(PersistentMapping):
@@ -149,6 +172,7 @@ def small_app(revisions):
     with Configurator(settings=settings) as config:
         config.include('pyramid_zodbconn')
         config.include('pyramid_tm')
+        config.include('occi_site.headers')
         config.include('occi_site.page_cache')
         config.set_root_factory(lambda request: get_connection(request).root()[ROOT_KEY])
         config.set_security_policy(AclSecurityPolicy())
