@@ -20,6 +20,8 @@ page's context again and checking the view's permission and the page's
 revision or fingerprint there.
 """
 
+import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from datetime import date
@@ -28,6 +30,7 @@ from types import FunctionType
 from typing import NamedTuple
 
 from persistent import Persistent
+from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import PHASE3_CONFIG, IDefaultPermission, IExecutionPolicy, IRootFactory
 from pyramid.response import Response
 from pyramid.router import default_execution_policy
@@ -37,7 +40,9 @@ from repoze.lru import LRUCache
 from translationstring import TranslationString
 
 from .headers import send_security_headers
-from .sessions import COOKIE_NAME
+from .sessions import COOKIE_NAME, session_key
+
+log = logging.getLogger(__name__)
 
 PAGES_KEPT = 1000
 # The member pages of every view (a dashboard, a request page, two of /manage).
@@ -60,13 +65,9 @@ class KeptPage(NamedTuple):
     headers: tuple
     body: bytes
 
-    def serve(self, request, root):
-        """The page again, or ``None`` where it may have changed or the
-        request may not see it; the request is then handled as usual."""
-        context = _allowed_context(request, root, self)
-        if context is None or self.revision_of(context, request) != self.revision:
-            return None
-        return _response(self)
+    def still_shown(self, context, request):
+        """Whether the page would be rendered the same for ``request``."""
+        return self.revision_of(context, request) == self.revision
 
 
 class MemberPage(NamedTuple):
@@ -84,15 +85,9 @@ class MemberPage(NamedTuple):
     headers: tuple
     body: bytes
 
-    def serve(self, request, root):
-        """The page again where the view gives values of the same
-        fingerprint, or ``None``; the request is then handled as usual."""
-        context = _allowed_context(request, root, self)
-        if context is None:
-            return None
-        if member_fingerprint(request, self.view(context, request)) != self.fingerprint:
-            return None
-        return _response(self)
+    def still_shown(self, context, request):
+        """Whether the view gives values of the same fingerprint."""
+        return member_fingerprint(request, self.view(context, request)) == self.fingerprint
 
 
 def _allowed_context(request, root, page):
@@ -106,7 +101,7 @@ def _allowed_context(request, root, page):
     except KeyError:
         return None
     request.context = context
-    request.matchdict = page.matchdict
+    request.matchdict = None if page.matchdict is None else dict(page.matchdict)
     if page.permission is not None and not request.has_permission(page.permission, context):
         return None
     return context
@@ -128,12 +123,12 @@ def kept_page_key(request):
 
 def member_page_key(request):
     """Which kept member's page answers ``request``: GET requests with a
-    session, by the session's cookie, address and language."""
-    token = request.cookies.get(COOKIE_NAME)
-    if request.method != 'GET' or token is None:
+    session, by the session's key (not its cookie), address and language."""
+    session = session_key(request)
+    if request.method != 'GET' or session is None:
         return None
     environ = request.environ
-    return (token, environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
+    return (session, environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)
 
 
 def view_permission(info):
@@ -195,11 +190,11 @@ def kept_pages_policy(policy, registry):
         if environ.get('REQUEST_METHOD') == 'GET':
             try:
                 response = _kept_response(router, environ, anonymous, members)
-            except Exception:
+                if response is not None:
+                    return send_security_headers(registry, response)
+            except Exception as error:
                 # Handled as usual, where an error gets the portal's error page.
-                response = None
-            if response is not None:
-                return send_security_headers(registry, response)
+                _tell_once(error)
         return policy(environ, router)
 
     return kept_pages_first
@@ -226,17 +221,45 @@ def _served(request, page):
     manager.begin()
     try:
         root = request.root = request.registry.queryUtility(IRootFactory)(request)
-        response = page.serve(request, root)
-        if response is None or _wrote(manager) or request.response_callbacks:
+        context = _allowed_context(request, root, page)
+        # Asked before the view runs as well: a session whose use is to be
+        # noted goes the usual way at once, without running the view twice.
+        if (
+            context is None
+            or _to_complete(request, manager)
+            or not page.still_shown(context, request)
+            or _to_complete(request, manager)
+        ):
             return None
-        return response
+        return _response(page)
     finally:
         manager.abort()
 
 
-def _wrote(manager):
-    # Whatever writes (a record, a queued message) joins the transaction.
-    return bool(manager.get()._resources)
+def _to_complete(request, manager):
+    """Whether the request did what only the usual path completes: wrote (a
+    record, a message queued: whatever writes joins the transaction or hooks
+    its commit) or has a cookie to send."""
+    transaction = manager.get()
+    return bool(
+        transaction._resources
+        or any(transaction.getBeforeCommitHooks())
+        or any(transaction.getAfterCommitHooks())
+        or request.response_callbacks
+    )
+
+
+_TOLD = set()
+
+
+def _tell_once(error):
+    # A lasting failure has every request for a kept page handled twice:
+    # logged once per kind and place, not once per request.
+    place = traceback.extract_tb(error.__traceback__)[-1]
+    kind = (error.__class__, place.filename, place.lineno)
+    if kind not in _TOLD:
+        _TOLD.add(kind)
+        log.warning('a kept page could not be served; handled as usual', exc_info=error)
 
 
 def _serve_kept_pages_first(registry):
@@ -343,7 +366,8 @@ def member_fingerprint(request, values):
     (``fingerprint``): of them, the person's account, the session's CSRF
     token, the address, the day and the content menu's revision; None where
     the page is not to be kept (it has no fingerprint, or messages to flash,
-    or the view chose another renderer)."""
+    or the view chose another renderer or set the response's status or
+    headers)."""
     account = request.identity
     if (
         request.method != 'GET'
@@ -351,6 +375,7 @@ def member_fingerprint(request, values):
         or account is None
         or request.session.peek_flash()
         or 'override_renderer' in request.__dict__
+        or 'response' in request.__dict__
     ):
         return None
     try:
@@ -377,6 +402,14 @@ def member_cache(view, info):
     serves them before the view pipeline."""
     if not info.options.get('member_cache'):
         return view
+    served_without = [
+        name for name in ('http_cache', 'decorator', 'wrapper') if info.options.get(name)
+    ]
+    if served_without:
+        raise ConfigurationError(
+            'member_cache: a kept page is served without the view pipeline, so without %s'
+            % ', '.join(served_without)
+        )
     renderer = info.options['renderer']
     permission = view_permission(info)
     pages = info.registry.occi_member_pages

@@ -81,11 +81,10 @@ class DatabaseSession(dict):
         self.settings = request.registry.occi_session_settings
         self.record = None
         self._cookie_callback = False
-        token = request.cookies.get(COOKIE_NAME)
-        if token is None:
+        if COOKIE_NAME not in request.cookies:
             return
         store = self._store()
-        key = self.settings.key_for(token) if _TOKEN.match(token) else None
+        key = session_key(request)
         record = store.get(key) if key else None
         now = request.now
         if record is None or not record.is_live(now, self.settings.idle_timeout):
@@ -202,6 +201,15 @@ class DatabaseSession(dict):
     def get_csrf_token(self):
         token = self.get(_CSRF)
         return token if token is not None else self.new_csrf_token()
+
+
+def session_key(request):
+    """The key of the session record the request's cookie names, or None
+    where it has no cookie or one that is not a token."""
+    token = request.cookies.get(COOKIE_NAME)
+    if token is None or not _TOKEN.match(token):
+        return None
+    return request.registry.occi_session_settings.key_for(token)
 
 
 def store(request):

@@ -76,10 +76,13 @@ def flash(request):
 
 @view_config(route_name='probe_kept', renderer='json', member_cache=True)
 def kept(request):
-    """A member's page kept rendered, shown as text where the request says so,
-    as a view can choose another renderer for one request."""
+    """A member's page kept rendered, shown as text or accepted (202) where
+    the request says so, as a view can choose another renderer or status for
+    one request."""
     if 'X-Probe-As-Text' in request.headers:
         request.override_renderer = 'string'
+    if 'X-Probe-Accepted' in request.headers:
+        request.response.status = 202
     return {'civil_id': request.identity.civil_id}
 
 
