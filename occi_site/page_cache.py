@@ -107,6 +107,11 @@ def _allowed_context(request, root, page):
     return context
 
 
+def _headers_sent(registry, response):
+    # Kept as sent, the security headers included: nothing to add when served.
+    return tuple(send_security_headers(registry, response).headerlist)
+
+
 def _response(page):
     return Response(body=page.body, status=page.status, headerlist=list(page.headers))
 
@@ -162,7 +167,7 @@ def anonymous_cache(view, info):
                 request.matchdict,
                 current,
                 response.status,
-                tuple(response.headerlist),
+                _headers_sent(info.registry, response),
                 response.body,
             )
             pages.put(key, page)
@@ -191,7 +196,7 @@ def kept_pages_policy(policy, registry):
             try:
                 response = _kept_response(router, environ, anonymous, members)
                 if response is not None:
-                    return send_security_headers(registry, response)
+                    return response
             except Exception as error:
                 # Handled as usual, where an error gets the portal's error page.
                 _tell_once(error)
@@ -432,7 +437,7 @@ def member_cache(view, info):
                 request.matchdict,
                 current,
                 response.status,
-                tuple(response.headerlist),
+                _headers_sent(info.registry, response),
                 response.body,
             )
             pages.put(key, page)
@@ -462,6 +467,8 @@ def kept_value(request, key, revision, work_out):
 
 
 def includeme(config):
+    """Kept pages, for an application that includes ``occi_site.headers``
+    first: pages are kept with the security headers it sends."""
     config.registry.occi_kept_pages = LRUCache(PAGES_KEPT)
     config.registry.occi_member_pages = LRUCache(MEMBER_PAGES_KEPT)
     config.registry.occi_kept_values = LRUCache(PAGES_KEPT)
