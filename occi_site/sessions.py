@@ -205,11 +205,15 @@ class DatabaseSession(dict):
 
 def session_key(request):
     """The key of the session record the request's cookie names, or None
-    where it has no cookie or one that is not a token."""
-    token = request.cookies.get(COOKIE_NAME)
-    if token is None or not _TOKEN.match(token):
-        return None
-    return request.registry.occi_session_settings.key_for(token)
+    where it has no cookie or one that is not a token (worked out once per
+    request: kept pages look for it before the session is read)."""
+    key = getattr(request, '_occi_session_key', None)
+    if key is None:
+        token = request.cookies.get(COOKIE_NAME)
+        valid = token is not None and _TOKEN.match(token)
+        key = request.registry.occi_session_settings.key_for(token) if valid else ''
+        request._occi_session_key = key
+    return key or None
 
 
 def store(request):
