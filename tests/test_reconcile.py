@@ -5,12 +5,14 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from persistent.mapping import PersistentMapping
+
 from occi_site.integrations.commercial_registry import RegistryError, SampleRegistry
 from occi_site.reconciliation import Reconciler
 from occi_site.scripts.housekeeping import housekeep
 
 from . import test_payment_portal
-from .conftest import add_account
+from .conftest import add_account, script_request
 from .stack import Stack
 from .test_payment_portal import (
     DECLINED_CARD,
@@ -92,32 +94,77 @@ def test_an_unreachable_gateway_leaves_the_order_for_the_next_pass(stack):
     assert order_states(stack, request_id) == ['paid']
 
 
-def test_a_payment_the_registry_cannot_complete_is_kept_and_completed_later(stack, monkeypatch):
-    """The commercial registry stops answering while the member pays: the
-    payment is recorded (not rolled back with the failed completion), the
-    member reads that it was received, and a reconciliation pass completes
-    the request once the registry answers again."""
-    request_id, order_page = renewal_order(stack)
-
+def silent_registry(monkeypatch):
     def unreachable(registry, cr_number):
         raise RegistryError('registry unreachable at http://registry.test: timed out')
 
     monkeypatch.setattr(SampleRegistry, 'company', unreachable)
+
+
+def new_membership_order(stack, fee_baisa=10_000):
+    """A New Membership of CR 1445820 at a fee the chamber set, verified and
+    confirmed: ``(request id, the order page)``."""
+
+    def set_fee(site):
+        fees = site['settings'].fees
+        fees.service_fees = PersistentMapping({**fees.service_fees, 'new_membership': fee_baisa})
+
+    in_db(stack, set_fee)
+    form = stack.browser.get('/services/new_membership').forms['deform']
+    form['cr_number'], form['captcha'] = '1445820', 'TEST5'
+    url = form.submit('next').location
+    request_id = url.rstrip('/').rsplit('/', 1)[1]
+    now = datetime.now(UTC)
+    in_db(
+        stack,
+        lambda site: site['requests'][request_id].record_step_up(
+            'a-' + request_id, now, 'card', now, script_request(stack.portal.registry)
+        ),
+    )
+    page = stack.browser.get(url)
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    return request_id, form.submit('confirm').follow()
+
+
+def test_a_payment_the_registry_cannot_complete_is_kept_and_completed_later(stack, monkeypatch):
+    """The commercial registry stops answering while the member pays for a New
+    Membership, whose completion reads the company's record there again: the
+    payment is recorded (not rolled back with the failed completion), the
+    member reads that it was received, and a reconciliation pass completes
+    the request once the registry answers again."""
+    request_id, order_page = new_membership_order(stack)
+
+    def state():
+        return in_db(stack, lambda site: site['requests'][request_id].state)
+
+    def members():
+        return in_db(stack, lambda site: site['companies'].get('1445820') is not None)
+
+    silent_registry(monkeypatch)
     page = back_to_portal(pay(stack, order_page)).follow()
     assert 'Your payment was received. Your request is being completed.' in page
-    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'paid'
-    assert order_states(stack, request_id) == ['paid']
-    assert membership(stack)[0] == date(2027, 3, 19) and not fulfilments(stack)
+    assert state() == 'paid' and order_states(stack, request_id) == ['paid']
+    assert not members() and not fulfilments(stack)
     # Still unanswered: the request waits for the next pass.
     run_reconcile(stack)
-    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'paid'
+    assert state() == 'paid'
     monkeypatch.undo()
     run_reconcile(stack)
-    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
-    assert membership(stack)[0] == date(2029, 3, 19) and len(fulfilments(stack)) == 1
+    assert state() == 'fulfilled' and members() and len(fulfilments(stack)) == 1
     assert 'Your request is complete.' in stack.browser.get(page.request.url)
     run_reconcile(stack)
     assert len(fulfilments(stack)) == 1
+
+
+def test_a_paid_renewal_is_completed_while_the_registry_is_silent(stack, monkeypatch):
+    """A renewal's completion needs nothing from the commercial registry (its
+    price was given at step 3): a registry outage does not hold it back."""
+    request_id, order_page = renewal_order(stack)
+    silent_registry(monkeypatch)
+    page = back_to_portal(pay(stack, order_page)).follow()
+    assert 'Your request is complete.' in page
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
+    assert membership(stack)[0] == date(2029, 3, 19) and len(fulfilments(stack)) == 1
 
 
 def test_the_portal_reconciles_in_a_thread_of_its_own(tmp_path):

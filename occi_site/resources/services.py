@@ -88,6 +88,9 @@ class Service:
     # -> the changed Company
     change: Callable
     choices: tuple = ()
+    # Whether ``change`` reads the registry's record again (the others apply
+    # the price given at step 3, and complete while the registry is silent).
+    completes_with_registry: bool = False
 
     def read_choices(self, raw):
         """The service's choices from submitted values (a mapping); defaults
@@ -302,6 +305,7 @@ SERVICES = {
             confirm_title=_('Register'),
             needs_membership=False,
             shows_captcha=True,
+            completes_with_registry=True,
             rule=_new_membership_rule,
             pricing=_new_membership_pricing,
             change=_new_membership_change,

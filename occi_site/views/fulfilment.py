@@ -4,21 +4,25 @@ import logging
 
 from ..integrations.commercial_registry import RegistryError
 from ..resources.company import ServiceRefused
+from ..resources.services import get_service
 
 log = logging.getLogger(__name__)
 
 
 def complete_request(request, service_request):
-    """Apply ``service_request`` once, with the commercial registry's record
-    of its company (``ServiceRequest.fulfil``); the member hears of it from
-    the RequestFulfilled event.
+    """Apply ``service_request`` once (``ServiceRequest.fulfil``), with the
+    commercial registry's record of its company where the service reads it
+    again (New Membership); the member hears of it from the RequestFulfilled
+    event.
 
     Safe to call again: an already fulfilled request changes nothing and
     sends nothing.  Raises ServiceRefused when a rule now refuses; the request
     is then marked refused (or failed, if paid) and the caller must let the
     transaction commit so that outcome is kept.
     """
-    registry_company = request.commercial_registry.company(service_request.cr_number)
+    registry_company = None
+    if get_service(service_request.service).completes_with_registry:
+        registry_company = request.commercial_registry.company(service_request.cr_number)
     return service_request.fulfil(request.today, request.now, request, registry_company)
 
 
