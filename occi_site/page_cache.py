@@ -129,8 +129,10 @@ def kept_page_key(request):
 def member_page_key(request):
     """Which kept member's page answers ``request``: GET requests with a
     session, by the session's key (not its cookie), address and language."""
+    if request.method != 'GET':
+        return None
     session = session_key(request)
-    if request.method != 'GET' or session is None:
+    if session is None:
         return None
     environ = request.environ
     return (session, environ.get('PATH_INFO'), environ.get('QUERY_STRING'), request.locale_name)

@@ -88,9 +88,10 @@ class Service:
     # -> the changed Company
     change: Callable
     choices: tuple = ()
-    # Whether ``change`` reads the registry's record again (the others apply
-    # the price given at step 3, and complete while the registry is silent).
-    completes_with_registry: bool = False
+    # Whether ``change`` reads the registry's record again; those that apply
+    # the quote given at step 3 (expiry, names, grade) say not, and complete
+    # while the registry is silent.
+    completes_with_registry: bool = True
 
     def read_choices(self, raw):
         """The service's choices from submitted values (a mapping); defaults
@@ -305,7 +306,6 @@ SERVICES = {
             confirm_title=_('Register'),
             needs_membership=False,
             shows_captcha=True,
-            completes_with_registry=True,
             rule=_new_membership_rule,
             pricing=_new_membership_pricing,
             change=_new_membership_change,
@@ -319,6 +319,7 @@ SERVICES = {
             confirm_title=_('Renew Membership'),
             needs_membership=True,
             shows_captcha=False,
+            completes_with_registry=False,
             rule=_renewal_rule,
             pricing=_renewal_pricing,
             change=_renewal_change,
@@ -335,6 +336,7 @@ SERVICES = {
             confirm_title=_('Get Your Certificate'),
             needs_membership=True,
             shows_captcha=False,
+            completes_with_registry=False,
             rule=_certificate_rule,
             pricing=_certificate_pricing,
             change=_certificate_change,
@@ -348,6 +350,7 @@ SERVICES = {
             confirm_title=_('Change Name'),
             needs_membership=True,
             shows_captcha=False,
+            completes_with_registry=False,
             rule=_change_name_rule,
             pricing=_change_name_pricing,
             change=_change_name_change,
@@ -362,6 +365,7 @@ SERVICES = {
             confirm_title=_('Change Grade'),
             needs_membership=True,
             shows_captcha=False,
+            completes_with_registry=False,
             rule=_change_grade_rule,
             pricing=_change_grade_pricing,
             change=_change_grade_change,

@@ -30,7 +30,8 @@ def complete_paid_request(request, service_request):
     """``complete_request`` for a request its payment made paid, where the
     payment must be kept whatever happens: a rule that now refuses fails the
     request (the money is then due back); a commercial registry that does not
-    answer leaves it paid, for the next reconciliation pass to complete.
+    answer (to a New Membership, which reads it again) leaves it paid, for the
+    next reconciliation pass to complete.
     Returns False in that last case only."""
     try:
         complete_request(request, service_request)
