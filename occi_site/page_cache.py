@@ -107,9 +107,21 @@ def _allowed_context(request, root, page):
     return context
 
 
-def _headers_sent(registry, response):
-    # Kept as sent, the security headers included: nothing to add when served.
-    return tuple(send_security_headers(registry, response).headerlist)
+def _kept(kind, check, permission, current, context, request, response):
+    """The ``kind`` of kept page (KeptPage, MemberPage) of ``response`` to
+    ``request`` on ``context``, and how it is checked again."""
+    return kind(
+        check,
+        permission,
+        # The names from the root down: found again by item, not traversal.
+        resource_path_tuple(context)[1:],
+        request.matchdict,
+        current,
+        response.status,
+        # As sent, the security headers included: nothing to add when served.
+        tuple(send_security_headers(request.registry, response).headerlist),
+        response.body,
+    )
 
 
 def _response(page):
@@ -161,18 +173,9 @@ def anonymous_cache(view, info):
         current = None if key is None else revision_of(context, request)
         response = view(context, request)
         if current is not None and 'Set-Cookie' not in response.headers:
-            page = KeptPage(
-                revision_of,
-                permission,
-                # The names from the root down: found again by item, not traversal.
-                resource_path_tuple(context)[1:],
-                request.matchdict,
-                current,
-                response.status,
-                _headers_sent(info.registry, response),
-                response.body,
+            pages.put(
+                key, _kept(KeptPage, revision_of, permission, current, context, request, response)
             )
-            pages.put(key, page)
         return response
 
     return keeping_view
@@ -432,17 +435,7 @@ def member_cache(view, info):
             return _response(kept)
         response = renderer.render_view(request, values, info.original_view, context)
         if 'Set-Cookie' not in response.headers:
-            page = MemberPage(
-                view,
-                permission,
-                resource_path_tuple(context)[1:],
-                request.matchdict,
-                current,
-                response.status,
-                _headers_sent(info.registry, response),
-                response.body,
-            )
-            pages.put(key, page)
+            pages.put(key, _kept(MemberPage, view, permission, current, context, request, response))
         return response
 
     return cached_view

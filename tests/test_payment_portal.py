@@ -39,11 +39,12 @@ def in_db(stack, action):
         conn.close()
 
 
-def verified_renewal(stack):
-    """A renewal of CR 1229237, its personal verification just made: ``(id, url)``."""
-    form = stack.browser.get('/services/renewal').forms['deform']
-    form['cr_number'] = '1229237'
-    form['occi_number'] = '91868'
+def verified_request(stack, service, **fields):
+    """A request for ``service`` with the step-1 ``fields``, its personal
+    verification just made: ``(id, url)``."""
+    form = stack.browser.get('/services/%s' % service).forms['deform']
+    for name, value in fields.items():
+        form[name] = value
     url = form.submit('next').location
     request_id = url.rstrip('/').rsplit('/', 1)[1]
     now = datetime.now(UTC)
@@ -54,6 +55,11 @@ def verified_renewal(stack):
         ),
     )
     return request_id, url
+
+
+def verified_renewal(stack):
+    """A renewal of CR 1229237, its personal verification just made: ``(id, url)``."""
+    return verified_request(stack, 'renewal', cr_number='1229237', occi_number='91868')
 
 
 def renewal_order(stack, years='2'):

@@ -12,7 +12,7 @@ from occi_site.reconciliation import Reconciler
 from occi_site.scripts.housekeeping import housekeep
 
 from . import test_payment_portal
-from .conftest import add_account, script_request
+from .conftest import add_account
 from .stack import Stack
 from .test_payment_portal import (
     DECLINED_CARD,
@@ -24,6 +24,7 @@ from .test_payment_portal import (
     renewal_order,
     switch,
     to_gateway,
+    verified_request,
 )
 
 # The payment tests' own: a member logged in, the gateway beside the portal.
@@ -110,16 +111,8 @@ def new_membership_order(stack, fee_baisa=10_000):
         fees.service_fees = PersistentMapping({**fees.service_fees, 'new_membership': fee_baisa})
 
     in_db(stack, set_fee)
-    form = stack.browser.get('/services/new_membership').forms['deform']
-    form['cr_number'], form['captcha'] = '1445820', 'TEST5'
-    url = form.submit('next').location
-    request_id = url.rstrip('/').rsplit('/', 1)[1]
-    now = datetime.now(UTC)
-    in_db(
-        stack,
-        lambda site: site['requests'][request_id].record_step_up(
-            'a-' + request_id, now, 'card', now, script_request(stack.portal.registry)
-        ),
+    request_id, url = verified_request(
+        stack, 'new_membership', cr_number='1445820', captcha='TEST5'
     )
     page = stack.browser.get(url)
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
