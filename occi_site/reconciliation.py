@@ -94,7 +94,8 @@ def complete_paid_requests(request, limit=1000):
     answer when their payment came), completed where it answers now; returns
     ``{request name: its state after the pass}``.  The first the registry
     still does not answer for ends the pass (the others would wait as long
-    for it); one that fails otherwise is logged and left for the next."""
+    for it); one that fails otherwise, or whose company's record the registry
+    answers but the portal cannot use, is logged and left for the next."""
     tm, requests = request.tm, request.root['requests']
     with tm:
         names = [paid.__name__ for paid in requests.find(SERVICES, ('paid',), limit=limit)]

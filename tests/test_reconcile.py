@@ -7,7 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from persistent.mapping import PersistentMapping
 
-from occi_site.integrations.commercial_registry import RegistryError, SampleRegistry
+from occi_site.integrations.commercial_registry import (
+    RegistryError,
+    RegistryRecordError,
+    SampleRegistry,
+)
 from occi_site.reconciliation import Reconciler
 from occi_site.scripts.housekeeping import housekeep
 
@@ -228,3 +232,50 @@ def test_a_pass_of_paid_requests_goes_on_past_a_failure_and_stops_where_the_regi
     )
     assert reconciliation.complete_paid_requests(request) == {'b': 'paid'}
     assert tried == ['a', 'b']
+
+
+def test_a_pass_of_paid_requests_goes_on_past_a_company_record_the_registry_got_wrong(caplog):
+    """A branch with stand-ins for the requests and the registry: the
+    registry answers for the first waiting New Membership with a record the
+    portal cannot use (that company's trouble, not the registry's), so the
+    pass leaves it paid, says so, and completes the next one."""
+    from types import SimpleNamespace
+
+    import transaction
+
+    from occi_site import reconciliation
+
+    class Requests(dict):
+        def find(self, services, states, limit):
+            return list(self.values())
+
+    fulfilled = []
+
+    def waiting(name, cr_number):
+        def fulfil(today, now, request, registry_company):
+            fulfilled.append((name, registry_company))
+            paid.state = 'fulfilled'
+
+        paid = SimpleNamespace(
+            __name__=name, id=name, service='new_membership', cr_number=cr_number, state='paid'
+        )
+        paid.fulfil = fulfil
+        return paid
+
+    class Registry:
+        def company(self, cr_number):
+            if cr_number == '666':
+                raise RegistryRecordError("malformed company record: 'name_en'")
+            return 'the record of %s' % cr_number
+
+    requests = Requests(a=waiting('a', '666'), b=waiting('b', '1445820'))
+    request = SimpleNamespace(
+        tm=transaction.TransactionManager(explicit=True),
+        root={'requests': requests},
+        commercial_registry=Registry(),
+        today=date(2026, 12, 1),
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert reconciliation.complete_paid_requests(request) == {'a': 'paid', 'b': 'fulfilled'}
+    assert fulfilled == [('b', 'the record of 1445820')]
+    assert "paid request a: the commercial registry's record of CR 666" in caplog.text

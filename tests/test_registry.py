@@ -10,6 +10,7 @@ import webtest
 from occi_site.integrations.commercial_registry import (
     HttpRegistry,
     RegistryError,
+    RegistryRecordError,
     SampleRegistry,
     registry_from_settings,
 )
@@ -85,6 +86,17 @@ def test_http_registry_lookups(registry_server):
 def test_http_registry_malformed_or_failing_answers(registry_server, cr):
     with pytest.raises(RegistryError):
         HttpRegistry(registry_server).company(cr)
+
+
+@pytest.mark.parametrize('cr, of_the_record', [('666', True), ('777', False), ('500', False)])
+def test_only_a_company_record_the_portal_cannot_use_is_that_record_s_fault(
+    registry_server, cr, of_the_record
+):
+    """A record missing its fields is one company's trouble; an answer that
+    is not JSON, or an HTTP error, is the registry's."""
+    with pytest.raises(RegistryError) as refusal:
+        HttpRegistry(registry_server).company(cr)
+    assert isinstance(refusal.value, RegistryRecordError) is of_the_record
 
 
 def test_http_registry_malformed_people_list(registry_server):

@@ -24,6 +24,11 @@ class RegistryError(Exception):
     """The registry could not be reached or answered something unusable."""
 
 
+class RegistryRecordError(RegistryError):
+    """The registry answered for one company with a record the portal cannot
+    use: that company's trouble, while the registry answers for the others."""
+
+
 @dataclass(frozen=True)
 class RegistryCompany:
     cr_number: str
@@ -49,7 +54,7 @@ class RegistryCompany:
                 status=str(data['status']),
             )
         except (KeyError, TypeError) as exc:
-            raise RegistryError('malformed company record: %s' % exc) from exc
+            raise RegistryRecordError('malformed company record: %s' % exc) from exc
 
 
 def load_sample_data():
@@ -97,7 +102,7 @@ class HttpRegistry:
         if data is None:
             return None
         if not isinstance(data, dict):
-            raise RegistryError('malformed company record')
+            raise RegistryRecordError('malformed company record')
         return RegistryCompany.from_json(data)
 
     def crs_for(self, civil_id):

@@ -2,7 +2,7 @@
 
 import logging
 
-from ..integrations.commercial_registry import RegistryError
+from ..integrations.commercial_registry import RegistryError, RegistryRecordError
 from ..resources.company import ServiceRefused
 from ..resources.services import get_service
 
@@ -31,12 +31,21 @@ def complete_paid_request(request, service_request):
     payment must be kept whatever happens: a rule that now refuses fails the
     request (the money is then due back); a commercial registry that does not
     answer (to a New Membership, which reads it again) leaves it paid, for the
-    next reconciliation pass to complete.
-    Returns False in that last case only."""
+    next reconciliation pass to complete; so does a record of the company that
+    the registry answers but the portal cannot use, until the registry
+    corrects it.  Returns False when the registry did not answer, and only
+    then: a pass goes on past one company's unusable record."""
     try:
         complete_request(request, service_request)
     except ServiceRefused as refusal:
         log.error('paid request %s could not be fulfilled: %s', service_request.id, refusal.reason)
+    except RegistryRecordError as error:
+        log.error(
+            "paid request %s: the commercial registry's record of CR %s cannot be used: %s",
+            service_request.id,
+            service_request.cr_number,
+            error,
+        )
     except RegistryError as error:
         log.warning(
             'paid request %s waits for the commercial registry: %s', service_request.id, error
