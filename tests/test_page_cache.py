@@ -119,7 +119,9 @@ def test_a_kept_page_is_served_before_routing_and_traversal(portal, monkeypatch)
     assert matched[2:] == ['/_probe/login/90000001', '/dashboard']
 
 
-def test_a_member_page_whose_serving_fails_is_handled_as_usual(portal, monkeypatch, renders):
+def test_a_member_page_whose_serving_fails_is_handled_as_usual(
+    portal, monkeypatch, renders, caplog
+):
     member = login(portal, '90000001')
     first = member.get('/dashboard')
 
@@ -128,8 +130,12 @@ def test_a_member_page_whose_serving_fails_is_handled_as_usual(portal, monkeypat
 
     monkeypatch.setattr(MemberPage, 'still_shown', fail)
     assert member.get('/dashboard').text == first.text
+    assert member.get('/dashboard').text == first.text
     # Found kept by the view pipeline, which does not render it again.
     assert renders == ['dashboard.jinja2']
+    # A lasting failure is told once, with where it happened.
+    [told] = [r for r in caplog.records if 'a kept page could not be served' in r.getMessage()]
+    assert told.exc_info[1].args == ('a kept page that cannot be served',)
 
 
 class Folder(PersistentMapping):
@@ -430,7 +436,7 @@ def test_a_member_page_served_without_the_view_pipeline_refuses_what_it_would_sk
     def page(request):
         return {}
 
-    for option in ({'http_cache': 60}, {'decorator': lambda view: view}):
+    for option in ({'http_cache': 60}, {'decorator': lambda view: view}, {'wrapper': 'outer'}):
         with Configurator(settings={}) as config:
             config.include('occi_site.page_cache')
             config.add_view(page, name='kept', renderer='json', member_cache=True, **option)
