@@ -16,6 +16,7 @@ from pyramid.request import Request, apply_request_extensions
 import occi_site
 from occi_site.documents.development import CA_FILE, create_development_keys
 from occi_site.events import DomainEvent
+from occi_site.integrations.commercial_registry import RegistryError, SampleRegistry
 from occi_site.resources import ROOT_KEY, database
 
 # The PKI tests' fixtures (key pairs made once, the IdP-and-SP world) and the card reader stack.
@@ -231,6 +232,16 @@ def announced():
     config.add_subscriber(events.append, DomainEvent)
     config.commit()
     return script_request(config.registry), events
+
+
+def silence_registry(monkeypatch):
+    """From now until ``monkeypatch`` is undone, the embedded commercial
+    registry does not answer."""
+
+    def unreachable(registry, cr_number):
+        raise RegistryError('registry unreachable at http://registry.test: timed out')
+
+    monkeypatch.setattr(SampleRegistry, 'company', unreachable)
 
 
 def add_account(

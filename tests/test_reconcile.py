@@ -7,16 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from persistent.mapping import PersistentMapping
 
-from occi_site.integrations.commercial_registry import (
-    RegistryError,
-    RegistryRecordError,
-    SampleRegistry,
-)
+from occi_site.integrations.commercial_registry import RegistryRecordError
 from occi_site.reconciliation import Reconciler
 from occi_site.scripts.housekeeping import housekeep
 
 from . import test_payment_portal
-from .conftest import add_account
+from .conftest import add_account, silence_registry
 from .stack import Stack
 from .test_payment_portal import (
     DECLINED_CARD,
@@ -99,13 +95,6 @@ def test_an_unreachable_gateway_leaves_the_order_for_the_next_pass(stack):
     assert order_states(stack, request_id) == ['paid']
 
 
-def silent_registry(monkeypatch):
-    def unreachable(registry, cr_number):
-        raise RegistryError('registry unreachable at http://registry.test: timed out')
-
-    monkeypatch.setattr(SampleRegistry, 'company', unreachable)
-
-
 def new_membership_order(stack, fee_baisa=10_000):
     """A New Membership of CR 1445820 at a fee the chamber set, verified and
     confirmed: ``(request id, the order page)``."""
@@ -137,7 +126,7 @@ def test_a_payment_the_registry_cannot_complete_is_kept_and_completed_later(stac
     def members():
         return in_db(stack, lambda site: site['companies'].get('1445820') is not None)
 
-    silent_registry(monkeypatch)
+    silence_registry(monkeypatch)
     page = back_to_portal(pay(stack, order_page)).follow()
     assert 'Your payment was received. Your request is being completed.' in page
     assert state() == 'paid' and order_states(stack, request_id) == ['paid']
@@ -157,7 +146,7 @@ def test_a_paid_renewal_is_completed_while_the_registry_is_silent(stack, monkeyp
     """A renewal's completion needs nothing from the commercial registry (its
     price was given at step 3): a registry outage does not hold it back."""
     request_id, order_page = renewal_order(stack)
-    silent_registry(monkeypatch)
+    silence_registry(monkeypatch)
     page = back_to_portal(pay(stack, order_page)).follow()
     assert 'Your request is complete.' in page
     assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
