@@ -536,3 +536,36 @@ def test_an_approval_for_an_order_the_request_left_is_money_to_give_back(stack):
     refund_mail = [m for m in stack.outbox() if m['subject'] == 'OCCI will refund a payment']
     assert len(refund_mail) == 1 and transaction_id in refund_mail[0]['body']
     assert stack.server_errors() == []
+
+
+def test_a_renewal_paid_after_a_debit_was_recorded_is_not_made_and_its_payment_owed_back(stack):
+    """The chamber records a debit after the member was given the renewal's
+    price: the payment does not cover it, so the renewal is not made, the
+    debit stays, and the payment is a refund due that the member reads of."""
+    request_id, order_page = renewal_order(stack)
+    expiry, debit = membership(stack)
+
+    def record_debit(site):
+        companies = site['companies']
+        companies.record_debit(
+            companies['1229237'],
+            7_000,
+            'Unpaid fee of 2019',
+            datetime.now(UTC),
+            script_request(stack.portal.registry),
+        )
+
+    in_db(stack, record_debit)
+    receipt = pay(stack, order_page)
+    transaction_id = answer_of(receipt)['transaction_id']
+    page = back_to_portal(receipt).follow()
+    assert 'This request was paid but could not be completed.' in page
+    due = page.html.find(class_='refunds')
+    assert 'Refund due' in due.text and 'RO 50' in cells(due) and transaction_id in due.text
+    assert 'The request this payment was for could not be completed.' in due.text
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'failed'
+    assert membership(stack) == (expiry, debit + 7_000) and fulfilments(stack) == []
+    [mail] = [m for m in stack.outbox() if m['subject'] == 'OCCI will refund a payment']
+    assert transaction_id in mail['body']
+    assert 'The request this payment was for could not be completed.' in mail['body']
+    assert stack.server_errors() == []

@@ -463,6 +463,58 @@ def test_a_membership_changed_since_the_quote_fails_the_paid_request(site, scrip
     assert refused.value.reason == 'membership_changed'
     assert second.state == 'failed'
     assert site['companies']['1229237'].membership.expires_on == date(2028, 3, 19)
+    assert_payment_owed_back(second, script)
+
+
+def assert_payment_owed_back(service_request, script):
+    """``service_request`` was paid and not completed: its payment is a refund due."""
+    order = service_request.order
+    [refund] = order.refunds_due
+    assert (refund.transaction_id, refund.amount_baisa, refund.why, refund.card_last4) == (
+        order.transaction_id,
+        order.amount_baisa,
+        'not_fulfilled',
+        '1111',
+    )
+    assert (order.state, order.refund_state, order.refund_due_baisa) == (
+        'paid',
+        'due',
+        order.amount_baisa,
+    )
+    assert [e.refund for e in script.events if isinstance(e, RefundDue)] == [refund]
+    # Its answer again (the gateway's notification after the browser's) changes nothing.
+    assert order.record_gateway_result(answer(order), NOW, script) == Outcome.REPEAT
+    assert order.refunds_due == [refund]
+
+
+def test_a_debit_recorded_since_a_renewal_was_priced_fails_the_paid_renewal(site, script):
+    """The renewal's price counted the debit recorded then: one recorded
+    since is not paid by it, and is not wiped by its completion."""
+    companies = site['companies']
+    company = companies['1229237']
+    renewal = start(site, script, 'renewal', '1229237')
+    companies.record_debit(company, 7_000, 'unpaid 2019 fee', NOW, script)
+    pay(site, script, renewal)
+    with pytest.raises(ServiceRefused) as refused:
+        renewal.fulfil(TODAY, NOW, script)
+    assert refused.value.reason == 'membership_changed'
+    assert renewal.state == 'failed'
+    assert company.membership.debit_baisa == 7_000
+    assert_payment_owed_back(renewal, script)
+
+
+def test_one_change_of_name_paid_twice_is_made_once_and_the_second_payment_owed_back(site, script):
+    first = start(site, script, 'change_name', '1304464')
+    second = start(site, script, 'change_name', '1304464', civil_id='90000002')
+    pay(site, script, first)
+    pay(site, script, second)
+    first.fulfil(TODAY, NOW, script)
+    with pytest.raises(ServiceRefused) as refused:
+        second.fulfil(TODAY, NOW, script)
+    assert refused.value.reason == 'same_name'
+    assert second.state == 'failed'
+    assert len(site['certificates'].issued_for('1304464')) == 1
+    assert_payment_owed_back(second, script)
 
 
 # Orders and the gateway's answers

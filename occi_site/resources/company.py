@@ -334,9 +334,12 @@ class Company(CompactState, Located):
     def name_change(self, registry_company, today):
         """The registry's names ``(name_en, name_ar)`` this company would take."""
         self.require_membership().require_current(today)
-        if _same_text(registry_company.name_en, self.name_en) and _same_text(
-            registry_company.name_ar, self.name_ar
-        ):
+        self.require_other_names(registry_company.name_en, registry_company.name_ar)
+        return registry_company.name_en.strip(), registry_company.name_ar.strip()
+
+    def require_other_names(self, name_en, name_ar):
+        """Refuse to change this company's names to the ones it has."""
+        if _same_text(name_en, self.name_en) and _same_text(name_ar, self.name_ar):
             raise ServiceRefused(
                 'same_name',
                 _(
@@ -344,7 +347,6 @@ class Company(CompactState, Located):
                     'there is no name to change.'
                 ),
             )
-        return registry_company.name_en.strip(), registry_company.name_ar.strip()
 
 
 # The membership fields the companies' tallies count by.

@@ -109,6 +109,7 @@ REFUND_STATE_TITLES = {
 REFUND_REASONS = {
     'paid_twice': _('This payment came after the order had already been paid.'),
     'request_not_waiting': _('The request was no longer waiting for this payment.'),
+    'not_fulfilled': _('The request this payment was for could not be completed.'),
 }
 
 
@@ -366,18 +367,27 @@ class Order(StateTable, Located):
             amount_baisa=self.amount_baisa,
         )
 
-    def _owe_refund(self, result, transaction, why, now, request):
+    def _owe_refund(self, paid, transaction, why, now, request):
+        """``transaction`` is money to give back: of ``paid``, the gateway's
+        answer or this order (its amount and card)."""
         old_facets = self.facets
         refund = self.refunds[transaction] = Refund(
             transaction,
-            result.amount_baisa,
+            paid.amount_baisa,
             now,
             why,
-            card_type=result.card_type or '',
-            card_last4=result.card_last4 or '',
+            card_type=paid.card_type or '',
+            card_last4=paid.card_last4 or '',
         )
         self._reindex(old_facets)
         announce(request, RefundDue, subject=self, when=now, refund=refund)
+
+    def refund_payment(self, now, request):
+        """The request this order paid for could not be completed: the
+        payment that paid it is money to give back (once)."""
+        if self.state != 'paid' or self.transaction_id in self.refunds:
+            raise ValueError('order %s: no payment to give back' % self.id)
+        self._owe_refund(self, self.transaction_id, 'not_fulfilled', now, request)
 
     def mark_refunded(self, transaction_id, note, now, request):
         """An administrator records that the refund of ``transaction_id`` was made."""

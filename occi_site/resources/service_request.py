@@ -231,9 +231,10 @@ class ServiceRequest(StateTable, Located):
         returns the certificate issued then.  If a rule now refuses (the
         company became a member meanwhile, the membership changed since the
         price was given), the request is marked refused, or failed if it was
-        paid, and the ServiceRefused is raised for the view to show; the
-        transaction should still be committed so that outcome is kept.  New
-        Membership needs the registry's record of the CR (``registry_company``).
+        paid (its payment then a refund due), and the ServiceRefused is raised
+        for the view to show; the transaction should still be committed so
+        that outcome is kept.  New Membership needs the registry's record of
+        the CR (``registry_company``).
         """
         site = find_root(self)
         if self.state == 'fulfilled':
@@ -254,9 +255,12 @@ class ServiceRequest(StateTable, Located):
                 request,
             )
         except ServiceRefused as refusal:
-            self.transition(
-                'failed' if self.state == 'paid' else 'refused', now, request, note=refusal.reason
-            )
+            if self.state == 'paid':
+                self.transition('failed', now, request, note=refusal.reason)
+                # Paid for and not given: the money goes back.
+                self.order.refund_payment(now, request)
+            else:
+                self.transition('refused', now, request, note=refusal.reason)
             raise
         certificate = issue_certificate(site, company, today, request_id=self.id)
         self.occi_number = company.membership.occi_number

@@ -26,8 +26,10 @@ class Quote:
 
     ``lines`` are ``(label TranslationString, amount_baisa)``.  ``old_*``
     describe the membership when priced, so fulfilment can tell whether it
-    changed since; ``new_*`` what it will become.  Quotes are pickled into
-    the requests: keep this class here, and give a new field a default.
+    changed since (the debit only where the price counts it: a renewal's;
+    None in a quote that did not keep it); ``new_*`` what it will become.
+    Quotes are pickled into the requests: keep this class here, and give a
+    new field a default.
     """
 
     service: str
@@ -40,6 +42,7 @@ class Quote:
     new_name_ar: str | None = None
     years: int | None = None
     arrears_years: int = 0
+    old_debit_baisa: int | None = None
 
     @property
     def total_baisa(self):
@@ -130,9 +133,14 @@ def _fee_line(label, service, fees):
 
 def _require_unchanged(company, quote):
     """Refuse to apply a price given for a membership that changed since
-    (e.g. another renewal of the same company was fulfilled meanwhile)."""
+    (e.g. another renewal of the same company was fulfilled meanwhile, or a
+    debit was recorded that the renewal's price does not count)."""
     membership = membership_of(company)
-    if (membership.grade, membership.expires_on) != (quote.old_grade, quote.old_expiry):
+    debit_changed = quote.old_debit_baisa not in (None, membership.debit_baisa)
+    if debit_changed or (membership.grade, membership.expires_on) != (
+        quote.old_grade,
+        quote.old_expiry,
+    ):
         raise ServiceRefused(
             'membership_changed',
             _('The membership changed after the price was given; the chamber will contact you.'),
@@ -201,6 +209,7 @@ def _renewal_pricing(company, registry_company, today, fees, choices):
         new_expiry=renewal.new_expiry,
         years=renewal.years,
         arrears_years=renewal.arrears_years,
+        old_debit_baisa=renewal.recorded_debit_baisa,
     )
 
 
@@ -256,9 +265,10 @@ def _change_name_pricing(company, registry_company, today, fees, choices):
 
 def _change_name_change(site, company, service_request, registry_company, today, now, request):
     membership_of(company)
-    site['companies'].rename(
-        company, service_request.quote.new_name_en, service_request.quote.new_name_ar
-    )
+    quote = service_request.quote
+    # Another change of name to the same names may have been completed since the price.
+    company.require_other_names(quote.new_name_en, quote.new_name_ar)
+    site['companies'].rename(company, quote.new_name_en, quote.new_name_ar)
     return company
 
 
