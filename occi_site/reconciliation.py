@@ -56,7 +56,8 @@ def reconcile(request, after, limit=1000):
     ``{order name: its state after the pass}``.
 
     Each order is settled in a transaction of its own, retried on a conflict
-    (with its notification arriving at that very moment, say).
+    (with its notification arriving at that very moment, say); one that
+    still fails is logged and left for the next pass.
     """
     tm, site = request.tm, request.root
     with tm:
@@ -70,15 +71,19 @@ def reconcile(request, after, limit=1000):
             except (PaymentQueryError, PaymentResponseError) as error:
                 log.error('order %s: the gateway could not say: %s', name, error)
                 continue
-        for attempt in tm.attempts(SETTLE_TRIES):
-            with attempt:
-                tm.get().note('reconciliation: %s' % name)
-                order = site['orders'][name]
-                for result in results:
-                    if not order.has_kept(result.fields):
-                        settle_result(request, result, CHANNEL)
-                order.expire_if_stale(request.now, request)
-                states[name] = order.state
+        try:
+            for attempt in tm.attempts(SETTLE_TRIES):
+                with attempt:
+                    tm.get().note('reconciliation: %s' % name)
+                    order = site['orders'][name]
+                    for result in results:
+                        if not order.has_kept(result.fields):
+                            settle_result(request, result, CHANNEL)
+                    order.expire_if_stale(request.now, request)
+                    states[name] = order.state
+        except Exception:
+            # Left for the next pass; the orders after it are not held back.
+            log.exception('order %s: its settlement failed', name)
     completed = [
         name
         for name, state in complete_paid_requests(request, limit).items()

@@ -268,3 +268,34 @@ def test_a_pass_of_paid_requests_goes_on_past_a_company_record_the_registry_got_
     assert reconciliation.complete_paid_requests(request) == {'a': 'paid', 'b': 'fulfilled'}
     assert fulfilled == [('b', 'the record of 1445820')]
     assert "paid request a: the commercial registry's record of CR 666" in caplog.text
+
+
+def test_a_pass_goes_on_past_an_order_that_fails_to_settle(caplog):
+    """A branch with stand-ins: the first of two stale orders raises while it
+    is settled; the pass settles the second and still completes the paid
+    requests, and says what failed."""
+    from types import SimpleNamespace
+
+    import transaction
+
+    from occi_site import reconciliation
+
+    class Order(SimpleNamespace):
+        def expire_if_stale(self, now, request):
+            if self.id == 'a':
+                raise RuntimeError('an order that does not load')
+            self.state = 'expired'
+
+    class Folder(dict):
+        def find(self, *args, **kwargs):
+            return list(self.values())
+
+    orders = Folder((name, Order(id=name, transaction_uuids=(), state='created')) for name in 'ab')
+    site = {'orders': orders, 'requests': Folder()}
+    request = SimpleNamespace(
+        tm=transaction.TransactionManager(explicit=True),
+        root=site,
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert reconciliation.reconcile(request, timedelta(0)) == {'b': 'expired'}
+    assert 'order a: its settlement failed' in caplog.text
