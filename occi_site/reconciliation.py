@@ -7,7 +7,10 @@ unpaid some minutes after they were made, asks the gateway by reference
 number what it decided (the status query) and gives each answer not yet
 kept to the order through the path a notification takes; orders the gateway
 has no decision for stay as they are until their payment window closes, then
-expire.  A pass also completes the requests left paid but not completed
+expire.  An order closed unpaid after it went to the gateway (expired, or
+withdrawn when the member went back to change the request) may still be paid
+in a tab left at the gateway: a pass asks about it once, after its payment
+window has closed.  A pass also completes the requests left paid but not completed
 because the commercial registry did not answer when their payment came.
 
 ``occi.reconcile.mode`` says who runs the passes:
@@ -29,7 +32,7 @@ from pyramid.scripting import prepare
 
 from .delivery import thread_of_the_portal, worker_mode
 from .integrations.payment import PaymentQueryError, PaymentResponseError
-from .resources.order import UNPAID_STATES
+from .resources.order import ORDER_SERVICES, UNPAID_STATES
 from .resources.services import SERVICES
 from .views.fulfilment import complete_paid_request
 from .views.payment import settle_result
@@ -38,8 +41,6 @@ log = logging.getLogger(__name__)
 
 MODES = ('worker', 'thread')
 CHANNEL = 'reconciliation'
-# Orders made before the portal recorded their service have none.
-ORDER_SERVICES = ('', *SERVICES)
 SETTLE_TRIES = 5
 
 
@@ -52,38 +53,25 @@ def unsettled_orders(site, before, limit):
 
 
 def reconcile(request, after, limit=1000):
-    """One pass over the orders unpaid for longer than ``after``; returns
-    ``{order name: its state after the pass}``.
+    """One pass over the orders unpaid for longer than ``after``, and those
+    closed unpaid whose payment window ended longer than ``after`` ago;
+    returns ``{order name: its state after the pass}`` (of a closed order,
+    only where the gateway approved a payment).
 
     Each order is settled in a transaction of its own, retried on a conflict
     (with its notification arriving at that very moment, say); one that
     still fails is logged and left for the next pass.
     """
     tm, site = request.tm, request.root
+    before = request.now - after
     with tm:
-        orders = unsettled_orders(site, request.now - after, limit)
+        orders = unsettled_orders(site, before, limit)
+        closed = site['orders'].closed_unpaid_to_ask(before, limit)
     states = {}
     for name, checked_out in orders.items():
-        results = []
-        if checked_out:
-            try:
-                results = request.payment_gateway.transactions(name)
-            except (PaymentQueryError, PaymentResponseError) as error:
-                log.error('order %s: the gateway could not say: %s', name, error)
-                continue
-        try:
-            for attempt in tm.attempts(SETTLE_TRIES):
-                with attempt:
-                    tm.get().note('reconciliation: %s' % name)
-                    order = site['orders'][name]
-                    for result in results:
-                        if not order.has_kept(result.fields):
-                            settle_result(request, result, CHANNEL)
-                    order.expire_if_stale(request.now, request)
-                    states[name] = order.state
-        except Exception:
-            # Left for the next pass; the orders after it are not held back.
-            log.exception('order %s: its settlement failed', name)
+        _settle(request, name, checked_out, states)
+    for key in closed:
+        _settle(request, key[1], True, states, closed_key=key)
     completed = [
         name
         for name, state in complete_paid_requests(request, limit).items()
@@ -92,6 +80,37 @@ def reconcile(request, after, limit=1000):
     if completed:
         log.info('completed after their payment: %s', ', '.join(sorted(completed)))
     return states
+
+
+def _settle(request, name, checked_out, states, closed_key=None):
+    """Give the order ``name`` the gateway's answers not yet kept (if it went
+    to the gateway), expire it if its window closed, and note its state in
+    ``states``; an order closed unpaid (``closed_key``) is not asked again
+    once the gateway has answered."""
+    tm, site = request.tm, request.root
+    results = []
+    if checked_out:
+        try:
+            results = request.payment_gateway.transactions(name)
+        except (PaymentQueryError, PaymentResponseError) as error:
+            log.error('order %s: the gateway could not say: %s', name, error)
+            return
+    try:
+        for attempt in tm.attempts(SETTLE_TRIES):
+            with attempt:
+                tm.get().note('reconciliation: %s' % name)
+                order = site['orders'][name]
+                for result in results:
+                    if not order.has_kept(result.fields):
+                        settle_result(request, result, CHANNEL)
+                order.expire_if_stale(request.now, request)
+                if closed_key is not None:
+                    site['orders'].asked_after_closing(closed_key)
+                if closed_key is None or any(result.accepted for result in results):
+                    states[name] = order.state
+    except Exception:
+        # Left for the next pass; the orders after it are not held back.
+        log.exception('order %s: its settlement failed', name)
 
 
 def complete_paid_requests(request, limit=1000):

@@ -21,6 +21,7 @@ from .test_payment_portal import (
     in_db,
     membership,
     pay,
+    pay_at_gateway,
     renewal_order,
     switch,
     to_gateway,
@@ -55,6 +56,36 @@ def test_a_payment_whose_answers_were_both_lost_is_settled(stack):
     accepted = [entry for _key, entry in audit if entry['action'] == 'payment.accept']
     assert [entry['details']['channel'] for entry in accepted] == ['reconciliation']
     assert run_reconcile(stack) == {}
+
+
+def test_a_payment_on_a_withdrawn_order_whose_answers_were_lost_is_found(stack):
+    """A tab is left at the gateway while the member goes back to change the
+    request (the order is withdrawn); the member pays in that tab and neither
+    answer arrives.  Once the order's payment window has closed, a pass asks
+    the gateway about it, once, and records the payment."""
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    left_open = to_gateway(stack, order_page)
+    page = stack.browser.get('/requests/%s/' % request_id)
+    next(f for f in page.forms.values() if f.action.endswith('/change')).submit()
+    assert order_states(stack, request_id) == ['withdrawn']
+    pay_at_gateway(left_open)  # and the browser never comes back
+    assert run_reconcile(stack) == {}  # the window is still open: not asked yet
+    later = datetime.now(UTC) + timedelta(minutes=91)
+    stack.portal.registry.occi_clock = lambda: later
+    [(name, state)] = run_reconcile(stack).items()
+    assert state == 'paid' and order_states(stack, request_id) == ['paid']
+    settled = in_db(
+        stack,
+        lambda site: (
+            site['requests'][request_id].state,
+            [r.why for r in site['orders'][name].refunds_due],
+        ),
+    )
+    # The request had been given back to the member with the same price: paid by it.
+    assert settled == ('fulfilled', [])
+    assert len(fulfilments(stack)) == 1
+    assert run_reconcile(stack) == {}  # asked once
 
 
 def test_a_declined_payment_is_recorded_once(stack):
@@ -289,6 +320,9 @@ def test_a_pass_goes_on_past_an_order_that_fails_to_settle(caplog):
     class Folder(dict):
         def find(self, *args, **kwargs):
             return list(self.values())
+
+        def closed_unpaid_to_ask(self, before, limit):
+            return []
 
     orders = Folder((name, Order(id=name, transaction_uuids=(), state='created')) for name in 'ab')
     site = {'orders': orders, 'requests': Folder()}

@@ -31,7 +31,13 @@ from occi_site.resources import ROOT_KEY, bootstrap_database
 from occi_site.resources.certificate import Certificates, issue_certificate, new_certificate_serial
 from occi_site.resources.company import ServiceRefused
 from occi_site.resources.counters import Counters, next_occi_number
-from occi_site.resources.order import ORDER_STATES, ORDER_TRANSITIONS, Orders, Outcome
+from occi_site.resources.order import (
+    ORDER_STATES,
+    ORDER_TRANSITIONS,
+    PAYMENT_WINDOW,
+    Orders,
+    Outcome,
+)
 from occi_site.resources.sample import seed_sample_memberships
 from occi_site.resources.search import find_companies
 from occi_site.resources.service_request import REQUEST_STATES, REQUEST_TRANSITIONS, ServiceRequests
@@ -889,6 +895,43 @@ def test_evolve_step_3_gives_stored_orders_their_refunds_and_index(site, script)
     assert (len(order.refunds), order.refund_state) == (0, '')
     assert orders.find([''], ['created']) == [order]
     assert orders.find([''], ['created'], refund_states=['due']) == []
+
+
+def test_orders_closed_unpaid_after_the_gateway_wait_to_be_asked_about_once(site, script):
+    """Withdrawn or expired after a checkout, an order waits to be asked
+    about until its payment window has ended; one never taken to the
+    gateway, or still open, does not."""
+    orders = site['orders']
+    withdrawn = order_for(start(site, script, 'renewal', '1229237'), script)
+    withdrawn.withdraw(NOW, script)
+    expired = order_for(start(site, script, 'certificate', '1229237'), script)
+    later = NOW + PAYMENT_WINDOW + timedelta(minutes=1)
+    assert expired.expire_if_stale(later, script)
+    never_checked_out = start(site, script, 'change_grade', '1020446').await_payment(
+        [('Fee', 'رسوم', 4_000)], NOW, script
+    )
+    never_checked_out.withdraw(NOW, script)
+    order_for(start(site, script, 'renewal', '1279531'), script)  # still open
+    ended = NOW + PAYMENT_WINDOW
+    assert orders.closed_unpaid_to_ask(ended, limit=10) == []
+    due = orders.closed_unpaid_to_ask(later, limit=10)
+    assert sorted(name for _ended, name in due) == sorted([withdrawn.id, expired.id])
+    orders.asked_after_closing(due[0])
+    assert orders.closed_unpaid_to_ask(later, limit=10) == due[1:]
+
+
+def test_evolve_step_16_queues_the_orders_closed_unpaid_in_the_last_day(site, script):
+    from occi_site.resources.evolve import step_16_orders_closed_unpaid
+
+    now = datetime.now(UTC)
+    orders = site['orders']
+    recent = order_for(start(site, script, 'renewal', '1229237'), script, when=now)
+    recent.withdraw(now, script)
+    old = order_for(start(site, script, 'certificate', '1229237'), script)
+    old.withdraw(NOW, script)
+    del orders.closed_unpaid
+    step_16_orders_closed_unpaid(site)
+    assert list(orders.closed_unpaid) == [(recent.created + PAYMENT_WINDOW, recent.id)]
 
 
 def test_first_entries_about_a_new_path_at_once_do_not_conflict(file_db):

@@ -6,11 +6,12 @@ change to the schema is a new step.
 """
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import transaction
 from BTrees.Length import Length
 from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
 
 from .account import Accounts
 from .assertions import AssertionLog
@@ -23,7 +24,7 @@ from .counters import Counters
 from .document import IssuedDocuments
 from .multi_index import LargeSet
 from .notification import Notifications
-from .order import Orders
+from .order import CLOSED_UNPAID_STATES, ORDER_SERVICES, PAYMENT_WINDOW, Orders
 from .registration import Registrations
 from .reports import Reports, oman_day
 from .search import NameIndex, index_account, index_company
@@ -201,6 +202,17 @@ def step_15_company_change_count(site):
     site['companies'].change_count = Length()
 
 
+def step_16_orders_closed_unpaid(site):
+    """Orders closed unpaid after they went to the gateway are asked about once
+    their payment window has closed: those made in the last day join the queue."""
+    orders = site['orders']
+    orders.closed_unpaid = OOTreeSet()
+    since = datetime.now(UTC) - timedelta(days=1)
+    for order in orders.find(ORDER_SERVICES, CLOSED_UNPAID_STATES, first=since, limit=None):
+        if order.transaction_uuids:
+            orders.closed_unpaid.insert((order.created + PAYMENT_WINDOW, order.__name__))
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -217,6 +229,7 @@ STEPS = (
     (13, step_13_shard_the_notifications),
     (14, step_14_compact_companies_and_accounts),
     (15, step_15_company_change_count),
+    (16, step_16_orders_closed_unpaid),
 )
 
 GENERATION = STEPS[-1][0]

@@ -39,9 +39,10 @@ conflict only while the first of them commits.
 
 import secrets
 from datetime import timedelta
+from itertools import islice
 
 from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyone
 from pyramid.traversal import find_root
@@ -60,7 +61,7 @@ from .audit import time_ordered_key
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
 from .record_index import RecordIndex
-from .services import service_title
+from .services import SERVICES, service_title
 from .states import StateTable
 from .types import Column, content_type, made_on, titled
 
@@ -76,6 +77,11 @@ ORDER_STATES = (
 )
 # The states from which an order may still be paid at the gateway.
 UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
+# Closed unpaid: a tab left at the gateway may still pay such an order.
+CLOSED_UNPAID_STATES = ('expired', 'withdrawn')
+# The services orders are filed under; orders made before the portal
+# recorded their service have none.
+ORDER_SERVICES = ('', *SERVICES)
 ORDER_TRANSITIONS = {
     'created': ('pending', 'expired', 'withdrawn'),
     'pending': ('paid', 'declined', 'cancelled', 'failed', 'expired', 'withdrawn'),
@@ -260,6 +266,12 @@ class Order(StateTable, Located):
 
     def moved(self, old_state):
         self._reindex((self.service, old_state, self.refund_state))
+        if (
+            self.state in CLOSED_UNPAID_STATES
+            and self.transaction_uuids
+            and isinstance(self.__parent__, Orders)
+        ):
+            self.__parent__.closed_unpaid.insert((self.created + PAYMENT_WINDOW, self.__name__))
 
     def _reindex(self, old_facets):
         if isinstance(self.__parent__, Orders):
@@ -426,7 +438,10 @@ def _line_amount(amount):
 @content_type('orders', _('Orders'), columns=ORDER_COLUMNS)
 class Orders(Folder):
     """``/orders`` by reference number, with ``by_request``: request id -> order ids,
-    and ``filter_index`` by (service, state, refund state) and time."""
+    ``filter_index`` by (service, state, refund state) and time, and
+    ``closed_unpaid``: (end of the payment window, name) of the orders closed
+    unpaid after they went to the gateway, until the gateway is asked about
+    them once that window has closed (``closed_unpaid_to_ask``)."""
 
     __acl__ = [
         (Allow, 'role:admin', ALL_PERMISSIONS),
@@ -439,6 +454,7 @@ class Orders(Folder):
         super().__init__(title)
         self.by_request = OOBTree()
         self.filter_index = RecordIndex()
+        self.closed_unpaid = OOTreeSet()
 
     def add(self, name, order):
         super().add(name, order)
@@ -463,6 +479,17 @@ class Orders(Folder):
         self.filter_index = RecordIndex()
         for name, order in self.items():
             self.filter_index.add(order.facets, order.created, name)
+
+    def closed_unpaid_to_ask(self, before, limit):
+        """``(end of its payment window, name)`` of up to ``limit`` orders
+        closed unpaid whose window ended before ``before``, the oldest first."""
+        return list(islice(self.closed_unpaid.keys(max=(before,)), limit))
+
+    def asked_after_closing(self, key):
+        """The gateway said what it knows of a closed order (``key`` as
+        ``closed_unpaid_to_ask`` gave it): it is not asked again."""
+        if key in self.closed_unpaid:
+            self.closed_unpaid.remove(key)
 
     def find(self, services, states, first=None, last=None, limit=200, refund_states=None):
         """Orders newest first, by service, state, refund state and creation
