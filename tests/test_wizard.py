@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import webtest
 
+from occi_site.integrations.commercial_registry import SampleRegistry
 from occi_site.resources import ROOT_KEY, database
 
 from .conftest import add_account, cells, script_request
@@ -82,6 +83,36 @@ def test_a_cr_that_is_not_yours_is_forbidden(member):
     form['cr_number'].force_value('1279531')
     form['occi_number'] = '91868'
     form.submit('next', status=403)
+
+
+@pytest.mark.parametrize(
+    'language, message',
+    [
+        ('en', 'The commercial registry no longer lists you for this company'),
+        ('ar', 'لم يعد السجل التجاري يدرجك لهذه الشركة'),
+    ],
+)
+def test_a_cr_the_registry_no_longer_lists_you_for_cannot_be_confirmed(
+    member, monkeypatch, language, message
+):
+    """The registry stops listing the member for the CR between step 1 and
+    the price: the price is not accepted, and no order is made."""
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    app.verify(url)
+    page = app.get(url, headers={'Accept-Language': language})
+    monkeypatch.setattr(SampleRegistry, 'crs_for', lambda registry, civil_id: ('1445820',))
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    headers = {'Accept-Language': language}
+    shown = form.submit('confirm', headers=headers).follow(headers=headers)
+    assert message in shown.html.find(class_='flash').text
+    request_id = url.rstrip('/').rsplit('/', 1)[1]
+    service_request = site_of(app)['requests'][request_id]
+    assert (service_request.state, service_request.quote, service_request.order_id) == (
+        'verified',
+        None,
+        None,
+    )
 
 
 def test_unknown_service_is_404(member):

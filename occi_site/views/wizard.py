@@ -23,6 +23,10 @@ from .forms import FormView
 from .fulfilment import complete_request
 from .payment import start_payment
 
+NO_LONGER_LISTED = _(
+    'The commercial registry no longer lists you for this company: the request cannot go on.'
+)
+
 
 @colander.deferred
 def cr_widget(node, kw):
@@ -201,6 +205,10 @@ def verify(service_request, request):
 def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
     if service_request.state != 'verified' or not service_request.step_up_is_fresh(request.now):
+        return HTTPSeeOther(request.resource_url(service_request))
+    # Listed at step 1, perhaps no longer: the price is accepted for the company by this person.
+    if service_request.cr_number not in member_crs(request):
+        request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
     listed = request.commercial_registry.company(service_request.cr_number)
