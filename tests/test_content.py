@@ -249,6 +249,16 @@ def test_image_is_kept_as_a_blob_and_served(portal):
     assert stored == ('image/png', 'Blob')
     image = admin.get('/content/with-a-picture/@@image')
     assert image.content_type == 'image/png' and image.body == PNG
+    # A draft's image is for the browser of the person who may see it, not for shared caches.
+    assert image.cache_control.private and not image.cache_control.public
+    visitor(portal).get('/content/with-a-picture/@@image', status=403)
+    edit(
+        portal,
+        lambda site: site['content']['with-a-picture'].transition('publish', '90000009', WHEN),
+    )
+    published = visitor(portal).get('/content/with-a-picture/@@image')
+    assert published.body == PNG and published.cache_control.public
+    assert published.cache_control.max_age == 3600
 
 
 def test_upload_that_is_not_an_image_is_refused_next_to_the_field(portal):

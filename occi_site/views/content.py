@@ -9,6 +9,7 @@ from everyone but editors, who thus preview their drafts on the real page.
 import itertools
 
 from markupsafe import Markup
+from pyramid.authorization import ACLHelper, Everyone
 from pyramid.events import BeforeRender
 from pyramid.response import Response
 from pyramid.traversal import lineage
@@ -126,6 +127,11 @@ def image(context, request):
         body = stored.read()
     response = Response(body=body, content_type=context.image_type)
     response.cache_control.max_age = 3600
+    # A draft's image is kept by the browser of the person who may see it, not by shared caches.
+    if ACLHelper().permits(context, [Everyone], 'view'):
+        response.cache_control.public = True
+    else:
+        response.cache_control.private = True
     # The type was sniffed from the bytes; the browser must not guess another.
     response.headers['X-Content-Type-Options'] = 'nosniff'
     return response
