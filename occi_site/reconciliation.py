@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 MODES = ('worker', 'thread')
 CHANNEL = 'reconciliation'
 SETTLE_TRIES = 5
+# How long an order closed unpaid is asked about while the gateway cannot say.
+CLOSED_ASKED_FOR = timedelta(days=1)
 
 
 def unsettled_orders(site, before, limit):
@@ -60,7 +62,9 @@ def reconcile(request, after, limit=1000):
 
     Each order is settled in a transaction of its own, retried on a conflict
     (with its notification arriving at that very moment, say); one that
-    still fails is logged and left for the next pass.
+    still fails is logged and left for the next pass.  A closed order the
+    gateway could not be asked about for ``CLOSED_ASKED_FOR`` is left to the
+    chamber, logged.
     """
     tm, site = request.tm, request.root
     before = request.now - after
@@ -69,9 +73,16 @@ def reconcile(request, after, limit=1000):
         closed = site['orders'].closed_unpaid_to_ask(before, limit)
     states = {}
     for name, checked_out in orders.items():
-        _settle(request, name, checked_out, states)
+        state = _settle(request, name, checked_out)
+        if state is not None:
+            states[name] = state
     for key in closed:
-        _settle(request, key[1], True, states, closed_key=key)
+        ended, name = key
+        state = _settle(request, name, True, closed_key=key)
+        if state == 'paid':
+            states[name] = state
+        elif state is None and ended < request.now - CLOSED_ASKED_FOR:
+            _leave_to_the_chamber(request, key)
     completed = [
         name
         for name, state in complete_paid_requests(request, limit).items()
@@ -82,11 +93,12 @@ def reconcile(request, after, limit=1000):
     return states
 
 
-def _settle(request, name, checked_out, states, closed_key=None):
+def _settle(request, name, checked_out, closed_key=None):
     """Give the order ``name`` the gateway's answers not yet kept (if it went
-    to the gateway), expire it if its window closed, and note its state in
-    ``states``; an order closed unpaid (``closed_key``) is not asked again
-    once the gateway has answered."""
+    to the gateway) and expire it if its window closed; an order closed
+    unpaid (``closed_key``) is not asked again once the gateway has answered.
+    Returns the order's state, or None where the gateway could not say or
+    the settlement failed (the order is left for the next pass)."""
     tm, site = request.tm, request.root
     results = []
     if checked_out:
@@ -94,7 +106,7 @@ def _settle(request, name, checked_out, states, closed_key=None):
             results = request.payment_gateway.transactions(name)
         except (PaymentQueryError, PaymentResponseError) as error:
             log.error('order %s: the gateway could not say: %s', name, error)
-            return
+            return None
     try:
         for attempt in tm.attempts(SETTLE_TRIES):
             with attempt:
@@ -106,11 +118,26 @@ def _settle(request, name, checked_out, states, closed_key=None):
                 order.expire_if_stale(request.now, request)
                 if closed_key is not None:
                     site['orders'].asked_after_closing(closed_key)
-                if closed_key is None or any(result.accepted for result in results):
-                    states[name] = order.state
+                state = order.state
     except Exception:
         # Left for the next pass; the orders after it are not held back.
         log.exception('order %s: its settlement failed', name)
+        return None
+    return state
+
+
+def _leave_to_the_chamber(request, key):
+    """Stop asking about a closed order the gateway could not be asked about."""
+    tm = request.tm
+    for attempt in tm.attempts(SETTLE_TRIES):
+        with attempt:
+            tm.get().note('reconciliation: %s left to the chamber' % key[1])
+            request.root['orders'].asked_after_closing(key)
+    log.error(
+        'order %s: closed unpaid, and the gateway could not say for a day whether a tab '
+        'left at it paid it: look the order up at the gateway',
+        key[1],
+    )
 
 
 def complete_paid_requests(request, limit=1000):

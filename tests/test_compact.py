@@ -11,7 +11,7 @@ from ZODB.MappingStorage import MappingStorage
 from occi_site.resources import bootstrap
 from occi_site.resources.account import Account
 from occi_site.resources.company import Company, Membership
-from occi_site.resources.evolve import evolve_site
+from occi_site.resources.evolve import STEPS, evolve_site
 from occi_site.resources.multi_index import LargeSet
 from occi_site.resources.search import find_accounts, find_companies
 
@@ -120,7 +120,8 @@ def test_evolve_step_14_compacts_an_existing_database():
     accounts.add('90000123', Account('90000123', 'Salim Al Harthy', 's@example.om', '99123456'))
     old_layout(site)
     transaction.commit()
-    assert evolve_site(site) == [14, 15]
+    # Step 14 and every later one.
+    assert evolve_site(site) == [number for number, _step in STEPS if number >= 14]
     transaction.commit()
     assert find_companies(companies, 'نزوى') == [company]
     assert find_accounts(accounts, 'harthy') == [accounts['90000123']]

@@ -88,6 +88,32 @@ def test_a_payment_on_a_withdrawn_order_whose_answers_were_lost_is_found(stack):
     assert run_reconcile(stack) == {}  # asked once
 
 
+def test_a_closed_order_the_gateway_cannot_be_asked_about_is_left_to_the_chamber(stack, caplog):
+    """The gateway's status query fails for a day after a withdrawn order's
+    window: the order is asked about on every pass until then, then no
+    more, and the chamber reads why in the log."""
+    request_id, order_page = renewal_order(stack)
+    to_gateway(stack, order_page)
+    page = stack.browser.get('/requests/%s/' % request_id)
+    next(f for f in page.forms.values() if f.action.endswith('/change')).submit()
+    gateway = stack.portal.registry.occi_payment
+    asked_at, gateway.query_url = gateway.query_url, 'http://127.0.0.1:9/query'
+
+    def closed_unpaid():
+        return in_db(stack, lambda site: len(site['orders'].closed_unpaid))
+
+    for minutes in (91, 24 * 60 + 89):
+        later = datetime.now(UTC) + timedelta(minutes=minutes)
+        stack.portal.registry.occi_clock = lambda later=later: later
+        assert run_reconcile(stack) == {} and closed_unpaid() == 1
+    later = datetime.now(UTC) + timedelta(minutes=24 * 60 + 92)
+    stack.portal.registry.occi_clock = lambda: later
+    assert run_reconcile(stack) == {} and closed_unpaid() == 0
+    assert 'could not say for a day whether a tab left at it paid it' in caplog.text
+    gateway.query_url = asked_at
+    assert order_states(stack, request_id) == ['withdrawn']
+
+
 def test_a_declined_payment_is_recorded_once(stack):
     switch(stack, 'drop_notification')
     request_id, order_page = renewal_order(stack)

@@ -11,7 +11,7 @@ from ZODB.FileStorage import FileStorage
 
 from occi_site.resources import bootstrap
 from occi_site.resources.company import Company, Membership
-from occi_site.resources.evolve import evolve_site
+from occi_site.resources.evolve import STEPS, evolve_site
 from tests.conftest import script_request
 from tests.test_compact import NOW, open_site
 
@@ -61,7 +61,8 @@ def test_evolve_step_15_counts_the_changes_of_an_existing_database():
     del site['companies'].change_count
     site.generation = 14
     transaction.commit()
-    assert evolve_site(site) == [15]
+    # Step 15 and every later one.
+    assert evolve_site(site) == [number for number, _step in STEPS if number >= 15]
     transaction.commit()
     assert type(site['companies'].change_count) is Length and site['companies'].revision
     conn.close()

@@ -5,6 +5,7 @@ concurrent transactions never share."""
 import contextlib
 import re
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -490,7 +491,19 @@ def assert_payment_owed_back(service_request, script):
     assert [e.refund for e in script.events if isinstance(e, RefundDue)] == [refund]
     # Its answer again (the gateway's notification after the browser's) changes nothing.
     assert order.record_gateway_result(answer(order), NOW, script) == Outcome.REPEAT
-    assert order.refunds_due == [refund]
+    # Owed once, however often asked.
+    assert order.refund_payment(NOW, script) is refund
+    assert (
+        order.refunds_due == [refund]
+        and len([e for e in script.events if isinstance(e, RefundDue)]) == 1
+    )
+
+
+def test_only_a_paid_order_has_a_payment_to_give_back(site, script):
+    order = order_for(start(site, script, 'renewal', '1229237'), script)
+    with pytest.raises(ValueError, match='is pending: no payment to give back'):
+        order.refund_payment(NOW, script)
+    assert not order.refunds
 
 
 def test_a_debit_recorded_since_a_renewal_was_priced_fails_the_paid_renewal(site, script):
@@ -507,6 +520,18 @@ def test_a_debit_recorded_since_a_renewal_was_priced_fails_the_paid_renewal(site
     assert renewal.state == 'failed'
     assert company.membership.debit_baisa == 7_000
     assert_payment_owed_back(renewal, script)
+
+
+def test_a_renewal_priced_before_quotes_kept_the_debit_is_completed_as_priced(site, script):
+    """A quote stored before it kept the recorded debit (None) is not held
+    back by the debit: it is completed as it was priced."""
+    company = site['companies']['1229237']
+    renewal = start(site, script, 'renewal', '1229237')
+    renewal.quote = replace(renewal.quote, old_recorded_debit_baisa=None)
+    site['companies'].record_debit(company, 7_000, 'unpaid 2019 fee', NOW, script)
+    pay(site, script, renewal)
+    renewal.fulfil(TODAY, NOW, script)
+    assert renewal.state == 'fulfilled' and company.membership.debit_baisa == 0
 
 
 def test_one_change_of_name_paid_twice_is_made_once_and_the_second_payment_owed_back(site, script):

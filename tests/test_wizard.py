@@ -96,7 +96,8 @@ def test_a_cr_the_registry_no_longer_lists_you_for_cannot_be_confirmed(
     member, monkeypatch, language, message
 ):
     """The registry stops listing the member for the CR between step 1 and
-    the price: the price is not accepted, and no order is made."""
+    the price: the price is not accepted, no order is made, and the request
+    is refused."""
     app = member()
     url = choose(app, 'renewal', '1229237', '91868').location
     app.verify(url)
@@ -109,10 +110,11 @@ def test_a_cr_the_registry_no_longer_lists_you_for_cannot_be_confirmed(
     request_id = url.rstrip('/').rsplit('/', 1)[1]
     service_request = site_of(app)['requests'][request_id]
     assert (service_request.state, service_request.quote, service_request.order_id) == (
-        'verified',
+        'refused',
         None,
         None,
     )
+    assert 'confirm' not in str([f.action for f in shown.forms.values()])
 
 
 def test_unknown_service_is_404(member):

@@ -396,10 +396,13 @@ class Order(StateTable, Located):
 
     def refund_payment(self, now, request):
         """The request this order paid for could not be completed: the
-        payment that paid it is money to give back (once)."""
-        if self.state != 'paid' or self.transaction_id in self.refunds:
-            raise ValueError('order %s: no payment to give back' % self.id)
-        self._owe_refund(self, self.transaction_id, 'not_fulfilled', now, request)
+        payment that paid it is money to give back; returns that Refund (the
+        one already due, if asked again)."""
+        if self.state != 'paid':
+            raise ValueError('order %s is %s: no payment to give back' % (self.id, self.state))
+        if self.transaction_id not in self.refunds:
+            self._owe_refund(self, self.transaction_id, 'not_fulfilled', now, request)
+        return self.refunds[self.transaction_id]
 
     def mark_refunded(self, transaction_id, note, now, request):
         """An administrator records that the refund of ``transaction_id`` was made."""

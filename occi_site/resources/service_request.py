@@ -216,6 +216,12 @@ class ServiceRequest(StateTable, Located):
             order.withdraw(now, request)
         self.transition('verified', now, request, note='order %s withdrawn' % order.id)
 
+    def refuse(self, reason, now, request):
+        """A rule refuses an open request before its price is accepted."""
+        if not self.is_open:
+            raise ValueError('request %s is %s: it cannot be refused' % (self.id, self.state))
+        self.transition('refused', now, request, note=reason)
+
     def cancel(self, now, request):
         """The member gives up an open request."""
         if not self.is_open:

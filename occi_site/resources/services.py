@@ -42,7 +42,7 @@ class Quote:
     new_name_ar: str | None = None
     years: int | None = None
     arrears_years: int = 0
-    old_debit_baisa: int | None = None
+    old_recorded_debit_baisa: int | None = None
 
     @property
     def total_baisa(self):
@@ -136,7 +136,7 @@ def _require_unchanged(company, quote):
     (e.g. another renewal of the same company was fulfilled meanwhile, or a
     debit was recorded that the renewal's price does not count)."""
     membership = membership_of(company)
-    debit_changed = quote.old_debit_baisa not in (None, membership.debit_baisa)
+    debit_changed = quote.old_recorded_debit_baisa not in (None, membership.debit_baisa)
     if debit_changed or (membership.grade, membership.expires_on) != (
         quote.old_grade,
         quote.old_expiry,
@@ -209,7 +209,7 @@ def _renewal_pricing(company, registry_company, today, fees, choices):
         new_expiry=renewal.new_expiry,
         years=renewal.years,
         arrears_years=renewal.arrears_years,
-        old_debit_baisa=renewal.recorded_debit_baisa,
+        old_recorded_debit_baisa=renewal.recorded_debit_baisa,
     )
 
 

@@ -3,7 +3,8 @@ left half-done.
 
 - Orders still unpaid when their payment window has closed get one
   reconciliation pass: the gateway is asked about those that went to it,
-  an approval it reports pays its order, and the rest expire
+  an approval it reports pays its order, and the rest expire; orders
+  closed unpaid after they went to the gateway are asked about once
   (``occi_site/reconciliation.py``; occi-reconcile runs the same passes
   every few minutes, this one catches what they left).
 - Service requests left open (waiting for personal verification or for

@@ -1,7 +1,9 @@
 """occi-reconcile CONFIG_URI [--after MINUTES] [--every SECONDS]: ask the card
 gateway about the orders still unpaid MINUTES (default: occi.reconcile.after,
 else 15) after they were made, and settle each through the same path as the
-gateway's notification; complete the requests paid while the commercial
+gateway's notification; ask once about each order closed unpaid after it
+went to the gateway (expired, or withdrawn by the member), MINUTES after its
+payment window ended; complete the requests paid while the commercial
 registry did not answer.
 
 Run it every few minutes on one host (a systemd timer), or with ``--every``

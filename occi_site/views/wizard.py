@@ -208,6 +208,7 @@ def confirm(service_request, request):
         return HTTPSeeOther(request.resource_url(service_request))
     # Listed at step 1, perhaps no longer: the price is accepted for the company by this person.
     if service_request.cr_number not in member_crs(request):
+        service_request.refuse('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
