@@ -530,6 +530,24 @@ def test_a_debit_recorded_since_a_renewal_was_priced_fails_the_paid_renewal(site
     assert_payment_owed_back(renewal, script)
 
 
+def test_a_payment_under_way_for_the_same_change_is_found(site, script):
+    requests = site['requests']
+    waiting = start(site, script, 'renewal', '1229237')
+    order_for(waiting, script)
+    second = start(site, script, 'renewal', '1229237', civil_id='90000002')
+    other_service = start(site, script, 'certificate', '1229237', civil_id='90000002')
+    assert requests.payment_under_way(second, NOW) is waiting
+    assert requests.payment_under_way(other_service, NOW) is None
+    # Its order no longer payable: nothing under way.
+    assert requests.payment_under_way(second, NOW + PAYMENT_WINDOW + timedelta(minutes=1)) is None
+    paid = start(site, script, 'change_grade', '1020446')
+    pay(site, script, paid)
+    again = start(site, script, 'change_grade', '1020446', civil_id='90000002')
+    assert requests.payment_under_way(again, NOW) is paid
+    paid.fulfil(TODAY, NOW, script)
+    assert requests.payment_under_way(again, NOW) is None
+
+
 def test_a_renewal_priced_before_quotes_kept_the_debit_is_completed_as_priced(site, script):
     """A quote stored before it kept the recorded debit (None) is not held
     back by the debit: it is completed as it was priced."""

@@ -117,6 +117,38 @@ def test_a_cr_the_registry_no_longer_lists_you_for_cannot_be_confirmed(
     assert 'confirm' not in str([f.action for f in shown.forms.values()])
 
 
+@pytest.mark.parametrize(
+    'language, message',
+    [
+        ('en', 'Another request for this service and company is being paid or completed.'),
+        ('ar', 'يوجد طلب آخر لهذه الخدمة ولهذه الشركة قيد الدفع أو الإنجاز.'),
+    ],
+)
+def test_a_second_request_for_one_change_waits_while_the_first_is_being_paid(
+    member, language, message
+):
+    """A renewal waits for payment; the same renewal started again cannot
+    be confirmed (a second payment would be given back) until the first's
+    order is no longer payable (withdrawn here, or expired)."""
+    app = member()
+    first = choose(app, 'renewal', '1229237', '91868').location
+    app.verify(first)
+    assert '/orders/OCCI-ORD-' in confirm(app, app.get(first)).location
+    second = choose(app, 'renewal', '1229237', '91868').location
+    assert second != first
+    app.verify(second)
+    form = next(f for f in app.get(second).forms.values() if f.action.endswith('/confirm'))
+    headers = {'Accept-Language': language}
+    shown = form.submit('confirm', headers=headers).follow(headers=headers)
+    assert message in shown.html.find(class_='flash').text
+    request_id = second.rstrip('/').rsplit('/', 1)[1]
+    waiting = site_of(app)['requests'][request_id]
+    assert (waiting.state, waiting.order_id) == ('verified', None)
+    page = app.get(first)
+    next(f for f in page.forms.values() if f.action.endswith('/change')).submit()
+    assert '/orders/OCCI-ORD-' in confirm(app, app.get(second)).location
+
+
 def test_unknown_service_is_404(member):
     member().get('/services/no-such-service', status=404)
 

@@ -398,6 +398,19 @@ class ServiceRequests(Folder):
         found = (self[name] for name in filed_under(self.by_member, civil_id))
         return sorted(found, key=lambda service_request: service_request.created, reverse=True)
 
+    def payment_under_way(self, service_request, now):
+        """Another request for the same service and company whose payment is
+        under way (its order still payable) or taken and not yet completed,
+        or None: a second payment for one change would be money to give back."""
+        for other in self.for_company(service_request.cr_number):
+            if other is service_request or other.service != service_request.service:
+                continue
+            if other.state == 'paid' or (
+                other.state == 'awaiting_payment' and other.order.is_payable(now)
+            ):
+                return other
+        return None
+
     def for_company(self, cr_number):
         """The requests made for one company (by any member), oldest first."""
         found = (

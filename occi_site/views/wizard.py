@@ -26,6 +26,10 @@ from .payment import start_payment
 NO_LONGER_LISTED = _(
     'The commercial registry no longer lists you for this company: the request cannot go on.'
 )
+PAYMENT_UNDER_WAY = _(
+    'Another request for this service and company is being paid or completed. '
+    'Please confirm this one once it is completed, if you still need it.'
+)
 
 
 @colander.deferred
@@ -210,6 +214,9 @@ def confirm(service_request, request):
     if service_request.cr_number not in member_crs(request):
         service_request.refuse('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
+        return HTTPSeeOther(request.resource_url(service_request))
+    if request.root['requests'].payment_under_way(service_request, request.now) is not None:
+        request.session.flash(request.localizer.translate(PAYMENT_UNDER_WAY))
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
     listed = request.commercial_registry.company(service_request.cr_number)
