@@ -41,7 +41,12 @@ from occi_site.resources.order import (
 )
 from occi_site.resources.sample import seed_sample_memberships
 from occi_site.resources.search import find_companies
-from occi_site.resources.service_request import REQUEST_STATES, REQUEST_TRANSITIONS, ServiceRequests
+from occi_site.resources.service_request import (
+    PAID_WAIT,
+    REQUEST_STATES,
+    REQUEST_TRANSITIONS,
+    ServiceRequests,
+)
 from occi_site.resources.services import get_service
 from tests.conftest import shows
 
@@ -544,6 +549,8 @@ def test_a_payment_under_way_for_the_same_change_is_found(site, script):
     pay(site, script, paid)
     again = start(site, script, 'change_grade', '1020446', civil_id='90000002')
     assert requests.payment_under_way(again, NOW) is paid
+    # Paid a day ago and still not completed: the chamber's to sort out.
+    assert requests.payment_under_way(again, NOW + PAID_WAIT + timedelta(seconds=1)) is None
     paid.fulfil(TODAY, NOW, script)
     assert requests.payment_under_way(again, NOW) is None
 

@@ -149,6 +149,17 @@ def test_a_second_request_for_one_change_waits_while_the_first_is_being_paid(
     assert '/orders/OCCI-ORD-' in confirm(app, app.get(second)).location
 
 
+def test_a_certificate_may_be_bought_while_another_is_being_paid(member):
+    """A second certificate is a purchase of its own: nothing waits for the first."""
+    app = member()
+    first = choose(app, 'certificate', '1229237', '91868').location
+    app.verify(first)
+    assert '/orders/OCCI-ORD-' in confirm(app, app.get(first)).location
+    second = choose(app, 'certificate', '1229237', '91868').location
+    app.verify(second)
+    assert '/orders/OCCI-ORD-' in confirm(app, app.get(second)).location
+
+
 def test_unknown_service_is_404(member):
     member().get('/services/no-such-service', status=404)
 

@@ -65,6 +65,9 @@ REQUEST_STATE_TITLES = {
 # The states a member may still resume: reloading the wizard finds them.
 OPEN_STATES = ('draft', 'verified')
 STALE_AFTER = timedelta(hours=24)
+# How long a paid request waiting to be completed holds back another
+# request's payment for the same service and company.
+PAID_WAIT = timedelta(hours=24)
 # How long a personal verification lets the member confirm a price.
 STEP_UP_VALID_FOR = timedelta(minutes=10)
 
@@ -400,13 +403,21 @@ class ServiceRequests(Folder):
 
     def payment_under_way(self, service_request, now):
         """Another request for the same service and company whose payment is
-        under way (its order still payable) or taken and not yet completed,
-        or None: a second payment for one change would be money to give back."""
-        for other in self.for_company(service_request.cr_number):
+        under way (its order still payable) or was taken within ``PAID_WAIT``
+        and is not yet completed, or None: a second payment for one change
+        would be money to give back.  A request paid longer ago (waiting for
+        the registry, or failing) is the chamber's to sort out, and does not
+        hold the company's members back."""
+        cr_number = service_request.cr_number
+        for _cr, name in self.by_company.keys((cr_number, ''), (cr_number, LAST_NAME)):
+            other = self[name]
             if other is service_request or other.service != service_request.service:
                 continue
-            if other.state == 'paid' or (
-                other.state == 'awaiting_payment' and other.order.is_payable(now)
+            order = other.order
+            if order is None:
+                continue
+            if (other.state == 'awaiting_payment' and order.is_payable(now)) or (
+                other.state == 'paid' and now - order.paid_at <= PAID_WAIT
             ):
                 return other
         return None

@@ -95,6 +95,10 @@ class Service:
     # the quote given at step 3 (expiry, names, grade) say not, and complete
     # while the registry is silent.
     completes_with_registry: bool = True
+    # Whether one change is paid for at a time: a second request's payment
+    # would be refused at completion and given back.  Get your Certificate
+    # says not: a second certificate is a purchase of its own.
+    one_payment_at_a_time: bool = True
 
     def read_choices(self, raw):
         """The service's choices from submitted values (a mapping); defaults
@@ -347,6 +351,7 @@ SERVICES = {
             needs_membership=True,
             shows_captcha=False,
             completes_with_registry=False,
+            one_payment_at_a_time=False,
             rule=_certificate_rule,
             pricing=_certificate_pricing,
             change=_certificate_change,

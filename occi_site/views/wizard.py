@@ -215,10 +215,13 @@ def confirm(service_request, request):
         service_request.refuse('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
-    if request.root['requests'].payment_under_way(service_request, request.now) is not None:
+    service = get_service(service_request.service)
+    if (
+        service.one_payment_at_a_time
+        and request.root['requests'].payment_under_way(service_request, request.now) is not None
+    ):
         request.session.flash(request.localizer.translate(PAYMENT_UNDER_WAY))
         return HTTPSeeOther(request.resource_url(service_request))
-    service = get_service(service_request.service)
     listed = request.commercial_registry.company(service_request.cr_number)
     company = request.root['companies'].get(service_request.cr_number)
     try:
