@@ -138,9 +138,15 @@ def test_a_second_request_for_one_change_waits_while_the_first_is_being_paid(
     assert second != first
     app.verify(second)
     form = next(f for f in app.get(second).forms.values() if f.action.endswith('/confirm'))
+    form['years'] = '2'
     headers = {'Accept-Language': language}
-    shown = form.submit('confirm', headers=headers).follow(headers=headers)
+    refused = form.submit('confirm', headers=headers)
+    # Back at step 3 with what the member chose.
+    assert refused.location.endswith('?years=2')
+    shown = refused.follow(headers=headers)
     assert message in shown.html.find(class_='flash').text
+    chosen = next(f for f in shown.forms.values() if f.action.endswith('/confirm'))
+    assert chosen['years'].value == '2'
     request_id = second.rstrip('/').rsplit('/', 1)[1]
     waiting = site_of(app)['requests'][request_id]
     assert (waiting.state, waiting.order_id) == ('verified', None)

@@ -407,18 +407,19 @@ class ServiceRequests(Folder):
         and is not yet completed, or None: a second payment for one change
         would be money to give back.  A request paid longer ago (waiting for
         the registry, or failing) is the chamber's to sort out, and does not
-        hold the company's members back."""
+        hold the company's members back; nor does anything hold back a
+        service paid for more than once on purpose (``one_payment_at_a_time``)."""
+        if not get_service(service_request.service).one_payment_at_a_time:
+            return None
         cr_number = service_request.cr_number
         for _cr, name in self.by_company.keys((cr_number, ''), (cr_number, LAST_NAME)):
             other = self[name]
             if other is service_request or other.service != service_request.service:
                 continue
-            order = other.order
-            if order is None:
-                continue
-            if (other.state == 'awaiting_payment' and order.is_payable(now)) or (
-                other.state == 'paid' and now - order.paid_at <= PAID_WAIT
-            ):
+            # Both states have the order that was (or is to be) paid.
+            if other.state == 'awaiting_payment' and other.order.is_payable(now):
+                return other
+            if other.state == 'paid' and now - other.order.paid_at <= PAID_WAIT:
                 return other
         return None
 

@@ -216,12 +216,9 @@ def confirm(service_request, request):
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
-    if (
-        service.one_payment_at_a_time
-        and request.root['requests'].payment_under_way(service_request, request.now) is not None
-    ):
+    if request.root['requests'].payment_under_way(service_request, request.now) is not None:
         request.session.flash(request.localizer.translate(PAYMENT_UNDER_WAY))
-        return HTTPSeeOther(request.resource_url(service_request))
+        return back_to_step_3(request, service_request, service)
     listed = request.commercial_registry.company(service_request.cr_number)
     company = request.root['companies'].get(service_request.cr_number)
     try:
@@ -233,7 +230,7 @@ def confirm(service_request, request):
         return HTTPSeeOther(request.resource_url(service_request))
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
-        return HTTPSeeOther(request.resource_url(service_request))
+        return back_to_step_3(request, service_request, service)
     service_request.set_quote(quote, choices)
     if quote.needs_payment:
         return start_payment(request, service_request)
@@ -242,6 +239,12 @@ def confirm(service_request, request):
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
     return HTTPSeeOther(request.resource_url(service_request))
+
+
+def back_to_step_3(request, service_request, service):
+    """Step 3 again, with the choices the member had made (the page checks them)."""
+    chosen = {c.name: request.POST[c.name] for c in service.choices if c.name in request.POST}
+    return HTTPSeeOther(request.resource_url(service_request, query=chosen))
 
 
 @view_config(context=ServiceRequest, name='change', permission='edit', request_method='POST')
