@@ -121,6 +121,18 @@ def test_changes_are_rate_limited(portal, member, clock):
     assert 'Please wait' in page
 
 
+def test_asking_about_addresses_others_hold_counts_against_the_limit(portal, member, clock):
+    # Otherwise a member could list, unhindered, whose address is whose.
+    edit(portal, lambda site: add_account(site, '90000002', email='taken@example.om'))
+    for _try in range(5):
+        page = ask_for(member, 'email', 'taken@example.om')
+        assert 'This e-mail address is already registered.' in page
+        clock.advance(minutes=2)
+    page = ask_for(member, 'email', 'taken@example.om')
+    assert 'Too many attempts' in page
+    assert 'already registered' not in page
+
+
 def test_cancelled_change_leaves_the_account_as_it_was(portal, member):
     ask_for(member, 'mobile', '99777777')
     csrf = member.get('/account/mobile/verify').forms[1]['csrf_token'].value

@@ -109,13 +109,15 @@ class ChangeContactView(FormView):
             return self.invalid(
                 form, appstruct, address=_('This is already the one on your account.')
             )
+        # Counted before the address is looked up: asking whose an address
+        # is counts as a change asked for.
+        refused = limited(request, 'contact-change:%s' % account.civil_id, CHANGES_PER_ACCOUNT_HOUR)
+        if refused:
+            return self.invalid(form, appstruct, address=refused)
         holder = request.root['accounts'].holder(channel, address)
         if holder is not None:
             audit(request, 'account.change_%s' % channel, outcome='refused')
             return self.invalid(form, appstruct, address=TAKEN[channel])
-        refused = limited(request, 'contact-change:%s' % account.civil_id, CHANGES_PER_ACCOUNT_HOUR)
-        if refused:
-            return self.invalid(form, appstruct, address=refused)
         check = account.start_contact_change(channel, address)
         refused = send_code(request, check, account.full_name)
         if refused:
