@@ -88,3 +88,17 @@ def test_apply_initial_roles_from_the_settings():
     assert apply_initial_roles(settings, editor) == ['editor']
     member = Account('90000001', 'M', 'm@example.om', '99000001')
     assert apply_initial_roles(settings, member) == [] and member.roles == ('member',)
+
+
+def test_a_role_taken_away_from_someone_the_settings_name_stays_away():
+    settings = {'occi.initial_admins': '90000009', 'occi.initial_editors': ''}
+    admin = Account('90000009', 'A', 'a@example.om', '99000009')
+    assert apply_initial_roles(settings, admin) == ['admin']
+    # Taken away in /manage: the next login does not grant it again.
+    admin.revoke('admin')
+    assert apply_initial_roles(settings, admin) == [] and 'admin' not in admin.roles
+    # A role the settings name later is granted, once.
+    settings['occi.initial_editors'] = '90000009'
+    assert apply_initial_roles(settings, admin) == ['editor']
+    admin.revoke('editor')
+    assert apply_initial_roles(settings, admin) == [] and admin.roles == ('member',)

@@ -65,6 +65,8 @@ class Account(CompactState, Located):
     security_stamp = ''
     contacts_proven_at = None
     contact_changes = {}
+    # The roles occi.initial_admins and occi.initial_editors gave (roles.py).
+    roles_from_settings = ()
     # In the order their values are pickled (compact.py).
     stored = (
         'civil_id',
@@ -80,6 +82,7 @@ class Account(CompactState, Located):
         'contact_changes',
         '__name__',
         '__parent__',
+        'roles_from_settings',
     )
     utc_times = frozenset({'created', 'contacts_proven_at'})
 

@@ -2,8 +2,11 @@
 
 ``occi.initial_admins`` and ``occi.initial_editors`` list civil IDs (spaces
 or commas between them).  An account with such a civil ID gets the role when
-it logs in (``apply_initial_roles``).  Removing a civil ID from
-the settings does not take the role away: that is done in /manage.
+it logs in (``apply_initial_roles``), once: the account remembers the roles
+the settings gave it, so a role an administrator takes away in /manage stays
+away.  Removing a civil ID from the settings does not take the role away:
+that is done in /manage.  An account from before it remembered them gets
+the roles the settings name at its next login, once more.
 """
 
 import re
@@ -26,11 +29,17 @@ def initial_roles(settings, civil_id):
 
 
 def apply_initial_roles(settings, account):
-    """Grant ``account`` the roles the settings name it for; returns those it
-    did not have yet."""
-    granted = [
-        role for role in initial_roles(settings, account.civil_id) if role not in account.roles
+    """Grant ``account`` the roles the settings name it for that they have not
+    given it before; returns those it did not have yet."""
+    given = [
+        role
+        for role in initial_roles(settings, account.civil_id)
+        if role not in account.roles_from_settings
     ]
+    if not given:
+        return []
+    granted = [role for role in given if role not in account.roles]
     for role in granted:
         account.grant(role)
+    account.roles_from_settings = (*account.roles_from_settings, *given)
     return granted
