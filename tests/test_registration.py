@@ -257,17 +257,34 @@ def test_codes_to_one_address_are_capped_whoever_asks(app, clock):
     assert len(messages(app)) == 10
 
 
+def follow(browser, link, **kw):
+    """Open the mailed ``link`` in ``browser`` and press Verify."""
+    path = urlsplit(link)
+    page = browser.get(path.path + '?' + path.query)
+    return page.forms['confirm-link'].submit(**kw)
+
+
+def test_opening_the_link_proves_nothing_until_verify_is_pressed(app, clock):
+    # A mail reader's scanner fetches every link of a message it delivers.
+    fill(app)
+    link = urlsplit(email_link(app))
+    page = another_browser(app).get(link.path + '?' + link.query)
+    assert 'Press Verify' in page and page.forms['confirm-link']
+    assert messages(app)[-1]['channel'] == 'email'
+    assert app.get('/register/verify-email').status_int == 200
+
+
 def test_link_in_another_browser_verifies_the_email_only(app, clock):
     fill(app)
-    path = urlsplit(email_link(app))
+    link = email_link(app)
     other = another_browser(app)
-    page = other.get(path.path + '?' + path.query)
+    page = follow(other, link)
     assert 'Your e-mail address is verified' in page
     assert 'Go back to the browser where you filled the registration form' in page
     assert messages(app)[-1]['channel'] == 'sms'
     # The other browser cannot go on with this registration...
     assert other.get('/register/verify-mobile').location.endswith('/register')
-    again = another_browser(app).get(path.path + '?' + path.query, status=400)
+    again = follow(another_browser(app), link, status=400)
     assert 'already been used or has expired' in again
     # ...the first browser moves on to the mobile step.
     assert app.get('/register/verify-email').location.endswith('/register/verify-mobile')
@@ -275,10 +292,17 @@ def test_link_in_another_browser_verifies_the_email_only(app, clock):
 
 def test_link_in_the_same_browser_goes_on_to_the_mobile_step(app, clock):
     fill(app)
-    path = urlsplit(email_link(app))
-    response = app.get(path.path + '?' + path.query)
+    response = follow(app, email_link(app))
     assert response.location.endswith('/register/verify-mobile')
     assert 'Enter the code instead' not in response.follow()
+
+
+def test_a_link_whose_registration_is_gone_says_so_at_once(app, clock):
+    fill(app)
+    link = urlsplit(email_link(app))
+    clock.advance(hours=24, minutes=1)
+    page = another_browser(app).get(link.path + '?' + link.query, status=400)
+    assert 'already been used or has expired' in page
 
 
 def test_registration_expires_and_is_removed_without_a_scan(app, clock, site):

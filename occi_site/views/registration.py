@@ -237,7 +237,7 @@ class VerifyEmailView(CodeStep):
     crumb = _('E-mail verification')
 
     def __call__(self):
-        if 'token' in self.request.GET:
+        if 'token' in self.request.params:
             return self.follow_link()
         return super().__call__()
 
@@ -246,19 +246,25 @@ class VerifyEmailView(CodeStep):
         return HTTPSeeOther(self.request.route_url('register_verify_mobile'))
 
     def follow_link(self):
+        """The mailed link: opening it shows Verify, pressing Verify proves
+        the address.  Mail readers fetch the links of the messages they
+        deliver: a fetch alone proves nothing."""
         request = self.request
-        key = request.GET.get('registration', '')
+        key = request.params.get('registration', '')
+        token = request.params['token']
         registration = request.root['registrations'].get(key, request.now)
+        values = {'form': None, 'crumbs': [(_('Registration'), None), (self.crumb, None)]}
+        if registration is not None and request.method != 'POST':
+            return dict(values, link_to_confirm={'registration': key, 'token': token})
         outcome = 'used'
         if registration is not None:
-            outcome = registration.email_check.verify(request.GET['token'], request.now, link=True)
+            outcome = registration.email_check.verify(token, request.now, link=True)
         audit(
             request,
             'register.verify_email_link',
             registration.civil_id if registration else '',
             outcome=outcome,
         )
-        values = {'form': None, 'crumbs': [(_('Registration'), None), (self.crumb, None)]}
         if outcome != 'ok':
             request.response.status = 400
             return dict(values, link_failed=True)
