@@ -119,6 +119,37 @@ def test_publisher_role_on_a_folder_lets_editors_publish(portal):
     assert 'Draft page' in visitor(portal).get('/content/draft')
 
 
+@pytest.mark.parametrize(
+    ('state', 'transition'), [('pending', 'publish'), ('published', 'publish_changes')]
+)
+def test_what_changed_after_the_publisher_opened_the_workflow_tab_is_not_published(
+    portal, state, transition
+):
+    add_content(portal, ['content'], 'about', Page, title_en='About us', body_en='<p>Read</p>')
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    if state == 'pending':
+        editor.get('/content/about/@@manage-workflow').forms['deform'].submit('submit')
+    else:
+        when = datetime.now(UTC)
+        edit(portal, lambda site: site['content']['about'].transition('publish', '90000009', when))
+        form = editor.get('/content/about/@@manage-properties').forms['deform']
+        form['body_en'] = '<p>Read by the publisher</p>'
+        form.submit('save')
+    assert read(portal, lambda site: site['content']['about'].state) == state
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    opened = admin.get('/content/about/@@manage-workflow').forms['deform']
+    form = editor.get('/content/about/@@manage-properties').forms['deform']
+    form['body_en'] = '<p>Not read by anyone</p>'
+    form.submit('save')
+    page = opened.submit(transition)
+    page = page.follow()
+    assert 'changed after you opened' in page
+    assert 'Not read by anyone' not in visitor(portal).get('/content/about', status='*')
+    # Opened again, it is the version now stored that the publisher acts on.
+    admin.get('/content/about/@@manage-workflow').forms['deform'].submit(transition)
+    assert 'Not read by anyone' in visitor(portal).get('/content/about')
+
+
 def test_member_cannot_preview_or_manage_content(portal):
     add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
     member = login(portal, '90000001')

@@ -2,6 +2,7 @@
 and the history of who moved it, when and why."""
 
 import colander
+import deform
 from pyramid.httpexceptions import HTTPForbidden
 
 from ...i18n import _
@@ -13,12 +14,29 @@ from .forms import ManageForm
 from .tabs import mgmt_view
 
 
+def version_seen(item):
+    """Which stored version of ``item`` a page shows: its last change's serial."""
+    return item._p_serial.hex()
+
+
+@colander.deferred
+def _version_shown(node, kw):
+    return version_seen(kw['context'])
+
+
 class CommentSchema(colander.Schema):
     comment = text_node(
         _('Comment'),
         500,
         missing='',
         description=_('Kept in the history: say why, for the next person.'),
+    )
+    # The version the person read: a transition acts on that one only.
+    seen = colander.SchemaNode(
+        colander.String(),
+        widget=deform.widget.HiddenWidget(),
+        default=_version_shown,
+        missing='',
     )
 
 
@@ -59,6 +77,18 @@ class WorkflowView(ManageForm):
         chosen = next((t for t in self.allowed if t.name == name), None)
         if chosen is None:
             raise HTTPForbidden()
+        if appstruct['seen'] != version_seen(self.context):
+            # Changed by someone else since the page was opened: what would
+            # be published (or sent back) is not what the person read.
+            self.request.session.flash(
+                self.request.localizer.translate(
+                    _(
+                        'This item was changed after you opened this page: nothing was done. '
+                        'Read it again, then choose.'
+                    )
+                )
+            )
+            return self.back()
         self.context.transition(
             name, self.request.authenticated_userid, self.request.now, appstruct['comment']
         )
