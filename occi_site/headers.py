@@ -5,13 +5,18 @@ No page may be framed (clickjacking of confirm buttons, admin actions, the PIN
 pad), no inline script runs (scripts are static files), nothing is sniffed,
 no address leaks to other sites in the Referer, and browser features the
 pages never use are switched off.  HSTS is sent where the site is served over
-HTTPS only (``occi.session.secure``).
+HTTPS only (``occi.session.secure``).  A response to someone signed in (the
+request carries the session's cookie) is not stored by the browser or any
+cache on the way, unless its view said how long it may be kept: on a shared
+computer, Back or the disk cache would show it after the logout.
 """
 
 from urllib.parse import urlsplit
 
 import secure
 from pyramid.settings import asbool
+
+from .sessions import COOKIE_NAME as SESSION_COOKIE
 
 HSTS_SECONDS = 365 * 24 * 3600
 UNUSED_FEATURES = (
@@ -65,29 +70,43 @@ def origin(url):
     return '%s://%s' % (parts.scheme, parts.netloc)
 
 
-def send_security_headers(registry, response):
-    """Give ``response`` the headers every response of the application carries."""
+def send_security_headers(request, response):
+    """Give ``response`` to ``request`` the headers every response of the
+    application carries."""
+    registry = request.registry
     for name, value in registry.occi_security_headers:
         response.headers[name] = value
+    personal = registry.occi_personal_cookie
+    if personal is not None and personal in request.cookies:
+        kept_for = response.cache_control
+        if kept_for.max_age is None and not kept_for.public:
+            kept_for.private = True
+            kept_for.no_store = True
     return response
 
 
 def security_headers_tween_factory(handler, registry):
     def security_headers_tween(request):
-        return send_security_headers(registry, handler(request))
+        return send_security_headers(request, handler(request))
 
     return security_headers_tween
 
 
-def add_security_headers(config, *, connect_src=(), hsts=False):
+def add_security_headers(config, *, connect_src=(), hsts=False, personal_cookie=None):
     """Send the headers on every response of ``config``'s application, error
-    pages and kept pages (``page_cache``) included."""
+    pages and kept pages (``page_cache``) included; responses to a request
+    with the cookie named ``personal_cookie`` are not to be stored."""
     # Serialised once: the configuration does not change while serving.
     config.registry.occi_security_headers = tuple(
         security_headers(connect_src=connect_src, hsts=hsts).headers.items()
     )
+    config.registry.occi_personal_cookie = personal_cookie
     config.add_tween('occi_site.headers.security_headers_tween_factory')
 
 
 def includeme(config):
-    add_security_headers(config, hsts=asbool(config.registry.settings.get('occi.session.secure')))
+    add_security_headers(
+        config,
+        hsts=asbool(config.registry.settings.get('occi.session.secure')),
+        personal_cookie=SESSION_COOKIE,
+    )

@@ -119,7 +119,7 @@ def _kept(kind, check, permission, current, context, request, response):
         current,
         response.status,
         # As sent, the security headers included: nothing to add when served.
-        tuple(send_security_headers(request.registry, response).headerlist),
+        tuple(send_security_headers(request, response).headerlist),
         response.body,
     )
 

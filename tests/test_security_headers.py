@@ -102,3 +102,18 @@ def test_templates_carry_no_inline_script_or_handler(package):
         for pattern in (INLINE_SCRIPT, HANDLER):
             found += ['%s: %s' % (template.relative_to(ROOT), m) for m in pattern.findall(text)]
     assert not found
+
+
+def test_a_signed_in_persons_pages_and_documents_are_not_kept_by_the_browser(portal):
+    # A shared computer: after the logout, Back or the disk cache would show them.
+    from tests.conftest import login, visitor
+
+    member = login(portal, '90000001')
+    for path in ('/dashboard', '/dashboard', '/account', '/no-such-page'):
+        response = member.get(path, status='*')
+        kept_for = {part.strip() for part in response.headers['Cache-Control'].split(',')}
+        assert kept_for == {'private', 'no-store'}, path
+    # What says how long it may be kept keeps saying so.
+    assert 'no-store' not in member.get('/static/site.css').headers['Cache-Control']
+    # A visitor without a session gets the public pages as they are.
+    assert 'Cache-Control' not in visitor(portal).get('/').headers
