@@ -254,6 +254,39 @@ def test_step_up_with_someone_elses_card_is_refused(stack):
     assert 'Personal verification' in browser.get(request_page.request.url)
 
 
+def test_a_verification_that_arrives_after_its_request_closed_is_refused(stack):
+    browser = stack.browser
+    register(stack)
+    login_with_card(stack, browser)
+    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    form = next(
+        f
+        for f in request_page.forms.values()
+        if f.action.endswith('/verify') and f['method'].value == 'mobile'
+    )
+    form['mobile'] = '99000001'
+    waiting = form.submit().follow().follow()
+    # Meanwhile, in another tab, the member cancels the request.
+    cancel = next(f for f in request_page.forms.values() if f.action.endswith('/cancel'))
+    cancel.submit()
+    single_log_out = approve_on_phone(browser, waiting, '99000001')
+    refused = terminate(stack, browser, single_log_out)
+    assert refused.status_int == 409
+    assert 'This request is no longer open' in refused
+    # The answer is spent: posted again, it is refused as replayed.
+    again = browser.post(
+        '/saml/acs', dict(signed_answer(single_log_out), resubmitted='1'), status=400
+    )
+    assert again.status_int == 400
+    conn = database(stack.portal.registry).open()
+    site = conn.root()[ROOT_KEY]
+    service_request = next(iter(site['requests'].values()))
+    assert service_request.state == 'cancelled' and service_request.step_up is None
+    assert site['audit'].latest(1, action='step_up.closed')
+    assert not site['audit'].latest(1, action='step_up')
+    conn.close()
+
+
 def test_renewal_for_two_years_paid_with_a_card(stack):
     """Issue 6's "done means", end to end: 4000000000000002 first, then 4111111111111111."""
     browser = stack.browser

@@ -156,6 +156,24 @@ def finish_step_up(request, pending, authentication):
                 'Please verify with your own card or Mobile ID.'
             )
         }
+    if not service_request.is_open:
+        # Cancelled, confirmed or expired in another tab while the person was
+        # at the PKI: the answer is spent (kept against replay) and refused.
+        audit(
+            request,
+            'step_up.closed',
+            account.civil_id,
+            outcome='refused',
+            service_request=service_request.__name__,
+        )
+        request.response.status = 409
+        return {
+            'message': _(
+                'This request is no longer open: it was cancelled, confirmed or has expired '
+                'since the personal verification began.'
+            ),
+            'back_to': request.resource_url(service_request),
+        }
     service_request.record_step_up(
         assertion_id=authentication.assertion_id,
         at=authentication.authenticated_at,
