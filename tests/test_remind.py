@@ -46,3 +46,34 @@ def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, c
     )
     conn.close()
     database(app.registry).close()
+
+
+def test_a_reminder_run_that_meets_a_servers_change_is_retried(tmp_path, monkeypatch, capsys):
+    # The portal's servers change memberships while the daily run is under way.
+    ini, settings = write_ini(tmp_path)
+    monkeypatch.setattr(
+        'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+    )
+    queued = []
+    original = remind.send_mail
+
+    def send_while_a_server_changes_the_membership(request, to, subject, body):
+        if not queued:
+            conn = database(request.registry).open()
+            with conn.transaction_manager:
+                membership = conn.root()[ROOT_KEY]['companies']['1229237'].membership
+                membership.grade = 'Third'
+            conn.close()
+        queued.append(to)
+        return original(request, to, subject, body)
+
+    monkeypatch.setattr(remind, 'send_mail', send_while_a_server_changes_the_membership)
+    assert remind.main(['%s#portal' % ini]) == 0
+    assert capsys.readouterr().out.strip() == '1 reminders sent'
+    app = occi_site.main({}, **settings)
+    assert [m['to'] for m in app.registry.occi_outbox.messages()] == ['info@promising.om']
+    conn = database(app.registry).open()
+    membership = conn.root()[ROOT_KEY]['companies']['1229237'].membership
+    assert membership.reminded_for == date(2027, 3, 19) and membership.grade == 'Third'
+    conn.close()
+    database(app.registry).close()

@@ -3,7 +3,10 @@ expires within N days (default 30), by e-mail to the company's address on
 the chamber's record, once for each expiry date.
 
 Run it daily (cron or a systemd timer).  It reads the expiry index, so it
-costs the number of memberships due, not the number of companies.
+costs the number of memberships due, not the number of companies.  It works
+while the portal serves: one expiry day a transaction, retried when it meets
+a change the servers made meanwhile (a renewal of a company it reminds);
+a company reminded is not reminded again, so a run cut short is run again.
 """
 
 import argparse
@@ -11,22 +14,41 @@ from datetime import timedelta
 
 from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
+from pyramid.scripting import prepare
 
 from ..i18n import _, localizer_for, render_in
 from ..integrations.mail import send_mail
 from ..resources import database
 
 BY = 'occi-remind'
+TRIES = 5
 
 
-def remind(request, site, days):
-    """Queue the reminders due today on ``request``'s transaction; returns how many.
+def remind(registry, days, tries=TRIES):
+    """Queue the reminders of the memberships expiring within ``days``, one
+    expiry day a transaction; returns how many."""
+    sent = 0
+    for offset in range(days + 1):
+        with prepare(registry=registry) as env:
+            request = env['request']
+            request.root = env['root']
+            day = request.today + timedelta(days=offset)
+            for attempt in request.tm.attempts(tries):
+                with attempt:
+                    request.tm.get().note('occi-remind: memberships expiring on %s' % day)
+                    queued = remind_expiring_on(request, request.root, day)
+        sent += queued
+    return sent
+
+
+def remind_expiring_on(request, site, day):
+    """Queue the reminders of the memberships expiring on ``day`` on
+    ``request``'s transaction; returns how many.
 
     The company record has no language, so the message is in English and Arabic.
     """
-    today = request.today
     sent = 0
-    for company in site['companies'].expiring_between(today, today + timedelta(days=days)):
+    for company in site['companies'].expiring_between(day, day):
         membership = company.membership
         if not company.email or membership.reminded_for == membership.expires_on:
             continue
@@ -55,11 +77,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     setup_logging(args.config_uri)
     with pyramid_bootstrap(args.config_uri) as env:
-        request = env['request']
-        with request.tm:
-            request.tm.get().note('occi-remind: memberships expiring within %d days' % args.days)
-            sent = remind(request, env['root'], args.days)
-    # The request's connection is closed now; the database can be.
-    database(env['registry']).close()
+        registry = env['registry']
+    try:
+        sent = remind(registry, args.days)
+    finally:
+        database(registry).close()
     print('%d reminders sent' % sent)
     return 0
