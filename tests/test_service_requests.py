@@ -804,6 +804,33 @@ def test_two_allocations_at_once_conflict_and_the_retry_takes_the_next(file_db):
     tm2.commit()
 
 
+def test_two_confirms_of_one_change_at_once_conflict_and_the_retry_sees_the_first(
+    file_db, announced
+):
+    """Two members listed for one company confirm a renewal at the same moment
+    (two app servers): each sees the other's request unpaid; the second to
+    commit conflicts, and its retry finds the first being paid."""
+    request, _events = announced
+    tm, conn = connect(file_db)
+    site = conn.root()[ROOT_KEY]
+    first = start(site, request, 'renewal', '1229237').__name__
+    second = start(site, request, 'renewal', '1229237', civil_id='90000002').__name__
+    # Other members' requests under way, as there always are.
+    for civil_id in ('90000000', '90000003'):
+        start(site, request, 'certificate', '1229237', civil_id=civil_id)
+    tm.commit()
+    (tm1, conn1), (tm2, conn2) = connect(file_db), connect(file_db)
+    requests1, requests2 = conn1.root()[ROOT_KEY]['requests'], conn2.root()[ROOT_KEY]['requests']
+    for requests, name in ((requests1, first), (requests2, second)):
+        assert requests.payment_under_way(requests[name], NOW) is None
+        order_for(requests[name], request)
+    tm1.commit()
+    with pytest.raises(ConflictError):
+        tm2.commit()
+    tm2.abort()
+    assert requests2.payment_under_way(requests2[second], NOW) is requests2[first]
+
+
 def test_certificates_issued_at_once_do_not_conflict(file_db):
     """No counter between them: two payments issuing certificates both commit."""
     (tm1, conn1), (tm2, conn2) = connect(file_db), connect(file_db)

@@ -408,7 +408,11 @@ class ServiceRequests(Folder):
         would be money to give back.  A request paid longer ago (waiting for
         the registry, or failing) is the chamber's to sort out, and does not
         hold the company's members back; nor does anything hold back a
-        service paid for more than once on purpose (``one_payment_at_a_time``)."""
+        service paid for more than once on purpose (``one_payment_at_a_time``).
+
+        Two confirms at the same moment each see the other unpaid: the
+        requests it looks at are read as current, so the second to commit
+        conflicts and is retried."""
         if not get_service(service_request.service).one_payment_at_a_time:
             return None
         cr_number = service_request.cr_number
@@ -416,6 +420,10 @@ class ServiceRequests(Folder):
             other = self[name]
             if other is service_request or other.service != service_request.service:
                 continue
+            if other._p_jar is not None:
+                # Read as current: the other one confirmed meanwhile (another
+                # app server), this transaction conflicts, and its retry sees it.
+                other._p_jar.readCurrent(other)
             # Both states have the order that was (or is to be) paid.
             if other.state == 'awaiting_payment' and other.order.is_payable(now):
                 return other
