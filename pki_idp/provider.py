@@ -45,7 +45,10 @@ MISBEHAVIOURS = (
     'wrong_context',
     'wrong_issuer',
     'failure_status',
+    'earlier_login',
 )
+# What an IdP answering from a session of its own says: a login made before.
+EARLIER_LOGIN = timedelta(minutes=8)
 _WEAKER_CONTEXT = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'
 _FOREIGN_ENTITY = 'https://attacker.invalid/saml'
 _FORGED_CIVIL_ID = '99999999'
@@ -248,6 +251,7 @@ class IdentityProvider:
             'expired': now - timedelta(hours=1),
             'not_yet_valid': now + timedelta(hours=1),
         }.get(misbehaviour, now)
+        authenticated_at = now - EARLIER_LOGIN if misbehaviour == 'earlier_login' else start
         issuer = _FOREIGN_ENTITY if misbehaviour == 'wrong_issuer' else self.entity_id
         audience = _FOREIGN_ENTITY if misbehaviour == 'wrong_audience' else request.sp_entity_id
         context = _WEAKER_CONTEXT if misbehaviour == 'wrong_context' else AUTHN_CONTEXTS[method]
@@ -278,7 +282,7 @@ class IdentityProvider:
             ),
             authn_statement=[
                 saml.AuthnStatement(
-                    authn_instant=_instant(start),
+                    authn_instant=_instant(authenticated_at),
                     session_index=session_index,
                     authn_context=saml.AuthnContext(
                         authn_context_class_ref=saml.AuthnContextClassRef(text=context)

@@ -287,6 +287,20 @@ def test_a_verification_that_arrives_after_its_request_closed_is_refused(stack):
     conn.close()
 
 
+def test_a_verification_answered_from_an_earlier_login_is_refused(stack):
+    # An IdP that keeps a session of its own may answer with the login the
+    # member made minutes ago: the personal verification asks for a new one.
+    browser = stack.browser
+    register(stack)
+    login_with_card(stack, browser)
+    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    browser.post('/idp/_switch', {'respond_with': 'earlier_login'})
+    refused = step_up(stack, browser, request_page)
+    assert refused.status_int == 403
+    assert 'was not made just now' in refused
+    assert 'Personal verification' in browser.get(request_page.request.url)
+
+
 def test_renewal_for_two_years_paid_with_a_card(stack):
     """Issue 6's "done means", end to end: 4000000000000002 first, then 4111111111111111."""
     browser = stack.browser

@@ -410,3 +410,19 @@ def test_an_old_logout_request_is_refused(world):
     with pytest.raises(PkiError) as refused:
         later.answer_logout_request(query_of(location), replay_cache=world.replay_cache)
     assert refused.value.reason == 'expired'
+
+
+def test_only_a_plain_login_may_be_one_made_before_it_was_asked():
+    from types import SimpleNamespace
+
+    from occi_site.views.auth import made_when_asked
+
+    asked_at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    earlier = SimpleNamespace(authenticated_at=asked_at - timedelta(minutes=8))
+    within_skew = SimpleNamespace(authenticated_at=asked_at - timedelta(seconds=60))
+    assert made_when_asked({'purpose': 'login', 'asked_at': asked_at}, earlier)
+    for purpose in ('step_up', 'registration'):
+        assert not made_when_asked({'purpose': purpose, 'asked_at': asked_at}, earlier)
+        assert made_when_asked({'purpose': purpose, 'asked_at': asked_at}, within_skew)
+    # Asked before the portal noted when: as before.
+    assert made_when_asked({'purpose': 'step_up'}, earlier)

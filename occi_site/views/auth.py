@@ -1,8 +1,9 @@
 """PKI login, step-up ("personal verification") and Single Log-Out over SAML.
 
 Outstanding AuthnRequests live in the session under ``saml_requests``
-(request ID -> what it was for), so an answer is accepted only in the browser
-that asked, and only once.  Logout ends the portal session first, then asks
+(request ID -> what it was for and when it was asked), so an answer is
+accepted only in the browser that asked, and only once; one asked to be made
+afresh must have been made after it was asked.  Logout ends the portal session first, then asks
 the IdP to end its own: whatever the IdP answers, or if it never answers, the
 portal session is over.  What an accepted answer does depends on what the
 login was for: a plain login, a step-up, or another purpose that a module
@@ -16,7 +17,7 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config
 
 from ..i18n import _
-from ..integrations.pki import PkiError
+from ..integrations.pki import CLOCK_SKEW, PkiError
 from ..resources.roles import apply_initial_roles
 from ..sessions import COOKIE_NAME
 from .public import safe_return_path
@@ -55,6 +56,7 @@ def start_authentication(
         'method': method,
         'came_from': came_from,
         'service_request': service_request,
+        'asked_at': request.now,
     }
     request.session[OUTSTANDING] = outstanding
     return HTTPSeeOther(login.redirect_url)
@@ -96,6 +98,15 @@ def assertion_consumer(request):
         return {'message': error.message}
     pending = outstanding.pop(authentication.in_response_to)
     request.session[OUTSTANDING] = outstanding
+    if not made_when_asked(pending, authentication):
+        audit(request, 'login.not_fresh', authentication.civil_id, outcome='refused')
+        request.response.status = 403
+        return {
+            'message': _(
+                'The PKI answered with a login that was not made just now. '
+                'Please use your card or Mobile ID again.'
+            )
+        }
     finish = request.registry[LOGIN_PURPOSES].get(pending['purpose'], finish_login)
     return finish(request, pending, authentication)
 
@@ -131,6 +142,17 @@ def finish_login(request, pending, authentication):
     home = 'dashboard' if account.contacts_proven_at is not None else 'account'
     target = pending['came_from'] or request.route_path(home)
     return HTTPSeeOther(safe_return_path(request, target))
+
+
+def made_when_asked(pending, authentication):
+    """Whether a login asked to be made afresh (anything but a plain login:
+    a personal verification, a registration) was made after it was asked
+    for, give or take the clocks' skew: an IdP that keeps a session of its
+    own may answer with one made before."""
+    asked_at = pending.get('asked_at')
+    if pending['purpose'] == 'login' or asked_at is None:
+        return True
+    return authentication.authenticated_at >= asked_at - CLOCK_SKEW
 
 
 def finish_step_up(request, pending, authentication):
