@@ -5,10 +5,11 @@ No page may be framed (clickjacking of confirm buttons, admin actions, the PIN
 pad), no inline script runs (scripts are static files), nothing is sniffed,
 no address leaks to other sites in the Referer, and browser features the
 pages never use are switched off.  HSTS is sent where the site is served over
-HTTPS only (``occi.session.secure``).  A response to someone signed in (the
-request carries the session's cookie) is not stored by the browser or any
-cache on the way, unless its view said how long it may be kept: on a shared
-computer, Back or the disk cache would show it after the logout.
+HTTPS only (``occi.session.secure``).  A response in a session (the request
+carries the session's cookie, or the response sets it) is not stored by the
+browser or any cache on the way, unless its view said how long it may be
+kept: on a shared computer, Back or the disk cache would show a member's
+pages after the logout.
 """
 
 from urllib.parse import urlsplit
@@ -73,21 +74,33 @@ def origin(url):
 def send_security_headers(request, response):
     """Give ``response`` to ``request`` the headers every response of the
     application carries."""
-    registry = request.registry
-    for name, value in registry.occi_security_headers:
+    for name, value in request.registry.occi_security_headers:
         response.headers[name] = value
-    personal = registry.occi_personal_cookie
-    if personal is not None and personal in request.cookies:
+    keep_out_of_caches(request, response)
+    return response
+
+
+def keep_out_of_caches(request, response):
+    """``Cache-Control: private, no-store`` on a response in a session whose
+    view did not say how long it may be kept."""
+    personal = request.registry.occi_personal_cookie
+    if personal is None:
+        return
+    if personal in request.cookies or any(
+        value.startswith(personal + '=') for value in response.headers.getall('Set-Cookie')
+    ):
         kept_for = response.cache_control
         if kept_for.max_age is None and not kept_for.public:
             kept_for.private = True
             kept_for.no_store = True
-    return response
 
 
 def security_headers_tween_factory(handler, registry):
     def security_headers_tween(request):
-        return send_security_headers(request, handler(request))
+        response = send_security_headers(request, handler(request))
+        # A session the request started sets its cookie after the tweens.
+        request.add_response_callback(keep_out_of_caches)
+        return response
 
     return security_headers_tween
 

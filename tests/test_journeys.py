@@ -32,6 +32,15 @@ def register(
     civil ID (with that person's card, or their Mobile ID); that browser then logs out, so
     the tests' own logins are the only sessions of the person at the portal and at the IdP."""
     browser = stack.new_browser()
+    confirm = registered_up_to_the_pki(stack, browser, civil_id, mobile, name)
+    done = confirm_at_the_pki(stack, browser, confirm, civil_id, method)
+    assert done.location.endswith('/register/done')
+    at_idp = browser.get('/dashboard').forms[0].submit().follow()
+    at_idp.click(description=re.compile('Terminate and return')).follow()
+
+
+def registered_up_to_the_pki(stack, browser, civil_id, mobile, name):
+    """The registration form and both codes: the page of its last step, the PKI login."""
     form = browser.get('/register').forms['deform']
     form['full_name'] = name
     form['civil_id'] = civil_id
@@ -46,11 +55,7 @@ def register(
     code = re.search(r'\b(\d{6})\b', stack.outbox()[-1]['body']).group(1)
     form = page.forms['deform']
     form['code'] = code
-    confirm = form.submit('verify').follow()
-    done = confirm_at_the_pki(stack, browser, confirm, civil_id, method)
-    assert done.location.endswith('/register/done')
-    at_idp = browser.get('/dashboard').forms[0].submit().follow()
-    at_idp.click(description=re.compile('Terminate and return')).follow()
+    return form.submit('verify').follow()
 
 
 def confirm_at_the_pki(stack, browser, confirm_page, civil_id, method='card'):
@@ -298,7 +303,20 @@ def test_a_verification_answered_from_an_earlier_login_is_refused(stack):
     refused = step_up(stack, browser, request_page)
     assert refused.status_int == 403
     assert 'was not made just now' in refused
-    assert 'Personal verification' in browser.get(request_page.request.url)
+    again = refused.click(description='Back to the request')
+    assert again.request.path == request_page.request.path
+    assert 'Personal verification' in again
+
+
+def test_a_registration_answered_from_an_earlier_login_goes_back_to_its_last_step(stack):
+    browser = stack.new_browser()
+    confirm = registered_up_to_the_pki(stack, browser, '90000001', '99000001', 'Ali Said')
+    browser.post('/idp/_switch', {'respond_with': 'earlier_login'})
+    refused = confirm_at_the_pki(stack, browser, confirm, '90000001')
+    assert refused.status_int == 403 and 'was not made just now' in refused
+    assert refused.click(description='Back to the registration').request.path == (
+        '/register/confirm'
+    )
 
 
 def test_renewal_for_two_years_paid_with_a_card(stack):

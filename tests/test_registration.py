@@ -270,6 +270,8 @@ def test_opening_the_link_proves_nothing_until_verify_is_pressed(app, clock):
     link = urlsplit(email_link(app))
     page = another_browser(app).get(link.path + '?' + link.query)
     assert 'Press Verify' in page and page.forms['confirm-link']
+    # Nothing stored for the fetch: no session started.
+    assert 'Set-Cookie' not in page.headers
     assert messages(app)[-1]['channel'] == 'email'
     assert app.get('/register/verify-email').status_int == 200
 
@@ -284,7 +286,8 @@ def test_link_in_another_browser_verifies_the_email_only(app, clock):
     assert messages(app)[-1]['channel'] == 'sms'
     # The other browser cannot go on with this registration...
     assert other.get('/register/verify-mobile').location.endswith('/register')
-    again = follow(another_browser(app), link, status=400)
+    used = urlsplit(link)
+    again = another_browser(app).get(used.path + '?' + used.query, status=400)
     assert 'already been used or has expired' in again
     # ...the first browser moves on to the mobile step.
     assert app.get('/register/verify-email').location.endswith('/register/verify-mobile')
@@ -297,9 +300,16 @@ def test_link_in_the_same_browser_goes_on_to_the_mobile_step(app, clock):
     assert 'Enter the code instead' not in response.follow()
 
 
-def test_a_link_whose_registration_is_gone_says_so_at_once(app, clock):
+def test_a_link_that_can_no_longer_work_says_so_at_once(app, clock):
     fill(app)
     link = urlsplit(email_link(app))
+    # The code typed instead: the link has nothing left to prove.
+    form = app.get('/register/verify-email').forms['deform']
+    form['code'] = email_code(app)
+    form.submit('verify')
+    page = another_browser(app).get(link.path + '?' + link.query, status=400)
+    assert 'already been used or has expired' in page
+    # Its registration gone.
     clock.advance(hours=24, minutes=1)
     page = another_browser(app).get(link.path + '?' + link.query, status=400)
     assert 'already been used or has expired' in page

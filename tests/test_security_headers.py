@@ -104,7 +104,7 @@ def test_templates_carry_no_inline_script_or_handler(package):
     assert not found
 
 
-def test_a_signed_in_persons_pages_and_documents_are_not_kept_by_the_browser(portal):
+def test_pages_in_a_session_are_not_kept_by_the_browser(portal):
     # A shared computer: after the logout, Back or the disk cache would show them.
     from tests.conftest import login, visitor
 
@@ -115,5 +115,9 @@ def test_a_signed_in_persons_pages_and_documents_are_not_kept_by_the_browser(por
         assert kept_for == {'private', 'no-store'}, path
     # What says how long it may be kept keeps saying so.
     assert 'no-store' not in member.get('/static/site.css').headers['Cache-Control']
-    # A visitor without a session gets the public pages as they are.
+    # A visitor without a session gets the public pages as they are...
     assert 'Cache-Control' not in visitor(portal).get('/').headers
+    # ...and the page that starts one (a form's CSRF token) is theirs alone.
+    first = visitor(portal).get('/register')
+    assert 'occi_session=' in first.headers['Set-Cookie']
+    assert 'no-store' in first.headers['Cache-Control']

@@ -64,6 +64,8 @@ REQUEST_STATE_TITLES = {
 }
 # The states a member may still resume: reloading the wizard finds them.
 OPEN_STATES = ('draft', 'verified')
+# The states a request may be being paid in, or come to be.
+MAY_BE_PAID = (*OPEN_STATES, 'awaiting_payment', 'paid')
 STALE_AFTER = timedelta(hours=24)
 # How long a paid request waiting to be completed holds back another
 # request's payment for the same service and company.
@@ -420,7 +422,7 @@ class ServiceRequests(Folder):
             other = self[name]
             if other is service_request or other.service != service_request.service:
                 continue
-            if other._p_jar is not None:
+            if other.state in MAY_BE_PAID and other._p_jar is not None:
                 # Read as current: the other one confirmed meanwhile (another
                 # app server), this transaction conflicts, and its retry sees it.
                 other._p_jar.readCurrent(other)

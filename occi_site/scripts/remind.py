@@ -16,6 +16,7 @@ from pyramid.paster import bootstrap as pyramid_bootstrap
 from pyramid.paster import setup_logging
 from pyramid.scripting import prepare
 
+from ..clock import OMAN
 from ..i18n import _, localizer_for, render_in
 from ..integrations.mail import send_mail
 from ..resources import database
@@ -28,11 +29,13 @@ def remind(registry, days, tries=TRIES):
     """Queue the reminders of the memberships expiring within ``days``, one
     expiry day a transaction; returns how many."""
     sent = 0
+    # The days counted from the run's start, however long it lasts.
+    first = registry.occi_clock().astimezone(OMAN).date()
     for offset in range(days + 1):
+        day = first + timedelta(days=offset)
         with prepare(registry=registry) as env:
             request = env['request']
             request.root = env['root']
-            day = request.today + timedelta(days=offset)
             for attempt in request.tm.attempts(tries):
                 with attempt:
                     request.tm.get().note('occi-remind: memberships expiring on %s' % day)

@@ -56,7 +56,8 @@ def start_authentication(
         'method': method,
         'came_from': came_from,
         'service_request': service_request,
-        'asked_at': request.now,
+        # On the clock the answers' times are checked against.
+        'asked_at': provider.clock(),
     }
     request.session[OUTSTANDING] = outstanding
     return HTTPSeeOther(login.redirect_url)
@@ -101,12 +102,16 @@ def assertion_consumer(request):
     if not made_when_asked(pending, authentication):
         audit(request, 'login.not_fresh', authentication.civil_id, outcome='refused')
         request.response.status = 403
-        return {
+        refused = {
             'message': _(
                 'The PKI answered with a login that was not made just now. '
                 'Please use your card or Mobile ID again.'
             )
         }
+        # Where to try again: the registration's last step, or the request.
+        if pending['purpose'] == 'registration':
+            return dict(refused, retry_registration=True)
+        return dict(refused, back_to=safe_return_path(request, pending['came_from']))
     finish = request.registry[LOGIN_PURPOSES].get(pending['purpose'], finish_login)
     return finish(request, pending, authentication)
 

@@ -89,7 +89,8 @@ def wait_message(request, retry_at):
 def send_code(request, check, name, link=None):
     """Send a new code to ``check``'s address, greeting ``name``; ``None`` or why not.
 
-    ``link(token)``, if given, makes the e-mail's one-click "Verify Account" link.
+    ``link(token)``, if given, makes the e-mail's "Verify Account" link (its page has the
+    Verify button that proves the address).
     """
     retry_at = check.next_send_at(request.now)
     if retry_at is not None:

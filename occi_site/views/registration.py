@@ -236,43 +236,49 @@ class VerifyEmailView(CodeStep):
     channel = 'email'
     crumb = _('E-mail verification')
 
-    def __call__(self):
-        if 'token' in self.request.params:
-            return self.follow_link()
-        return super().__call__()
-
     def verified(self):
         email_verified(self.request, self.registration)
         return HTTPSeeOther(self.request.route_url('register_verify_mobile'))
 
-    def follow_link(self):
-        """The mailed link: opening it shows Verify, pressing Verify proves
-        the address.  Mail readers fetch the links of the messages they
-        deliver: a fetch alone proves nothing."""
-        request = self.request
-        key = request.params.get('registration', '')
-        token = request.params['token']
-        registration = request.root['registrations'].get(key, request.now)
-        values = {'form': None, 'crumbs': [(_('Registration'), None), (self.crumb, None)]}
-        if registration is not None and request.method != 'POST':
-            return dict(values, link_to_confirm={'registration': key, 'token': token})
-        outcome = 'used'
-        if registration is not None:
-            outcome = registration.email_check.verify(token, request.now, link=True)
-        audit(
-            request,
-            'register.verify_email_link',
-            registration.civil_id if registration else '',
-            outcome=outcome,
-        )
-        if outcome != 'ok':
-            request.response.status = 400
-            return dict(values, link_failed=True)
-        email_verified(request, registration)
-        if request.session.get(REGISTRATION) == registration.key:
-            return HTTPSeeOther(request.route_url('register_verify_mobile'))
-        # Another browser (the mail reader's): the registration goes on where it began.
-        return dict(values, link_verified_elsewhere=True)
+
+@view_config(
+    route_name='register_verify_email',
+    request_param='token',
+    renderer='registration/verify.jinja2',
+    # The link's secret token is its proof: no session, no CSRF token needed.
+    require_csrf=False,
+)
+def follow_email_link(request):
+    """The mailed link: opening it shows Verify, pressing Verify proves the
+    address.  Mail readers fetch the links of the messages they deliver: a
+    fetch alone proves nothing, and starts no session."""
+    key = request.params.get('registration', '')
+    token = request.params['token']
+    registration = request.root['registrations'].get(key, request.now)
+    values = {
+        'form': None,
+        'crumbs': [(_('Registration'), None), (VerifyEmailView.crumb, None)],
+    }
+    usable = registration is not None and registration.step == 'email'
+    if usable and request.method != 'POST':
+        return dict(values, link_to_confirm={'registration': key, 'token': token})
+    outcome = 'used'
+    if usable:
+        outcome = registration.email_check.verify(token, request.now, link=True)
+    audit(
+        request,
+        'register.verify_email_link',
+        registration.civil_id if registration else '',
+        outcome=outcome,
+    )
+    if outcome != 'ok':
+        request.response.status = 400
+        return dict(values, link_failed=True)
+    email_verified(request, registration)
+    if request.session.get(REGISTRATION) == registration.key:
+        return HTTPSeeOther(request.route_url('register_verify_mobile'))
+    # Another browser (the mail reader's): the registration goes on where it began.
+    return dict(values, link_verified_elsewhere=True)
 
 
 @view_config(route_name='register_verify_mobile', renderer='registration/verify.jinja2')
