@@ -141,12 +141,15 @@ def test_what_changed_after_the_publisher_opened_the_workflow_tab_is_not_publish
     form = editor.get('/content/about/@@manage-properties').forms['deform']
     form['body_en'] = '<p>Not read by anyone</p>'
     form.submit('save')
+    opened['comment'] = 'read and approved'
     page = opened.submit(transition)
-    page = page.follow()
-    assert 'changed after you opened' in page
+    error = page.html.find('p', class_='invalid-feedback')
+    assert 'changed after you opened' in error.text
     assert 'Not read by anyone' not in visitor(portal).get('/content/about', status='*')
-    # Opened again, it is the version now stored that the publisher acts on.
-    admin.get('/content/about/@@manage-workflow').forms['deform'].submit(transition)
+    # The form again, the comment kept, is for the version now stored.
+    again = page.forms['deform']
+    assert again['comment'].value == 'read and approved'
+    again.submit(transition)
     assert 'Not read by anyone' in visitor(portal).get('/content/about')
 
 

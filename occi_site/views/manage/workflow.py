@@ -73,22 +73,23 @@ class WorkflowView(ManageForm):
             **values,
         )
 
-    def move(self, name, appstruct):
+    def move(self, name, form, appstruct):
         chosen = next((t for t in self.allowed if t.name == name), None)
         if chosen is None:
             raise HTTPForbidden()
         if appstruct['seen'] != version_seen(self.context):
             # Changed by someone else since the page was opened: what would
-            # be published (or sent back) is not what the person read.
-            self.request.session.flash(
-                self.request.localizer.translate(
-                    _(
-                        'This item was changed after you opened this page: nothing was done. '
-                        'Read it again, then choose.'
-                    )
-                )
+            # be published (or sent back) is not what the person read.  The
+            # form again, the comment kept, now for the version stored.
+            form['seen'].cstruct = version_seen(self.context)
+            return self.invalid(
+                form,
+                appstruct,
+                comment=_(
+                    'This item was changed after you opened this page: nothing was done. '
+                    'Read it again, then choose.'
+                ),
             )
-            return self.back()
         self.context.transition(
             name, self.request.authenticated_userid, self.request.now, appstruct['comment']
         )
@@ -112,4 +113,4 @@ class WorkflowView(ManageForm):
         name = attribute.removesuffix('_success')
         if name == attribute:
             raise AttributeError(attribute)
-        return lambda form, appstruct: self.move(name, appstruct)
+        return lambda form, appstruct: self.move(name, form, appstruct)
