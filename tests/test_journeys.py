@@ -248,11 +248,17 @@ def test_new_membership_with_step_up_by_mobile(stack):
     conn.close()
 
 
-def test_step_up_with_someone_elses_card_is_refused(stack):
+def renewal_at_step_2(stack):
+    """The member registered and logged in, a renewal of 1229237 waiting for
+    the personal verification: ``(browser, the request's page)``."""
     browser = stack.browser
     register(stack)
     login_with_card(stack, browser)
-    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    return browser, choose_company(browser, 'renewal', '1229237', '91868')
+
+
+def test_step_up_with_someone_elses_card_is_refused(stack):
+    browser, request_page = renewal_at_step_2(stack)
     refused = step_up(stack, browser, request_page, civil_id='90000002', pin='4321')
     assert refused.status_int == 403
     assert 'another civil ID' in refused
@@ -260,10 +266,7 @@ def test_step_up_with_someone_elses_card_is_refused(stack):
 
 
 def test_a_verification_that_arrives_after_its_request_closed_is_refused(stack):
-    browser = stack.browser
-    register(stack)
-    login_with_card(stack, browser)
-    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    browser, request_page = renewal_at_step_2(stack)
     form = next(
         f
         for f in request_page.forms.values()
@@ -295,10 +298,7 @@ def test_a_verification_that_arrives_after_its_request_closed_is_refused(stack):
 def test_a_verification_answered_from_an_earlier_login_is_refused(stack):
     # An IdP that keeps a session of its own may answer with the login the
     # member made minutes ago: the personal verification asks for a new one.
-    browser = stack.browser
-    register(stack)
-    login_with_card(stack, browser)
-    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    browser, request_page = renewal_at_step_2(stack)
     browser.post('/idp/_switch', {'respond_with': 'earlier_login'})
     refused = step_up(stack, browser, request_page)
     assert refused.status_int == 403
@@ -321,10 +321,7 @@ def test_a_registration_answered_from_an_earlier_login_goes_back_to_its_last_ste
 
 def test_renewal_for_two_years_paid_with_a_card(stack):
     """Issue 6's "done means", end to end: 4000000000000002 first, then 4111111111111111."""
-    browser = stack.browser
-    register(stack)
-    login_with_card(stack, browser)
-    request_page = choose_company(browser, 'renewal', '1229237', '91868')
+    browser, request_page = renewal_at_step_2(stack)
     step3 = step_up(stack, browser, request_page).follow()
 
     def pay(page, number):

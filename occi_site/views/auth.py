@@ -160,6 +160,19 @@ def made_when_asked(pending, authentication):
     return authentication.authenticated_at >= asked_at - CLOCK_SKEW
 
 
+def refuse_step_up(request, service_request, action, status, message, **values):
+    """The refusal page of a personal verification for ``service_request``, audited."""
+    audit(
+        request,
+        action,
+        request.identity.civil_id,
+        outcome='refused',
+        service_request=service_request.__name__,
+    )
+    request.response.status = status
+    return dict(values, message=message)
+
+
 def finish_step_up(request, pending, authentication):
     """A fresh authentication for one service request: it must be the same person."""
     account = request.identity
@@ -169,38 +182,30 @@ def finish_step_up(request, pending, authentication):
         request.response.status = 403
         return {'message': _('This personal verification does not belong to your session.')}
     if authentication.civil_id != account.civil_id:
-        audit(
+        return refuse_step_up(
             request,
+            service_request,
             'step_up.mismatch',
-            account.civil_id,
-            outcome='refused',
-            service_request=service_request.__name__,
-        )
-        request.response.status = 403
-        return {
-            'message': _(
+            403,
+            _(
                 'The personal verification was made with another civil ID. '
                 'Please verify with your own card or Mobile ID.'
-            )
-        }
+            ),
+        )
     if not service_request.is_open:
         # Cancelled, confirmed or expired in another tab while the person was
         # at the PKI: the answer is spent (kept against replay) and refused.
-        audit(
+        return refuse_step_up(
             request,
+            service_request,
             'step_up.closed',
-            account.civil_id,
-            outcome='refused',
-            service_request=service_request.__name__,
-        )
-        request.response.status = 409
-        return {
-            'message': _(
+            409,
+            _(
                 'This request is no longer open: it was cancelled, confirmed or has expired '
                 'since the personal verification began.'
             ),
-            'back_to': request.resource_url(service_request),
-        }
+            back_to=request.resource_url(service_request),
+        )
     service_request.record_step_up(
         assertion_id=authentication.assertion_id,
         at=authentication.authenticated_at,
