@@ -3,11 +3,12 @@
 Outstanding AuthnRequests live in the session under ``saml_requests``
 (request ID -> what it was for and when it was asked), so an answer is
 accepted only in the browser that asked, and only once; one asked to be made
-afresh must have been made after it was asked.  Logout ends the portal session first, then asks
-the IdP to end its own: whatever the IdP answers, or if it never answers, the
-portal session is over.  What an accepted answer does depends on what the
-login was for: a plain login, a step-up, or another purpose that a module
-declares with ``add_login_purpose`` (registration does).
+afresh must have been made after it was asked.  Logout ends the portal
+session first, then asks the IdP to end its own: whatever the IdP answers,
+or if it never answers, the portal session is over.  What an accepted
+answer does depends on what the login was for: a plain login, a step-up, or
+another purpose that a module declares with ``add_login_purpose``
+(registration does).
 """
 
 import logging
