@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime
 
+from ZODB.POSException import ConflictError
+
 import occi_site
 from occi_site.resources import ROOT_KEY, database
 from occi_site.scripts import remind
@@ -76,4 +78,25 @@ def test_a_reminder_run_that_meets_a_servers_change_is_retried(tmp_path, monkeyp
     membership = conn.root()[ROOT_KEY]['companies']['1229237'].membership
     assert membership.reminded_for == date(2027, 3, 19) and membership.grade == 'Third'
     conn.close()
+    database(app.registry).close()
+
+
+def test_a_day_that_cannot_be_done_leaves_the_others_done(tmp_path, monkeypatch, capsys):
+    ini, settings = write_ini(tmp_path)
+    monkeypatch.setattr(
+        'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+    )
+    original = remind.remind_expiring_on
+
+    def conflicting_on_the_second(request, site, day):
+        if day == date(2027, 3, 2):
+            raise ConflictError('a server changed it, every time')
+        return original(request, site, day)
+
+    monkeypatch.setattr(remind, 'remind_expiring_on', conflicting_on_the_second)
+    assert remind.main(['%s#portal' % ini]) == 1
+    output = capsys.readouterr().out
+    assert '1 reminders sent' in output and 'not done: 2027-03-02' in output
+    app = occi_site.main({}, **settings)
+    assert [m['to'] for m in app.registry.occi_outbox.messages()] == ['info@promising.om']
     database(app.registry).close()
