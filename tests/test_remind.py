@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
 from ZODB.POSException import ConflictError
 
 import occi_site
@@ -21,12 +22,18 @@ def write_ini(tmp_path):
     return ini, settings
 
 
-def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, capsys):
-    ini, settings = write_ini(tmp_path)
-    # 1229237 expires on 2027-03-19: due when today is within 30 days of it.
+@pytest.fixture
+def portal_ini(tmp_path, monkeypatch):
+    """``(ini, settings)`` of a portal whose day is 2027-03-01: 1229237, expiring
+    on 2027-03-19, is within 30 days of it."""
     monkeypatch.setattr(
         'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
     )
+    return write_ini(tmp_path)
+
+
+def test_reminders_go_once_to_memberships_expiring_soon(portal_ini, capsys):
+    ini, settings = portal_ini
     assert remind.main(['%s#portal' % ini]) == 0
     assert capsys.readouterr().out.strip() == '1 reminders sent'
     assert remind.main(['%s#portal' % ini, '--days', '60']) == 0
@@ -50,12 +57,9 @@ def test_reminders_go_once_to_memberships_expiring_soon(tmp_path, monkeypatch, c
     database(app.registry).close()
 
 
-def test_a_reminder_run_that_meets_a_servers_change_is_retried(tmp_path, monkeypatch, capsys):
+def test_a_reminder_run_that_meets_a_servers_change_is_retried(portal_ini, monkeypatch, capsys):
     # The portal's servers change memberships while the daily run is under way.
-    ini, settings = write_ini(tmp_path)
-    monkeypatch.setattr(
-        'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
-    )
+    ini, settings = portal_ini
     queued = []
     original = remind.send_mail
 
@@ -81,11 +85,8 @@ def test_a_reminder_run_that_meets_a_servers_change_is_retried(tmp_path, monkeyp
     database(app.registry).close()
 
 
-def test_a_day_that_cannot_be_done_leaves_the_others_done(tmp_path, monkeypatch, capsys):
-    ini, settings = write_ini(tmp_path)
-    monkeypatch.setattr(
-        'occi_site.clock.system_clock', lambda: datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
-    )
+def test_a_day_that_cannot_be_done_leaves_the_others_done(portal_ini, monkeypatch, capsys):
+    ini, settings = portal_ini
     original = remind.remind_expiring_on
 
     def conflicting_on_the_second(request, site, day):
