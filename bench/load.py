@@ -7,8 +7,11 @@ administrator through the real PKI flow (SAML with the development IdP, the
 Mobile ID confirmed on the simulated phone), then drives each page with wrk
 and, in turns with it, a bare Pyramid "hello" served by the same waitress
 settings.  Prints requests per second, the ratio to hello measured just
-before and just after, the median and 99th percentile latency, and the portal's resident
-memory afterwards.  A benchmark, not a test: it says whether each page meets
+before and just after, the median and 99th percentile latency, the serving
+process's processor time per request and hello's divided by it (the "cpu"
+ratio: where it parts from the ratio of requests, the page waited, on the
+database or a lock, rather than worked), and the portal's resident memory
+afterwards.  A benchmark, not a test: it says whether each page meets
 its target and never fails on time.
 
     python bench/load.py [--quick] [--companies N] [--duration S] [--var DIR]
@@ -146,6 +149,12 @@ class Server:
                 time.sleep(0.2)
         self.stop()
         raise SystemExit('%s did not answer in %d s' % (self.ini, timeout))
+
+    def cpu_seconds(self):
+        """The processor time the server has used so far, its own and the kernel's for it."""
+        fields = pathlib.Path('/proc/%d/stat' % self.process.pid).read_text().rpartition(')')[2]
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf('SC_CLK_TCK')
 
     def resident_mb(self):
         status = pathlib.Path('/proc/%d/status' % self.process.pid).read_text()
@@ -398,6 +407,9 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    # The serving process's processor time (its own and the kernel's for it)
+    # per answered request.
+    cpu_ms: float
 
 
 def _ms(text):
@@ -405,13 +417,19 @@ def _ms(text):
     return float(number) * {'us': 0.001, 'ms': 1, 's': 1000}[unit]
 
 
-def wrk(url, cookie, seconds, connections=CONNECTIONS, visitors=False):
+def wrk(server, path, cookie, seconds, connections=CONNECTIONS, visitors=False):
+    """``seconds`` of ``path`` on ``server``, its figures as a ``Run``."""
     command = ['wrk', '-t%d' % WRK_THREADS, '-c%d' % connections, '-d%ds' % seconds, '--latency']
     if cookie:
         command += ['-H', 'Cookie: %s' % cookie]
     if visitors:
         command += ['-s', str(VISITORS)]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    cpu_before = server.cpu_seconds()
+    out = subprocess.run(
+        [*command, server.url + path], capture_output=True, text=True, check=True
+    ).stdout
+    cpu = server.cpu_seconds() - cpu_before
+    requests_done = int(re.search(r'(\d+) requests in', out).group(1))
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
     socket_errors = re.search(r'Socket errors: (.*)', out)
     return Run(
@@ -420,16 +438,17 @@ def wrk(url, cookie, seconds, connections=CONNECTIONS, visitors=False):
         p99_ms=_ms(re.search(r'^\s+99%\s+(\S+)', out, re.M).group(1)),
         errors=(int(errors.group(1)) if errors else 0)
         + (sum(int(n) for n in re.findall(r'\d+', socket_errors.group(1))) if socket_errors else 0),
+        cpu_ms=cpu * 1000 / max(requests_done, 1),
     )
 
 
-def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, profile=None):
+def measure(page, portal, path, cookie, hello, seconds, warm_up, results, hellos, profile=None):
     """A warm-up of the page, hello, the page, hello again: its ratio is to
     the mean of the two hellos, so that other work starting or stopping on
     the machine meanwhile weighs on both sides.  ``profile``, ``(directory,
     pid)``, samples that pid during the page's run."""
-    wrk(url, cookie, warm_up, visitors=page.visitors)
-    before = wrk(hello_url, None, seconds)
+    wrk(portal, path, cookie, warm_up, visitors=page.visitors)
+    before = wrk(hello, '/', None, seconds)
     sampler = None
     if profile is not None:
         directory, pid = profile
@@ -443,10 +462,10 @@ def measure(page, url, cookie, hello_url, seconds, warm_up, results, hellos, pro
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    run = wrk(url, cookie, seconds, visitors=page.visitors)
+    run = wrk(portal, path, cookie, seconds, visitors=page.visitors)
     if sampler is not None:
         sampler.wait()
-    after = wrk(hello_url, None, seconds)
+    after = wrk(hello, '/', None, seconds)
     hellos += [before, after]
     results.append((page, run, run.rate / statistics.mean((before.rate, after.rate))))
 
@@ -462,14 +481,15 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
         % (companies, CONNECTIONS, seconds, load_before)
     )
     print(
-        '%-30s %8s %6s %-14s %7s %7s %7s'
-        % ('page', 'req/s', 'ratio', 'target', 'p50 ms', 'p99 ms', 'errors')
+        '%-30s %8s %6s %-14s %7s %7s %7s %7s %6s'
+        % ('page', 'req/s', 'ratio', 'target', 'p50 ms', 'p99 ms', 'errors', 'cpu ms', 'cpu')
     )
     hello_rate = statistics.median(run.rate for run in hellos)
     hello_p50 = statistics.median(run.p50_ms for run in hellos)
     hello_p99 = statistics.median(run.p99_ms for run in hellos)
+    hello_cpu_ms = statistics.median(run.cpu_ms for run in hellos)
     print(
-        '%-30s %8.0f %6.2f %-14s %7.1f %7.1f %7d'
+        '%-30s %8.0f %6.2f %-14s %7.1f %7.1f %7d %7.2f %6.2f'
         % (
             'hello (median of its runs)',
             hello_rate,
@@ -478,6 +498,8 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
             hello_p50,
             hello_p99,
             sum(run.errors for run in hellos),
+            hello_cpu_ms,
+            1,
         )
     )
     for page, run, ratio in results:
@@ -487,7 +509,7 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
             met = met and run.p99_ms < page.p99_target_ms
             target += ' p99<%d' % page.p99_target_ms
         print(
-            '%-30s %8.0f %6.2f %-14s %7.1f %7.1f %7d  %s'
+            '%-30s %8.0f %6.2f %-14s %7.1f %7.1f %7d %7.2f %6.2f  %s'
             % (
                 page.label,
                 run.rate,
@@ -496,6 +518,8 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
                 run.p50_ms,
                 run.p99_ms,
                 run.errors,
+                run.cpu_ms,
+                hello_cpu_ms / run.cpu_ms,
                 verdict(met),
             )
         )
@@ -507,11 +531,12 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
     print('load average at the end: %.2f' % os.getloadavg()[0])
 
 
-def drive(base, hello_url, serial, chosen, seconds, warm_up, profile):
+def drive(portal, hello, serial, chosen, seconds, warm_up, profile):
     """Measure the ``chosen`` pages (keys of PAGES) in order, logging in the
     member and the administrator when a page needs them."""
     results, hellos = [], []
     people = {}
+    base = portal.url
 
     def browser_of(person):
         if person is None:
@@ -542,9 +567,7 @@ def drive(base, hello_url, serial, chosen, seconds, warm_up, profile):
         path = path_of(browser)
         browser.get(path)  # it answers 200, or the benchmark stops
         cookie = browser.cookie_header() if person else None
-        measure(
-            PAGES[key], base + path, cookie, hello_url, seconds, warm_up, results, hellos, profile
-        )
+        measure(PAGES[key], portal, path, cookie, hello, seconds, warm_up, results, hellos, profile)
     return results, hellos
 
 
@@ -588,9 +611,7 @@ def main(argv=None):
             if args.profile is not None:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profile = (args.profile, portal.process.pid)
-            results, hellos = drive(
-                portal.url, hello.url + '/', serial, chosen, seconds, warm_up, profile
-            )
+            results, hellos = drive(portal, hello, serial, chosen, seconds, warm_up, profile)
             rss_mb = portal.resident_mb()
         finally:
             portal.stop()

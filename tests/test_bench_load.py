@@ -31,13 +31,15 @@ def test_quick_load_benchmark(tmp_path):
     assert re.search(r'^load benchmark: \d+ companies, wrk 16 connections', out, re.M)
     for label in ('hello (median of its runs)', *PAGES):
         row = re.search(
-            r'^%s\s+(\d+)\s+([\d.]+)\s.*?([\d.]+)\s+([\d.]+)\s+(\d+)\s' % re.escape(label),
+            r'^%s\s+(\d+)\s+([\d.]+)\s.*?([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\b'
+            % re.escape(label),
             out,
             re.M,
         )
         assert row, label
-        requests_per_second, _ratio, p50, p99, errors = row.groups()
+        requests_per_second, _ratio, p50, p99, errors, cpu_ms, cpu_ratio = row.groups()
         assert int(requests_per_second) > 0 and float(p50) <= float(p99)
+        assert float(cpu_ms) > 0 and float(cpu_ratio) > 0
         assert errors == '0', (label, out)
     assert re.search(r'^portal resident memory after the benchmark: \d+ MB', out, re.M)
     assert re.search(
