@@ -11,7 +11,7 @@ import webtest
 from occi_site.integrations.commercial_registry import SampleRegistry
 from occi_site.resources import ROOT_KEY, database
 
-from .conftest import add_account, cells, script_request
+from .conftest import add_account, cells, edit, read, script_request
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -320,3 +320,26 @@ def test_verify_form(app):
     form['serial'] = ' occi-2026-000001 '
     form['code'] = '7kq2-m9xd-4tpa'
     assert form.submit('verify').location.endswith('/verify/OCCI-2026-000001/7KQ2M9XD4TPA')
+
+
+def test_a_price_changed_since_step_3_was_shown_is_not_confirmed(member, clock):
+    """The chamber changes its fees while the member reads step 3: the
+    confirm takes the member back to step 3, at the new price, and no order
+    is made at a price the member did not see."""
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    app.verify(url)
+    page = app.get(url)
+    assert 'RO 25' in cells(page.html)
+
+    def double_the_fees(site):
+        fees = site['settings'].fees.annual_fees
+        for grade in list(fees):
+            fees[grade] *= 2
+
+    edit(app.app, double_the_fees)
+    again = confirm(app, page).follow()
+    assert 'The price or the terms changed' in again
+    assert 'RO 50' in cells(again.html.find('dl', class_='facts'))
+    assert read(app.app, lambda site: list(site['orders'].keys())) == []
+    assert '/orders/OCCI-ORD-' in confirm(app, again).location

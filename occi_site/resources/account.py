@@ -4,7 +4,7 @@ import secrets
 from datetime import UTC, datetime
 
 from BTrees.OOBTree import OOBTree
-from pyramid.authorization import Allow
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
 from ..events import AccountRegistered, ContactChanged, announce
 from ..i18n import _
@@ -159,6 +159,10 @@ class Accounts(Folder):
     """All accounts; ``by_email`` and ``by_mobile`` keep those unique, and
     ``name_index`` holds the words of full names for the administrators'
     search (see ``search.py``)."""
+
+    # Nothing of the site's grants (everyone's view, editors') reaches the
+    # accounts: an account's own ACL lets its holder see it.
+    __acl__ = [(Allow, 'role:admin', ALL_PERMISSIONS), DENY_ALL]
 
     def __init__(self, title=''):
         super().__init__(title)

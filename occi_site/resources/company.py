@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
-from pyramid.authorization import Allow
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
 from ..events import MembershipChanged, announce
 from ..i18n import _
@@ -373,6 +373,10 @@ class Companies(ChangeCounted, Folder):
     never stale; ``joined_tally`` on the day each company became a member.
     Every way a membership is attached or changed keeps them true, loading
     records (``set_membership``) included."""
+
+    # Nothing of the site's grants (everyone's view, editors') reaches the
+    # companies: a company's own ACL names who else sees it.
+    __acl__ = [(Allow, 'role:admin', ALL_PERMISSIONS), DENY_ALL]
 
     def __init__(self, title=''):
         super().__init__(title)

@@ -9,6 +9,7 @@ themselves are methods of Membership and Company; this module only puts
 them together per service.
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -47,6 +48,19 @@ class Quote:
     @property
     def total_baisa(self):
         return sum(amount for _label, amount in self.lines)
+
+    @property
+    def as_shown(self):
+        """A short digest of what step 3 shows of it: its form carries the one
+        the member read, and a confirm with another one prices nothing."""
+        shown = (
+            [(str(label), amount) for label, amount in self.lines],
+            self.new_grade,
+            self.new_expiry,
+            self.new_name_en,
+            self.new_name_ar,
+        )
+        return hashlib.sha256(repr(shown).encode('utf-8')).hexdigest()[:16]
 
     @property
     def needs_payment(self):

@@ -56,7 +56,8 @@ class CaptchaWidget(deform.widget.Widget):
         )
 
     def deserialize(self, field, pstruct):
-        return colander.null if not pstruct else pstruct.strip()
+        # Anything but text (a list, from a crafted form) is no answer.
+        return pstruct.strip() if isinstance(pstruct, str) and pstruct else colander.null
 
 
 def _media(request, render, content_type):

@@ -2,11 +2,12 @@
 
 import logging
 
-from pyramid.exceptions import URLDecodeError
+from pyramid.exceptions import BadCSRFToken, URLDecodeError
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..integrations.commercial_registry import RegistryError
 from ..resources import root_factory
+from .public import safe_return_path
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,17 @@ def unreadable_address(exc, request):
     request.root = root_factory(request)
     request.response.status = 400
     return {}
+
+
+@exception_view_config(BadCSRFToken, renderer='errors/stale_form.jinja2')
+def stale_form(exc, request):
+    """A form sent from a page of a session that ended (or from another
+    site): nothing was done; the way back is the page it was sent from."""
+    request.response.status = 400
+    sent_from = request.referer or ''
+    if not sent_from.startswith(request.application_url + '/'):
+        sent_from = ''
+    return {'back_to': safe_return_path(request, sent_from[len(request.application_url) :])}
 
 
 @exception_view_config(RegistryError, renderer='errors/registry.jinja2')

@@ -5,15 +5,40 @@ A subclass names its schema and buttons and writes ``<button>_success``;
 the person typed.
 """
 
+import re
+
 import colander
 import deform
 from pyramid.csrf import get_csrf_token
 
 from ..i18n import _
+from ..resources.verification import ARABIC_DIGITS
+
+# An Omani mobile number: 8 digits, the first 9 or 7.
+MOBILE = re.compile(r'[79][0-9]{7}\Z')
+MOBILE_MESSAGE = _(
+    'Enter an Omani mobile number: 8 digits starting with 9 or 7, with or without +968.'
+)
 
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def number_text(value):
+    """A number as typed, trimmed, its digits Western: an Arabic keyboard types ٠١٢…"""
+    return value.strip().translate(ARABIC_DIGITS) if isinstance(value, str) else value
+
+
+def normalise_mobile(value):
+    """Omani mobile numbers are 8 digits; accept +968, 00968 or 968 before them."""
+    if not isinstance(value, str):
+        return value
+    digits = re.sub(r'[\s\-()]', '', number_text(value))
+    for prefix in ('+968', '00968', '968'):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
+            return digits[len(prefix) :]
+    return digits
 
 
 def typed_node(title, validator, **options):

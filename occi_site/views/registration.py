@@ -8,8 +8,6 @@ person in.  The e-mailed link verifies the address from any browser, but the
 registration goes on only in the one that filled the form.
 """
 
-import re
-
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
@@ -26,9 +24,10 @@ from .codes import (
     send_code,
     throttled,
 )
-from .forms import FormView, typed_node
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, normalise_mobile, number_text, typed_node
 
 REGISTRATION = 'registration'
+INVALID_EMAIL = _('Enter a valid e-mail address.')
 REGISTERED = 'registered'
 REGISTRATIONS_PER_IP_HOUR = 10
 TAKEN = {
@@ -36,17 +35,6 @@ TAKEN = {
     'email': _('This e-mail address is already registered.'),
     'mobile': _('This mobile number is already registered.'),
 }
-
-
-def normalise_mobile(value):
-    """Omani mobile numbers are 8 digits; accept +968, 00968 or 968 before them."""
-    if not isinstance(value, str):
-        return value
-    digits = re.sub(r'[\s\-()]', '', value)
-    for prefix in ('+968', '00968', '968'):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
-            return digits[len(prefix) :]
-    return digits
 
 
 def must_accept(node, value):
@@ -64,15 +52,21 @@ class RegistrationSchema(colander.Schema):
             ),
         ),
     )
-    civil_id = typed_node(
-        _('Civil ID number'),
-        colander.Regex(
-            r'^\d{5,10}$', msg=_('Enter the civil ID number of your card: 5 to 10 digits.')
+    civil_id = colander.SchemaNode(
+        colander.String(),
+        title=_('Civil ID number'),
+        preparer=number_text,
+        validator=colander.Regex(
+            r'^[0-9]{5,10}$', msg=_('Enter the civil ID number of your card: 5 to 10 digits.')
         ),
     )
     email = typed_node(
         _('E-mail'),
-        colander.Email(msg=_('Enter a valid e-mail address.')),
+        colander.All(
+            colander.Email(msg=INVALID_EMAIL),
+            # As long as an address can be (RFC 5321).
+            colander.Length(max=254, max_err=INVALID_EMAIL),
+        ),
         widget=deform.widget.TextInputWidget(attributes={'type': 'email', 'autocomplete': 'email'}),
     )
     mobile = colander.SchemaNode(
@@ -80,12 +74,7 @@ class RegistrationSchema(colander.Schema):
         title=_('Mobile number'),
         preparer=normalise_mobile,
         description=_('An Omani mobile number, with or without +968.'),
-        validator=colander.Regex(
-            r'^[79]\d{7}$',
-            msg=_(
-                'Enter an Omani mobile number: 8 digits starting with 9 or 7, with or without +968.'
-            ),
-        ),
+        validator=colander.Regex(MOBILE, msg=MOBILE_MESSAGE),
         widget=deform.widget.TextInputWidget(attributes={'type': 'tel', 'autocomplete': 'tel'}),
     )
     accept_terms = colander.SchemaNode(

@@ -19,12 +19,16 @@ from ..resources.services import SERVICES, get_service
 from ..security import member_crs
 from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
-from .forms import FormView
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, normalise_mobile
 from .fulfilment import complete_request
 from .payment import start_payment
 
 NO_LONGER_LISTED = _(
     'The commercial registry no longer lists you for this company: the request cannot go on.'
+)
+PRICE_CHANGED = _(
+    'The price or the terms changed since this page was shown to you (the day changed, or '
+    "the chamber's fees). Please read them again and confirm."
 )
 PAYMENT_UNDER_WAY = _(
     'Another request for this service and company is being paid or completed. '
@@ -128,6 +132,25 @@ def company_view(request, service_request):
     }
 
 
+def page_values(request, service_request):
+    """What every step of the request's page shows."""
+    service = get_service(service_request.service)
+    return {
+        'service_request': service_request,
+        'crumbs': [(service.title, request.route_url('service_start', service=service.name))],
+    }
+
+
+def verify_step(request, service_request, **values):
+    """Step 2, the personal verification (again, if the last one is stale)."""
+    return dict(
+        page_values(request, service_request),
+        step='verify',
+        stale=service_request.step_up is not None,
+        **values,
+    )
+
+
 @view_config(
     context=ServiceRequest,
     renderer='wizard/request.jinja2',
@@ -142,16 +165,11 @@ def show_request(service_request, request):
     if order is not None:
         order.expire_if_stale(request.now, request)
     service = get_service(service_request.service)
-    values = {
-        'service_request': service_request,
-        'crumbs': [(service.title, request.route_url('service_start', service=service.name))],
-    }
     if service_request.state in ('draft', 'verified') and not service_request.step_up_is_fresh(
         request.now
     ):
-        values['step'] = 'verify'
-        values['stale'] = service_request.step_up is not None
-        return values
+        return verify_step(request, service_request)
+    values = page_values(request, service_request)
     if service_request.state == 'verified':
         # Only step 3 shows the company: a page after it needs no registry.
         values.update(company_view(request, service_request), step='confirm')
@@ -186,7 +204,13 @@ def show_request(service_request, request):
     return values
 
 
-@view_config(context=ServiceRequest, name='verify', permission='edit', request_method='POST')
+@view_config(
+    context=ServiceRequest,
+    name='verify',
+    permission='edit',
+    request_method='POST',
+    renderer='wizard/request.jinja2',
+)
 def verify(service_request, request):
     """Step 2: the personal verification, by card or by Mobile ID."""
     if not service_request.is_open:
@@ -194,7 +218,14 @@ def verify(service_request, request):
     method = request.POST.get('method')
     if method not in ('card', 'mobile'):
         return HTTPSeeOther(request.resource_url(service_request))
-    hint = request.POST.get('mobile', '').strip() if method == 'mobile' else None
+    hint = None
+    if method == 'mobile':
+        typed = request.POST.get('mobile', '')
+        hint = normalise_mobile(typed)
+        if not MOBILE.match(hint):
+            return verify_step(
+                request, service_request, mobile_typed=typed, mobile_error=MOBILE_MESSAGE
+            )
     return start_authentication(
         request,
         purpose='step_up',
@@ -230,6 +261,9 @@ def confirm(service_request, request):
         return HTTPSeeOther(request.resource_url(service_request))
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
+        return back_to_step_3(request, service_request, service)
+    if request.POST.get('shown') != quote.as_shown:
+        request.session.flash(request.localizer.translate(PRICE_CHANGED))
         return back_to_step_3(request, service_request, service)
     service_request.set_quote(quote, choices)
     if quote.needs_payment:

@@ -90,7 +90,7 @@ def unlock(context, request):
 
 @account_action('change_role')
 def change_role(context, request):
-    role = request.POST['role']
+    role = request.POST.get('role')
     grant = 'grant' in request.POST
     if role not in PRIVILEGED_ROLES:
         return _refuse(request, context, _('There is no such role.'))

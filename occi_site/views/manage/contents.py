@@ -52,7 +52,7 @@ class JumpSchema(colander.Schema):
 
 def _params(request, small, column_count):
     sort = request.GET.get('sort', 'name')
-    if not (small and sort.isdigit() and int(sort) < column_count):
+    if not (small and sort.isascii() and sort.isdigit() and int(sort) < column_count):
         sort = 'name'
     try:
         start = max(int(request.GET.get('start', 0)), 0)

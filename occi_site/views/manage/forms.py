@@ -1,7 +1,7 @@
 """Management forms: the site's FormView (dispatch on the pressed button),
 inside the management page, with Cancel, and money typed in rials."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import colander
 import deform
@@ -52,10 +52,24 @@ def date_input():
     return deform.widget.TextInputWidget(attributes={'type': 'date'})
 
 
+# The days a filter may name: the browser's date field offers any up to the
+# year 9999, past which a period's end or a month after it cannot be counted.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+OUT_OF_REACH = _('Choose a day from 2000 to 2099.')
+
+
 def date_node(title, missing=None):
     """A day of a filter (optional unless ``missing=colander.required``), in
     the browser's own date field."""
-    return colander.SchemaNode(colander.Date(), title=title, missing=missing, widget=date_input())
+    return colander.SchemaNode(
+        colander.Date(),
+        title=title,
+        missing=missing,
+        validator=colander.Range(
+            min=FIRST_DAY, max=LAST_DAY, min_err=OUT_OF_REACH, max_err=OUT_OF_REACH
+        ),
+        widget=date_input(),
+    )
 
 
 class ManageForm(FormView):

@@ -1,0 +1,159 @@
+"""Findings of a review of the forms, each reproduced as the reviewer sent it."""
+
+import pytest
+from pyramid.authorization import ACLHelper, Everyone
+
+from occi_site.resources.content import Page
+from tests.conftest import add_account, add_content, edit, login, read, visitor
+
+from .test_registration import email_code, fill, last, submit_code
+from .test_wizard import choose, member  # noqa: F401 - the fixture
+
+ARABIC = str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩')
+
+
+def error_of(page, field):
+    """The message Deform shows next to ``field``."""
+    item = page.html.find(class_='item-%s' % field)
+    return item.find('p', class_='invalid-feedback').text
+
+
+@pytest.mark.parametrize(
+    'field, value, message',
+    [
+        ('civil_id', '90000001', 'This civil ID number is already registered.'),
+        ('mobile', '99000001', 'This mobile number is already registered.'),
+    ],
+)
+def test_arabic_indic_digits_are_read_as_the_same_number(
+    app, wsgi_app, clock, field, value, message
+):
+    edit(
+        wsgi_app,
+        lambda site: add_account(
+            site, '90000001', full_name='Ali Said', email='ali@example.om', mobile='99000001'
+        ),
+    )
+    other = {'civil_id': '90000002', 'email': 'other@example.om', 'mobile': '99000002'}
+    other[field] = value.translate(ARABIC)
+    page = fill(app, full_name='Someone Else', **other)
+    assert page.status_int == 200
+    assert message in error_of(page, field)
+    # What was typed stays in the field.
+    assert page.forms['deform'][field].value == value.translate(ARABIC)
+
+
+def test_a_mobile_in_arabic_indic_digits_is_kept_in_ascii(app, clock):
+    fill(app, mobile='+968 7123 4567'.translate(ARABIC))
+    submit_code(app, '/register/verify-email', email_code(app))
+    assert last(app, 'sms')['to'] == '71234567'
+
+
+def test_an_overlong_email_is_refused_next_to_the_field(app, clock):
+    page = fill(app, email='a' * 300 + '@example.om')
+    assert page.status_int == 200
+    assert 'Enter a valid e-mail address.' in error_of(page, 'email')
+
+
+def test_the_mobile_of_a_personal_verification_is_checked(member):  # noqa: F811
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    page = app.get(url)
+    [form] = [f for f in page.forms.values() if 'mobile' in f.fields]
+    form['mobile'] = '12345'
+    answer = form.submit(status=200)
+    field = answer.html.find('input', id='verify-mobile')
+    assert field['value'] == '12345'
+    error = answer.html.find(id=field['aria-describedby'])
+    assert 'Enter an Omani mobile number' in error.text
+
+
+@pytest.mark.parametrize(
+    'path, query, field',
+    [
+        (
+            '/@@manage-reports/revenue',
+            {'date_from': '9999-12-01', 'date_to': '9999-12-31', 'service': ''},
+            'date_to',
+        ),
+        ('/@@manage-reports/memberships', {'on': '9999-12-31', 'grade': ''}, 'on'),
+        ('/@@manage-reports/expiries', {'on': '9999-12-31', 'grade': ''}, 'on'),
+        (
+            '/@@manage-audit',
+            {'user': '', 'action': '', 'date_from': '', 'date_to': '9999-12-31'},
+            'date_to',
+        ),
+    ],
+)
+def test_a_day_far_off_is_answered_next_to_the_field(portal, path, query, field):
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    page = admin.get(path, dict(query, search='search'), status=200)
+    assert 'Choose a day from 2000 to 2099.' in error_of(page, field)
+
+
+def test_a_form_sent_from_a_page_gone_stale_gets_a_page_in_the_visitors_language(wsgi_app):
+    browser = visitor(wsgi_app, 'ar')
+    page = browser.post(
+        '/register',
+        {'csrf_token': 'stale', 'full_name': 'Ali'},
+        headers={'Referer': 'http://localhost/register'},
+        status=400,
+    )
+    assert 'lang="ar"' in page.text
+    assert 'لم يُرسل النموذج' in page.text
+    assert page.html.find('a', href='http://localhost/register') is not None
+
+
+def test_a_captcha_sent_as_a_list_is_a_wrong_answer(member):  # noqa: F811
+    app = member()
+    page = app.get('/services/new_membership')
+    token = page.forms['deform']['csrf_token'].value
+    answer = app.post(
+        '/services/new_membership',
+        [
+            ('csrf_token', token),
+            ('cr_number', '1445820'),
+            ('__start__', 'captcha:sequence'),
+            ('captcha', 'x'),
+            ('__end__', 'captcha:sequence'),
+            ('next', 'next'),
+        ],
+        status=200,
+    )
+    assert answer.html.find(class_='item-captcha').find('p', class_='invalid-feedback')
+
+
+def test_a_sort_column_in_other_digits_is_ignored(portal):
+    add_content(portal, ['content'], 'about', Page, title_en='About us')
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    editor.get('/content/@@manage-contents', {'sort': '²'}, status=200)
+
+
+def test_a_role_change_without_a_role_is_refused(portal):
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    edit(portal, lambda site: add_account(site, '90000123'))
+    url = '/accounts/90000123/@@manage-account'
+    token = admin.get(url).forms[0]['csrf_token'].value
+    admin.post(url, {'csrf_token': token, 'change_role': '1'}, status=303).follow()
+    assert read(portal, lambda site: site['accounts']['90000123'].roles) == ('member',)
+
+
+@pytest.mark.parametrize(
+    'principals, permission',
+    [
+        ([Everyone], 'view'),
+        ([Everyone, 'role:editor'], 'edit'),
+        ([Everyone, 'role:editor'], 'manage_content'),
+        ([Everyone, 'role:finance'], 'reports'),
+    ],
+)
+def test_companies_and_accounts_grant_nothing_they_do_not_name(portal, principals, permission):
+    edit(portal, lambda site: add_account(site, '90000001'))
+
+    def permitted(site):
+        return [
+            bool(ACLHelper().permits(record, principals, permission))
+            for record in (site['accounts']['90000001'], site['companies']['1229237'])
+        ]
+
+    assert read(portal, permitted) == [False, False]
