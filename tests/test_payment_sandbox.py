@@ -5,6 +5,7 @@ from the browser's return form and from the server notification (really posted
 to a small HTTP server started here), are read back with the adapter too.
 """
 
+import json
 import logging
 import re
 import threading
@@ -588,3 +589,19 @@ def test_status_query_over_http(sandbox, portal_gateway):
         server.shutdown()
     with pytest.raises(PaymentQueryError, match='could not be asked'):
         gateway.transactions('OCCI-NOTHING', timeout=2)
+
+
+@pytest.mark.parametrize(
+    'transaction',
+    [
+        {'signature': 'x', 'signed_field_names': ['a'], 'a': 'b'},
+        {'signature': 123, 'signed_field_names': 'a', 'a': 'b'},
+        {'signature': 'x', 'signed_field_names': 'a', 'a': None},
+    ],
+)
+def test_a_transaction_of_other_than_texts_is_an_unusable_answer(portal_gateway, transaction):
+    """Reconciliation goes on past an order whose answer it cannot use; an
+    answer it cannot even read must say so the same way."""
+    body = json.dumps({'transactions': [transaction]}).encode()
+    with pytest.raises(PaymentQueryError, match='not an object of texts'):
+        portal_gateway.read_transactions('OCCI-000001', body)

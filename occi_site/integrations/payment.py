@@ -293,8 +293,11 @@ class SecureAcceptanceGateway:
             raise PaymentQueryError(f'unusable answer to a status query: {error}') from None
         results = []
         for fields in transactions:
-            if not isinstance(fields, dict):
-                raise PaymentQueryError('a transaction in the answer is not an object')
+            # As a form posts them: names and values are texts, or the answer is unusable.
+            if not isinstance(fields, dict) or not all(
+                isinstance(value, str) for value in fields.values()
+            ):
+                raise PaymentQueryError('a transaction in the answer is not an object of texts')
             result = self.read_result(fields)
             if result.reference_number != reference_number:
                 raise PaymentQueryError(
