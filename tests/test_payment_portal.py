@@ -16,6 +16,7 @@ from occi_site.resources import ROOT_KEY, database
 
 from .conftest import add_account, cells, script_request, shows
 from .stack import GATEWAY_KEYS, NEXT_YEAR, Stack
+from .test_document_journeys import check_at_verify_page
 
 
 @pytest.fixture
@@ -533,6 +534,12 @@ def test_an_approval_for_an_order_the_request_left_is_money_to_give_back(stack):
     assert orders == [('paid', [(transaction_id, 50_000, 'request_not_waiting')]), ('paid', [])]
     due = stack.browser.get(first_page.request.url).html.find(class_='refunds')
     assert 'Refund due' in due.text and 'RO 50' in cells(due)
+    # Its receipt, and the check of its PDF, say the payment is to be given back.
+    receipt = stack.browser.get(first_page.request.url + 'receipt')
+    assert 'Refund due' in receipt.html.find(class_='refunds').text
+    pdf = stack.browser.get(first_page.request.url + 'receipt.pdf').body
+    checked = check_at_verify_page(stack, pdf, 'receipt.pdf')
+    assert 'Refund due' in checked.html.find(class_='check-result').text
     refund_mail = [m for m in stack.outbox() if m['subject'] == 'OCCI will refund a payment']
     assert len(refund_mail) == 1 and transaction_id in refund_mail[0]['body']
     assert stack.server_errors() == []

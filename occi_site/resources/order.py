@@ -243,6 +243,11 @@ class Order(StateTable, Located):
         return [refund for refund in self.refunds.values() if refund.is_due]
 
     @property
+    def payment_refund(self):
+        """The refund, due or made, of the payment its receipt is for, or None."""
+        return self.refunds.get(self.transaction_id) if self.transaction_id else None
+
+    @property
     def refund_due_baisa(self):
         return sum(refund.amount_baisa for refund in self.refunds_due)
 
