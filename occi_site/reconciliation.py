@@ -98,15 +98,19 @@ def _settle(request, name, checked_out, closed_key=None):
     to the gateway) and expire it if its window closed; an order closed
     unpaid (``closed_key``) is not asked again once the gateway has answered.
     Returns the order's state, or None where the gateway could not say or
-    the settlement failed (the order is left for the next pass)."""
+    the settlement failed (the order is left for the next pass).
+
+    An order past its window expires even when the gateway could not say,
+    as the member's own page expires it: closed unpaid, it is asked about
+    again on the next passes (``closed_unpaid``)."""
     tm, site = request.tm, request.root
-    results = []
+    results, answered = [], True
     if checked_out:
         try:
             results = request.payment_gateway.transactions(name)
         except (PaymentQueryError, PaymentResponseError) as error:
             log.error('order %s: the gateway could not say: %s', name, error)
-            return None
+            answered = False
     try:
         for attempt in tm.attempts(SETTLE_TRIES):
             with attempt:
@@ -116,14 +120,14 @@ def _settle(request, name, checked_out, closed_key=None):
                     if not order.has_kept(result.fields):
                         settle_result(request, result, CHANNEL)
                 order.expire_if_stale(request.now, request)
-                if closed_key is not None:
+                if closed_key is not None and answered:
                     site['orders'].asked_after_closing(closed_key)
                 state = order.state
     except Exception:
         # Left for the next pass; the orders after it are not held back.
         log.exception('order %s: its settlement failed', name)
         return None
-    return state
+    return state if answered else None
 
 
 def _leave_to_the_chamber(request, key):

@@ -152,6 +152,23 @@ def test_an_unreachable_gateway_leaves_the_order_for_the_next_pass(stack):
     assert order_states(stack, request_id) == ['paid']
 
 
+def test_an_order_past_its_window_expires_though_the_gateway_cannot_be_asked(stack):
+    """As the member's own page would: the request goes back to the member,
+    and the closed order is asked about once the gateway answers again."""
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    pay(stack, order_page)
+    gateway = stack.portal.registry.occi_payment
+    asked_at, gateway.query_url = gateway.query_url, 'http://127.0.0.1:9/query'
+    later = datetime.now(UTC) + timedelta(minutes=91)
+    stack.portal.registry.occi_clock = lambda: later
+    assert run_reconcile(stack) == {}
+    assert order_states(stack, request_id) == ['expired']
+    gateway.query_url = asked_at
+    assert list(run_reconcile(stack).values()) == ['paid']
+    assert order_states(stack, request_id) == ['paid']
+
+
 def new_membership_order(stack, fee_baisa=10_000):
     """A New Membership of CR 1445820 at a fee the chamber set, verified and
     confirmed: ``(request id, the order page)``."""
