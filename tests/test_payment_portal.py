@@ -250,17 +250,45 @@ def test_bad_signature_is_refused(stack):
     unknown = {
         'decision': 'ACCEPT',
         'req_reference_number': 'OCCI-ORD-NONE',
-        'signed_field_names': 'decision,req_reference_number,signed_field_names',
+        'transaction_id': 'T-ELSEWHERE-1',
+        'req_amount': '5.000',
+        'req_currency': 'OMR',
+        'signed_field_names': (
+            'decision,req_reference_number,transaction_id,req_amount,req_currency,'
+            'signed_field_names'
+        ),
     }
     stranger.post('/payment/notify', signed_answer(unknown), status=404)
     refused = in_db(
         stack,
         lambda site: [
-            (entry['action'], entry['outcome'], entry['details']['channel'])
+            (
+                entry['action'],
+                entry['outcome'],
+                entry['details']['channel'],
+                entry['details']['transaction'],
+                entry['details']['why'],
+            )
             for _key, entry in site['audit'].latest(path='/orders')
         ],
     )
-    assert refused == [('payment.refused', 'flagged', 'server')] * 2
+    # The approval the gateway signed for a reference no order has is kept as it said it.
+    assert refused == [
+        (
+            'payment.accept',
+            'flagged',
+            'server',
+            'T-ELSEWHERE-1',
+            "unknown reference 'OCCI-ORD-NONE', amount 5000 OMR",
+        ),
+        (
+            'payment.refused',
+            'flagged',
+            'server',
+            '',
+            'the payment response is not signed by the gateway',
+        ),
+    ]
 
 
 def test_replayed_old_answer_changes_nothing(stack):

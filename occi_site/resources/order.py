@@ -529,13 +529,21 @@ class Orders(Folder):
         refusal is announced)."""
         order = self.get(result.reference_number or '')
         if order is None:
+            # Signed by the gateway: what it says is kept, an approval above all
+            # (money taken for an order of no portal sharing the merchant profile).
             self.refuse_answer(
-                'unknown reference %r' % (result.reference_number or ''), now, request, channel
+                'unknown reference %r, amount %s %s'
+                % (result.reference_number or '', result.amount_baisa, result.currency),
+                now,
+                request,
+                channel,
+                decision=result.decision,
+                transaction_id=result.transaction_id or '',
             )
             return None, None
         return order, order.record_gateway_result(result, now, request, channel)
 
-    def refuse_answer(self, why, now, request, channel):
+    def refuse_answer(self, why, now, request, channel, decision='', transaction_id=''):
         """A message at the gateway's addresses that no order may take (a bad
         signature, an unknown reference): announced, so it is audited."""
         announce(
@@ -543,8 +551,8 @@ class Orders(Folder):
             GatewayAnswerRecorded,
             subject=self,
             when=now,
-            decision='',
-            transaction_id='',
+            decision=decision,
+            transaction_id=transaction_id,
             outcome=Outcome.FLAGGED,
             channel=channel,
             why=why,
