@@ -519,7 +519,8 @@ def report(results, hellos, companies, seconds, rss_mb, load_before, populated):
                 run.p99_ms,
                 run.errors,
                 run.cpu_ms,
-                hello_cpu_ms / run.cpu_ms,
+                # A run too short for the kernel to count a tick has no ratio.
+                hello_cpu_ms / run.cpu_ms if run.cpu_ms else float('nan'),
                 verdict(met),
             )
         )

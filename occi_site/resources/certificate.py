@@ -19,6 +19,7 @@ from .company import GRADE_TITLES
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
 from .types import Column, content_type, in_language, titled
+from .verification import ARABIC_DIGITS
 
 STATUSES = ('current', 'superseded')
 
@@ -35,7 +36,8 @@ def new_verification_code():
 
 def normalise_code(text):
     """A code as typed (any case, grouped with dashes or spaces) -> its stored form."""
-    return ''.join(text.split()).replace('-', '').upper().translate(_MISREAD)
+    typed = ''.join(text.split()).replace('-', '').translate(ARABIC_DIGITS)
+    return typed.upper().translate(_MISREAD)
 
 
 CERTIFICATE_COLUMNS = (

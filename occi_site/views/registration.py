@@ -37,6 +37,13 @@ TAKEN = {
 }
 
 
+def email_address(node, value):
+    """An e-mail address, at most as long as one can be (RFC 5321): one message either way."""
+    colander.Email(msg=INVALID_EMAIL)(node, value)
+    if len(value) > 254:
+        raise colander.Invalid(node, INVALID_EMAIL)
+
+
 def must_accept(node, value):
     if value is not True:
         raise colander.Invalid(node, _('Please accept the terms of use to register.'))
@@ -62,11 +69,7 @@ class RegistrationSchema(colander.Schema):
     )
     email = typed_node(
         _('E-mail'),
-        colander.All(
-            colander.Email(msg=INVALID_EMAIL),
-            # As long as an address can be (RFC 5321).
-            colander.Length(max=254, max_err=INVALID_EMAIL),
-        ),
+        email_address,
         widget=deform.widget.TextInputWidget(attributes={'type': 'email', 'autocomplete': 'email'}),
     )
     mobile = colander.SchemaNode(

@@ -17,7 +17,7 @@ from ..i18n import _, localizer_for
 from ..resources.certificate import Certificate, normalise_code
 from ..resources.content import UploadStore
 from .codes import count_failure, over_limit
-from .forms import FormView
+from .forms import FormView, number_text
 
 # Lookups and uploads by one address in an hour: plenty for a bank's clerk,
 # far too few to guess a verification code.
@@ -92,7 +92,8 @@ def public_facts(request, certificate):
 
 
 def _upper(value):
-    return value.strip().upper() if isinstance(value, str) else value
+    value = number_text(value)
+    return value.upper() if isinstance(value, str) else value
 
 
 class LookupSchema(colander.Schema):

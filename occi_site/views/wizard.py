@@ -219,8 +219,9 @@ def verify(service_request, request):
     if method not in ('card', 'mobile'):
         return HTTPSeeOther(request.resource_url(service_request))
     hint = None
-    if method == 'mobile':
-        typed = request.POST.get('mobile', '')
+    typed = request.POST.get('mobile', '')
+    if method == 'mobile' and typed.strip():
+        # Left empty, the PKI asks for it.
         hint = normalise_mobile(typed)
         if not MOBILE.match(hint):
             return verify_step(
@@ -230,7 +231,7 @@ def verify(service_request, request):
         request,
         purpose='step_up',
         method=method,
-        login_hint=hint or None,
+        login_hint=hint,
         came_from=request.resource_path(service_request),
         service_request=service_request.__name__,
     )
@@ -262,7 +263,7 @@ def confirm(service_request, request):
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
         return back_to_step_3(request, service_request, service)
-    if request.POST.get('shown') != quote.as_shown:
+    if price_changed(request, service, quote):
         request.session.flash(request.localizer.translate(PRICE_CHANGED))
         return back_to_step_3(request, service_request, service)
     service_request.set_quote(quote, choices)
@@ -273,6 +274,16 @@ def confirm(service_request, request):
     except ServiceRefused as refusal:
         request.session.flash(request.localizer.translate(refusal.message))
     return HTTPSeeOther(request.resource_url(service_request))
+
+
+def price_changed(request, service, quote):
+    """Whether ``quote``, made now for the choices step 3 showed, differs from
+    the one it showed (the day changed, or the fees).  A choice changed on
+    the page without its Update is priced afresh: the order page shows that
+    price before any payment."""
+    shown_choices = [request.POST.get('shown_' + choice.name) for choice in service.choices]
+    chosen = [request.POST.get(choice.name) for choice in service.choices]
+    return shown_choices == chosen and request.POST.get('shown') != quote.as_shown
 
 
 def back_to_step_3(request, service_request, service):

@@ -54,8 +54,9 @@ def date_input():
 
 # The days a filter may name: the browser's date field offers any up to the
 # year 9999, past which a period's end or a month after it cannot be counted.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-OUT_OF_REACH = _('Choose a day from 2000 to 2099.')
+# (Memberships loaded from the paper registry joined as early as the chamber.)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2099, 12, 31)
+OUT_OF_REACH = _('Choose a day from 1900 to 2099.')
 
 
 def date_node(title, missing=None):
