@@ -18,31 +18,6 @@ def error_of(page, field):
     return item.find('p', class_='invalid-feedback').text
 
 
-@pytest.mark.parametrize(
-    'field, value, message',
-    [
-        ('civil_id', '90000001', 'This civil ID number is already registered.'),
-        ('mobile', '99000001', 'This mobile number is already registered.'),
-    ],
-)
-def test_arabic_indic_digits_are_read_as_the_same_number(
-    app, wsgi_app, clock, field, value, message
-):
-    edit(
-        wsgi_app,
-        lambda site: add_account(
-            site, '90000001', full_name='Ali Said', email='ali@example.om', mobile='99000001'
-        ),
-    )
-    other = {'civil_id': '90000002', 'email': 'other@example.om', 'mobile': '99000002'}
-    other[field] = value.translate(ARABIC)
-    page = fill(app, full_name='Someone Else', **other)
-    assert page.status_int == 200
-    assert message in error_of(page, field)
-    # What was typed stays in the field.
-    assert page.forms['deform'][field].value == value.translate(ARABIC)
-
-
 def test_a_mobile_in_arabic_indic_digits_is_kept_in_ascii(app, clock):
     fill(app, mobile='+968 7123 4567'.translate(ARABIC))
     submit_code(app, '/register/verify-email', email_code(app))

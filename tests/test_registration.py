@@ -161,6 +161,9 @@ def test_mobile_accepted_with_or_without_prefix(app, clock):
         ('civil_id', '90000001', 'This civil ID number is already registered.'),
         ('email', 'ALI@example.om', 'This e-mail address is already registered.'),
         ('mobile', '99000001', 'This mobile number is already registered.'),
+        # As an Arabic keyboard types the same numbers.
+        ('civil_id', '٩٠٠٠٠٠٠١', 'This civil ID number is already registered.'),
+        ('mobile', '٩٩٠٠٠٠٠١', 'This mobile number is already registered.'),
     ],
 )
 def test_what_a_member_holds_is_refused_without_revealing_the_holder(
@@ -178,6 +181,7 @@ def test_what_a_member_holds_is_refused_without_revealing_the_holder(
     error = page.html.find('p', class_='invalid-feedback').text
     assert message in error
     assert 'Ali' not in error
+    assert page.forms['deform'][field].value == value  # as typed
 
 
 def test_a_registration_not_yet_proven_blocks_nobody(app, clock):
