@@ -141,3 +141,18 @@ def test_evolve_step_14_compacts_an_existing_database():
     transaction.commit()
     conn.close()
     db.close()
+
+
+def test_the_search_reads_numbers_as_an_arabic_keyboard_or_a_phone_writes_them():
+    _db, _conn, site = open_site()
+    companies, accounts = site['companies'], site['accounts']
+    company = companies.add('1304464', Company('1304464', 'Nizwa Dates', 'نزوى للتمور', 'Firq'))
+    companies.set_membership(company, Membership('88231', 'Second', date(2027, 8, 30)))
+    account = accounts.add(
+        '90000123', Account('90000123', 'Salim Al Harthy', 's@example.om', '99123456')
+    )
+    arabic = str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩')
+    assert find_companies(companies, '1304464'.translate(arabic)) == [company]
+    assert find_companies(companies, '88231'.translate(arabic)) == [company]
+    assert find_accounts(accounts, '90000123'.translate(arabic)) == [account]
+    assert find_accounts(accounts, '+968 9912 3456') == [account]

@@ -26,6 +26,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from .multi_index import LargeSet, file_under, unfile
+from .verification import ARABIC_DIGITS, normalise_mobile
 
 WORD = re.compile(r'\w+')
 ARTICLE = 'ال'
@@ -271,18 +272,25 @@ def _unique(found):
 
 
 def find_companies(companies, text, limit=50):
-    """Companies by CR number, OCCI number, or words of either name."""
+    """Companies by CR number, OCCI number (in Western or Arabic-Indic
+    digits), or words of either name."""
     text = text.strip()
+    number = text.translate(ARABIC_DIGITS)
     exact = []
-    if text.isdigit():
-        exact = [companies.get(text), companies.find_by_occi_number(text)]
+    if number.isascii() and number.isdigit():
+        exact = [companies.get(number), companies.find_by_occi_number(number)]
     named = (companies.get(key) for key in companies.name_index.search(text, limit))
     return _unique(itertools.chain(exact, named))[:limit]
 
 
 def find_accounts(accounts, text, limit=50):
-    """Accounts by civil ID, e-mail, mobile number, or words of the full name."""
+    """Accounts by civil ID, e-mail, mobile number (as typed, with +968 or
+    Arabic-Indic digits), or words of the full name."""
     text = text.strip()
-    exact = [accounts.get(text), accounts.find_by_email(text), accounts.find_by_mobile(text)]
+    exact = [
+        accounts.get(text.translate(ARABIC_DIGITS)),
+        accounts.find_by_email(text),
+        accounts.find_by_mobile(normalise_mobile(text)),
+    ]
     named = (accounts.get(key) for key in accounts.name_index.search(text, limit))
     return _unique(itertools.chain(exact, named))[:limit]

@@ -9,6 +9,7 @@ changes one of them.
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -25,6 +26,18 @@ SENDS_PER_HOUR = 5
 ALPHABETS = {'email': EMAIL_CODE_ALPHABET, 'mobile': SMS_CODE_ALPHABET}
 # Digits as an Arabic keyboard types them, read as the code's digits.
 ARABIC_DIGITS = str.maketrans('٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹', '01234567890123456789')
+
+
+def normalise_mobile(value):
+    """An Omani mobile number as typed -> its 8 digits: Western digits, without
+    spaces or dashes, and without +968, 00968 or 968 before them."""
+    if not isinstance(value, str):
+        return value
+    digits = re.sub(r'[\s\-()]', '', value.translate(ARABIC_DIGITS))
+    for prefix in ('+968', '00968', '968'):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
+            return digits[len(prefix) :]
+    return digits
 
 
 def typed(value):

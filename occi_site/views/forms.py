@@ -30,17 +30,6 @@ def number_text(value):
     return value.strip().translate(ARABIC_DIGITS) if isinstance(value, str) else value
 
 
-def normalise_mobile(value):
-    """Omani mobile numbers are 8 digits; accept +968, 00968 or 968 before them."""
-    if not isinstance(value, str):
-        return value
-    digits = re.sub(r'[\s\-()]', '', number_text(value))
-    for prefix in ('+968', '00968', '968'):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 8:
-            return digits[len(prefix) :]
-    return digits
-
-
 def typed_node(title, validator, **options):
     """A text field checked by ``validator`` once the spaces around it are trimmed."""
     return colander.SchemaNode(

@@ -15,6 +15,7 @@ from pyramid.view import view_config
 
 from ..i18n import _
 from ..resources.account import RegistrationRefused
+from ..resources.verification import normalise_mobile
 from .auth import add_login_purpose, finish_login, start_authentication
 from .codes import (
     CODE_CHECKS_PER_IP_HOUR,
@@ -24,7 +25,7 @@ from .codes import (
     send_code,
     throttled,
 )
-from .forms import MOBILE, MOBILE_MESSAGE, FormView, normalise_mobile, number_text, typed_node
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, number_text, typed_node
 
 REGISTRATION = 'registration'
 INVALID_EMAIL = _('Enter a valid e-mail address.')

@@ -16,10 +16,11 @@ from ..i18n import _
 from ..resources.company import ServiceRefused
 from ..resources.service_request import ServiceRequest
 from ..resources.services import SERVICES, get_service
+from ..resources.verification import normalise_mobile
 from ..security import member_crs
 from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
-from .forms import MOBILE, MOBILE_MESSAGE, FormView, normalise_mobile
+from .forms import MOBILE, MOBILE_MESSAGE, FormView
 from .fulfilment import complete_request
 from .payment import start_payment
 
