@@ -279,7 +279,7 @@ def test_bad_signature_is_refused(stack):
             'flagged',
             'server',
             'T-ELSEWHERE-1',
-            "unknown reference 'OCCI-ORD-NONE', amount 5000 OMR",
+            "unknown reference 'OCCI-ORD-NONE', amount 5.000 OMR",
         ),
         (
             'payment.refused',

@@ -164,9 +164,30 @@ def test_an_order_past_its_window_expires_though_the_gateway_cannot_be_asked(sta
     stack.portal.registry.occi_clock = lambda: later
     assert run_reconcile(stack) == {}
     assert order_states(stack, request_id) == ['expired']
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'
     gateway.query_url = asked_at
+    next_pass = later + timedelta(minutes=1)
+    stack.portal.registry.occi_clock = lambda: next_pass
     assert list(run_reconcile(stack).values()) == ['paid']
     assert order_states(stack, request_id) == ['paid']
+
+
+def test_an_order_expired_long_after_its_window_gets_its_day_of_asking_from_then(stack):
+    """Expired by a pass a day after its window, the gateway still silent:
+    the day of asking about it as a closed order starts at its closing, so
+    the payment is found when the gateway answers again."""
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    pay(stack, order_page)
+    gateway = stack.portal.registry.occi_payment
+    asked_at, gateway.query_url = gateway.query_url, 'http://127.0.0.1:9/query'
+    for minutes in (24 * 60 + 95, 24 * 60 + 100):
+        later = datetime.now(UTC) + timedelta(minutes=minutes)
+        stack.portal.registry.occi_clock = lambda later=later: later
+        assert run_reconcile(stack) == {}
+    assert order_states(stack, request_id) == ['expired']
+    gateway.query_url = asked_at
+    assert list(run_reconcile(stack).values()) == ['paid']
 
 
 def new_membership_order(stack, fee_baisa=10_000):

@@ -276,7 +276,12 @@ class Order(StateTable, Located):
             and self.transaction_uuids
             and isinstance(self.__parent__, Orders)
         ):
-            self.__parent__.closed_unpaid.insert((self.created + PAYMENT_WINDOW, self.__name__))
+            # Asked about once its window has ended, for a day from then or
+            # from its closing, if later (expired by a pass while the gateway
+            # could not be asked).
+            closed_at = self.history[-1][0]
+            ends = max(self.created + PAYMENT_WINDOW, closed_at)
+            self.__parent__.closed_unpaid.insert((ends, self.__name__))
 
     def _reindex(self, old_facets):
         if isinstance(self.__parent__, Orders):
@@ -447,9 +452,10 @@ def _line_amount(amount):
 class Orders(Folder):
     """``/orders`` by reference number, with ``by_request``: request id -> order ids,
     ``filter_index`` by (service, state, refund state) and time, and
-    ``closed_unpaid``: (end of the payment window, name) of the orders closed
-    unpaid after they went to the gateway, until the gateway is asked about
-    them once that window has closed (``closed_unpaid_to_ask``)."""
+    ``closed_unpaid``: (end of the payment window, or the closing if later;
+    name) of the orders closed unpaid after they went to the gateway, until
+    the gateway is asked about them once that window has closed
+    (``closed_unpaid_to_ask``)."""
 
     __acl__ = [
         (Allow, 'role:admin', ALL_PERMISSIONS),
@@ -531,9 +537,13 @@ class Orders(Folder):
         if order is None:
             # Signed by the gateway: what it says is kept, an approval above all
             # (money taken for an order of no portal sharing the merchant profile).
+            amount = (
+                ', amount %s %s' % (rials_text(result.amount_baisa), result.currency)
+                if result.amount_baisa is not None
+                else ''
+            )
             self.refuse_answer(
-                'unknown reference %r, amount %s %s'
-                % (result.reference_number or '', result.amount_baisa, result.currency),
+                'unknown reference %r%s' % (result.reference_number or '', amount),
                 now,
                 request,
                 channel,
