@@ -41,8 +41,9 @@ def normalise_mobile(value):
 
 
 def typed(value):
-    """A code as the person typed it, without spaces and with Western digits."""
-    return (value or '').strip().translate(ARABIC_DIGITS)
+    """A number or code as typed, trimmed, its digits Western (an Arabic keyboard types
+    ٠١٢…). Anything but text, such as colander's null for an empty field, is left as it is."""
+    return value.strip().translate(ARABIC_DIGITS) if isinstance(value, str) else value
 
 
 def _digest(secret, salt):

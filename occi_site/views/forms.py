@@ -12,7 +12,6 @@ import deform
 from pyramid.csrf import get_csrf_token
 
 from ..i18n import _
-from ..resources.verification import ARABIC_DIGITS
 
 # An Omani mobile number: 8 digits, the first 9 or 7.
 MOBILE = re.compile(r'[79][0-9]{7}\Z')
@@ -23,11 +22,6 @@ MOBILE_MESSAGE = _(
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def number_text(value):
-    """A number as typed, trimmed, its digits Western: an Arabic keyboard types ٠١٢…"""
-    return value.strip().translate(ARABIC_DIGITS) if isinstance(value, str) else value
 
 
 def typed_node(title, validator, **options):

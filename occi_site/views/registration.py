@@ -15,7 +15,7 @@ from pyramid.view import view_config
 
 from ..i18n import _
 from ..resources.account import RegistrationRefused
-from ..resources.verification import normalise_mobile
+from ..resources.verification import normalise_mobile, typed
 from .auth import add_login_purpose, finish_login, start_authentication
 from .codes import (
     CODE_CHECKS_PER_IP_HOUR,
@@ -25,7 +25,7 @@ from .codes import (
     send_code,
     throttled,
 )
-from .forms import MOBILE, MOBILE_MESSAGE, FormView, number_text, typed_node
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, typed_node
 
 REGISTRATION = 'registration'
 INVALID_EMAIL = _('Enter a valid e-mail address.')
@@ -63,7 +63,7 @@ class RegistrationSchema(colander.Schema):
     civil_id = colander.SchemaNode(
         colander.String(),
         title=_('Civil ID number'),
-        preparer=number_text,
+        preparer=typed,
         validator=colander.Regex(
             r'^[0-9]{5,10}$', msg=_('Enter the civil ID number of your card: 5 to 10 digits.')
         ),

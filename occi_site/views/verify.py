@@ -16,8 +16,9 @@ from ..documents.validation import INTACT, UNREADABLE
 from ..i18n import _, localizer_for
 from ..resources.certificate import Certificate, normalise_code
 from ..resources.content import UploadStore
+from ..resources.verification import typed
 from .codes import count_failure, over_limit
-from .forms import FormView, number_text
+from .forms import FormView
 
 # Lookups and uploads by one address in an hour: plenty for a bank's clerk,
 # far too few to guess a verification code.
@@ -92,7 +93,7 @@ def public_facts(request, certificate):
 
 
 def _upper(value):
-    value = number_text(value)
+    value = typed(value)
     return value.upper() if isinstance(value, str) else value
 
 
