@@ -37,8 +37,10 @@ run: install var/pki/sp.crt var/dev-cards/national-ca.pem var/documents/signing.
 	rm -f var/card-reader/readers/vpcd
 	$(BIN)/honcho start $(RUN_PROCESSES)
 
+# Two pytest-xdist workers, one a core of CI's two, each taking whole modules (a module's
+# stack and accounts are set up once); each worker runs its own card reader stack and browser.
 test: install $(AXE) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 # ruff, configured in pyproject.toml: the linter and the formatter's check.
 lint: $(STAMPS)/venv
