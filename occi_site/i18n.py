@@ -40,6 +40,12 @@ def translate(request, term, mapping=None):
     return get_localizer(request).translate(term, mapping=mapping)
 
 
+def shown(request, value):
+    """``value`` as a page shows it: the portal's own phrase translated, anything else (what
+    an editor or a member wrote) as it is, even where it reads like one of those phrases."""
+    return request.localizer.translate(value) if isinstance(value, TranslationString) else value
+
+
 class TemplateGettext:
     """``_()`` and ``ngettext`` in templates (``jinja2.i18n.gettext``).
 

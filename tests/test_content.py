@@ -156,7 +156,8 @@ def test_what_changed_after_the_publisher_opened_the_workflow_tab_is_not_publish
 def test_member_cannot_preview_or_manage_content(portal):
     add_content(portal, ['content'], 'draft', Page, title_en='Draft page')
     member = login(portal, '90000001')
-    member.get('/content/draft', status=403)
+    # A draft is not found by those who may not see it.
+    member.get('/content/draft', status=404)
     member.get('/content/@@manage-contents', status=403)
 
 

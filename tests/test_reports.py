@@ -424,12 +424,12 @@ def test_who_sees_the_reports(chamber):
     assert finance.get('/@@manage-reports/revenue').status_int == 200
     assert finance.get('/@@manage-reports-csv/funnel').status_int == 200
     # Read-only: the reports, not the rest of /manage nor the orders' records.
-    finance.get('/companies/@@manage-search', status=403)
+    finance.get('/companies/@@manage-search', status=404)
     # The orders' CSV, to reconcile the revenue with the gateway's reports; not the orders' tab.
     page = finance.get('/@@manage-reports/revenue')
     link = page.html.find('a', string=re.compile('The orders made'))['href']
     assert finance.get(link).content_type == 'text/csv'
-    finance.get('/orders/@@manage-search', status=403)
+    finance.get('/orders/@@manage-search', status=404)
     member = login(chamber, '90000001')
     member.get('/@@manage-reports/revenue', status=403)
     member.get('/@@manage-reports-csv/revenue', status=403)

@@ -295,8 +295,9 @@ def test_another_member_cannot_see_the_request(member):
     conn.close()
     other = webtest.TestApp(app.app)
     other.get('/_probe/login/90000002')
-    other.get(url, status=403)
-    other.post(url + 'confirm', {'csrf_token': 'x'}, status=403)
+    # Not found, as if it were not there: its address tells nothing.
+    other.get(url, status=404)
+    other.post(url + 'confirm', {'csrf_token': 'x'}, status=404)
 
 
 def test_cancel(member):

@@ -21,6 +21,8 @@ from ..i18n import _
 from ..integrations.pki import CLOCK_SKEW, PkiError
 from ..resources.roles import apply_initial_roles
 from ..sessions import COOKIE_NAME
+from .codes import count_failure, over_limit
+from .forms import text_value
 from .public import safe_return_path
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ OUTSTANDING = 'saml_requests'
 LOGOUT_REQUESTS = 'saml_logout_requests'
 PKI_SESSION = 'pki'
 LOGIN_PURPOSES = 'occi.login_purposes'
+# Refused logins audited per network address and hour; more are refused unrecorded.
+REFUSALS_AUDITED_PER_IP_HOUR = 20
 
 
 def audit(request, action, civil_id='', outcome='ok', **details):
@@ -68,7 +72,7 @@ def start_authentication(
 def login(request):
     if request.identity is not None:
         return HTTPSeeOther(request.route_url('dashboard'))
-    came_from = request.params.get('came_from', '')
+    came_from = text_value(request.params, 'came_from')
     return start_authentication(request, purpose='login', came_from=came_from)
 
 
@@ -76,14 +80,17 @@ def login(request):
     route_name='saml_acs', request_method='POST', require_csrf=False, renderer='auth/error.jinja2'
 )
 def assertion_consumer(request):
-    saml_response = request.POST.get('SAMLResponse')
+    saml_response = text_value(request.POST, 'SAMLResponse')
     if not saml_response:
         return HTTPBadRequest()
     if COOKIE_NAME not in request.cookies and 'resubmitted' not in request.POST:
         # A cross-site POST arrives without the SameSite=Lax session cookie;
         # re-post it from our own page so the session comes along.
         request.override_renderer = 'auth/acs_relay.jinja2'
-        return {'saml_response': saml_response, 'relay_state': request.POST.get('RelayState', '')}
+        return {
+            'saml_response': saml_response,
+            'relay_state': text_value(request.POST, 'RelayState'),
+        }
     outstanding = dict(request.session.get(OUTSTANDING, {}))
     provider = request.pki
     try:
@@ -93,9 +100,12 @@ def assertion_consumer(request):
             replay_cache=request.root['assertions'],
         )
     except PkiError as error:
-        outstanding.pop(error.in_response_to, None)
-        request.session[OUTSTANDING] = outstanding
-        audit(request, 'login.refused', outcome=error.reason)
+        if outstanding.pop(error.in_response_to, None) is not None:
+            request.session[OUTSTANDING] = outstanding
+        # Anyone can post here, unthrottled: an address's refusals are audited up to a limit.
+        if over_limit(request, 'login-refused', REFUSALS_AUDITED_PER_IP_HOUR) is None:
+            count_failure(request, 'login-refused')
+            audit(request, 'login.refused', outcome=error.reason)
         request.response.status = 400
         return {'message': error.message}
     pending = outstanding.pop(authentication.in_response_to)

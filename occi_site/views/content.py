@@ -15,7 +15,7 @@ from pyramid.response import Response
 from pyramid.traversal import lineage
 from pyramid.view import view_config
 
-from ..i18n import _
+from ..i18n import _, shown
 from ..resources.content import ContentArea, ContentContainer, Document, NewsItem
 from ..resources.publication import PUBLICATION_STATE_TITLES
 
@@ -114,7 +114,7 @@ def folder(context, request):
     texts = (
         localized(context, lang)
         if not isinstance(context, ContentArea)
-        else {'title': (AREA_TITLE, lang), 'fallback': None}
+        else {'title': (shown(request, AREA_TITLE), lang), 'fallback': None}
     )
     return _page(request, context, texts=texts, children=children, following=following)
 

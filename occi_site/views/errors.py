@@ -2,7 +2,7 @@
 
 import logging
 
-from pyramid.exceptions import BadCSRFToken, URLDecodeError
+from pyramid.exceptions import BadCSRFToken
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..integrations.commercial_registry import RegistryError
@@ -12,19 +12,39 @@ from .public import safe_return_path
 log = logging.getLogger(__name__)
 
 
+# A record the person may not see answers as a missing one does, or its address would tell
+# anyone whether it exists (whether a civil ID has an account, a CR a company record): to a
+# visitor, both ask for a login (the member's mail links to their own records); to someone
+# logged in, both are not found.
+
+
+def _private(request):
+    context = getattr(request, 'context', None)
+    return context is not None and not request.has_permission('view', context)
+
+
 @notfound_view_config(renderer='errors/404.jinja2')
 def not_found(exc, request):
+    if request.identity is None and _private(request):
+        return forbidden(exc, request)
     request.response.status = 404
     return {}
 
 
 @forbidden_view_config(renderer='errors/403.jinja2')
 def forbidden(exc, request):
+    if request.identity is not None and _private(request):
+        request.override_renderer = 'errors/404.jinja2'
+        request.response.status = 404
+        return {}
+    request.override_renderer = 'errors/403.jinja2'
     request.response.status = 403
     return {'login_needed': request.identity is None}
 
 
-@exception_view_config(URLDecodeError, renderer='errors/400.jinja2')
+# UnicodeDecodeError: a query or form value that is not UTF-8 (``?after=%ff``), which WebOb
+# raises when the view first reads it; URLDecodeError, the path's, is one.
+@exception_view_config(UnicodeDecodeError, renderer='errors/400.jinja2')
 def unreadable_address(exc, request):
     """An address that is not UTF-8 (``/static/%c0%ae``): the visitor's mistake, or a probe."""
     # Refused before traversal found the root, which the page's menu needs.

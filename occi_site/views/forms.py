@@ -20,6 +20,13 @@ MOBILE_MESSAGE = _(
 )
 
 
+def text_value(values, name, default=''):
+    """``values[name]`` (a request's POST, GET or params) as text: a file sent in its place
+    counts as nothing sent."""
+    value = values.get(name, default)
+    return value if isinstance(value, str) else default
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 

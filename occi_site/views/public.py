@@ -38,7 +38,11 @@ def terms(context, request):
 
 def safe_return_path(request, came_from):
     """Only a path on this site: never an open redirect to another host."""
-    parts = urlsplit(came_from or '')
+    try:
+        parts = urlsplit(came_from if isinstance(came_from, str) else '')
+    except ValueError:
+        # No address Python can read (``//[``, a host NFKC would change): home.
+        return request.application_url + '/'
     if (
         parts.scheme
         or parts.netloc

@@ -25,7 +25,7 @@ from .codes import (
     send_code,
     throttled,
 )
-from .forms import MOBILE, MOBILE_MESSAGE, FormView, typed_node
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value, typed_node
 
 REGISTRATION = 'registration'
 INVALID_EMAIL = _('Enter a valid e-mail address.')
@@ -89,9 +89,12 @@ class RegistrationSchema(colander.Schema):
     )
 
 
-def audit(request, action, civil_id, outcome='ok', **details):
+def audit(request, action, civil_id, outcome='ok', user='', **details):
+    """Audit a step of the registration of ``civil_id``, under its account's path. Until
+    the PKI proves who registers, nobody is named as the ``user`` who did it: anyone can type
+    someone else's civil ID."""
     request.root['audit'].record(
-        action, user=civil_id, path='/accounts/%s' % civil_id, outcome=outcome, details=details
+        action, user=user, path='/accounts/%s' % civil_id, outcome=outcome, details=details
     )
 
 
@@ -245,8 +248,8 @@ def follow_email_link(request):
     """The mailed link: opening it shows Verify, pressing Verify proves the
     address.  Mail readers fetch the links of the messages they deliver: a
     fetch alone proves nothing, and starts no session."""
-    key = request.params.get('registration', '')
-    token = request.params['token']
+    key = text_value(request.params, 'registration')
+    token = text_value(request.params, 'token')
     registration = request.root['registrations'].get(key, request.now)
     values = {
         'form': None,
@@ -258,12 +261,9 @@ def follow_email_link(request):
     outcome = 'used'
     if usable:
         outcome = registration.email_check.verify(token, request.now, link=True)
-    audit(
-        request,
-        'register.verify_email_link',
-        registration.civil_id if registration else '',
-        outcome=outcome,
-    )
+    # A link of no registration is audited nowhere: anyone can make one up.
+    if registration is not None:
+        audit(request, 'register.verify_email_link', registration.civil_id, outcome=outcome)
     if outcome != 'ok':
         request.response.status = 400
         return dict(values, link_failed=True)
@@ -317,9 +317,8 @@ def finish_registration(request, pending, authentication):
         return refusal(request, 400, message, register=True)
     civil_id = registration.civil_id
     if authentication.civil_id != civil_id:
-        audit(
-            request, 'register.proof_mismatch', civil_id, 'refused', proven=authentication.civil_id
-        )
+        proven = authentication.civil_id
+        audit(request, 'register.proof_mismatch', civil_id, 'refused', user=proven, proven=proven)
         message = _(
             'You logged in with another civil ID than the one on the registration form. '
             'Please confirm with the card or Mobile ID of civil ID ${civil_id}.',
@@ -329,10 +328,16 @@ def finish_registration(request, pending, authentication):
     try:
         account = request.root['accounts'].register(registration, request.now, request)
     except RegistrationRefused as refused:
-        audit(request, 'register.complete', civil_id, 'refused', field=refused.field)
+        audit(request, 'register.complete', civil_id, 'refused', user=civil_id, field=refused.field)
         return refusal(request, 409, TAKEN[refused.field], register=True)
     request.root['registrations'].pop(registration.key, request.now)
-    audit(request, 'register.complete', account.civil_id, method=authentication.method)
+    audit(
+        request,
+        'register.complete',
+        account.civil_id,
+        user=account.civil_id,
+        method=authentication.method,
+    )
     response = finish_login(request, pending, authentication)
     request.session[REGISTERED] = account.civil_id
     return response

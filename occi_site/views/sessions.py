@@ -8,6 +8,7 @@ from ..i18n import _
 from ..sessions import live_sessions, store
 from . import member_page
 from .auth import audit
+from .forms import text_value
 
 
 def browser_name(user_agent):
@@ -44,7 +45,7 @@ def end_sessions(request):
         ended = sessions.end_all_of(civil_id, keep=current)
         message = _('Every other session has ended.')
     else:
-        key = request.POST.get('end', '')
+        key = text_value(request.POST, 'end')
         ended = int(key != current and sessions.end_of(civil_id, key))
         message = (
             _('The other session has ended.') if ended else _('That session had ended already.')

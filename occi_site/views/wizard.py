@@ -20,7 +20,7 @@ from ..resources.verification import normalise_mobile
 from ..security import member_crs
 from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
-from .forms import MOBILE, MOBILE_MESSAGE, FormView
+from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value
 from .fulfilment import complete_request
 from .payment import start_payment
 
@@ -220,7 +220,7 @@ def verify(service_request, request):
     if method not in ('card', 'mobile'):
         return HTTPSeeOther(request.resource_url(service_request))
     hint = None
-    typed = request.POST.get('mobile', '')
+    typed = text_value(request.POST, 'mobile')
     if method == 'mobile' and typed.strip():
         # Left empty, the PKI asks for it.
         hint = normalise_mobile(typed)
@@ -282,14 +282,16 @@ def price_changed(request, service, quote):
     the one it showed (the day changed, or the fees).  A choice changed on
     the page without its Update is priced afresh: the order page shows that
     price before any payment."""
-    shown_choices = [request.POST.get('shown_' + choice.name) for choice in service.choices]
-    chosen = [request.POST.get(choice.name) for choice in service.choices]
-    return shown_choices == chosen and request.POST.get('shown') != quote.as_shown
+    shown_choices = [text_value(request.POST, 'shown_' + c.name) for c in service.choices]
+    chosen = [text_value(request.POST, choice.name) for choice in service.choices]
+    return shown_choices == chosen and text_value(request.POST, 'shown') != quote.as_shown
 
 
 def back_to_step_3(request, service_request, service):
     """Step 3 again, with the choices the member had made (the page checks them)."""
-    chosen = {c.name: request.POST[c.name] for c in service.choices if c.name in request.POST}
+    chosen = {
+        c.name: text_value(request.POST, c.name) for c in service.choices if c.name in request.POST
+    }
     return HTTPSeeOther(request.resource_url(service_request, query=chosen))
 
 

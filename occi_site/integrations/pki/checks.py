@@ -191,6 +191,10 @@ def verify_signature(client, xml, item):
         client.sec.check_signature(item, class_name(item), origdoc=xml, must=True)
     except (SigverError, SAMLError) as exc:
         raise PkiError('bad_signature', f'{class_name(item)}: {exc}') from exc
+    except Exception as exc:
+        # pysaml2 reads the signature's parts before it checks any, and fails on a malformed
+        # one as Python does (a Reference without Transforms: AttributeError): not trusted.
+        raise PkiError('bad_signature', f'{class_name(item)}: unreadable signature') from exc
 
 
 def read_assertion(sp, assertion, idp, request_id, method):

@@ -16,9 +16,8 @@ from ZODB.POSException import ConflictError
 
 from ...resources import ROOT_KEY, database
 
-# Keys of a transaction's extended info.
+# The key of a transaction's extended info that marks a change made through /manage.
 UNDO_TOKEN = 'occi_undo'
-AUDIT_ONLY = 'occi_audit_only'
 AUDIT_ATTEMPTS = 3
 
 
@@ -32,7 +31,6 @@ def audit_apart(db, action, *, user, path, outcome='ok', details=None):
                 txn = tm.get()
                 txn.user = user
                 txn.note('audit: %s %s' % (action, path))
-                txn.setExtendedInfo(AUDIT_ONLY, True)
                 conn.root()[ROOT_KEY]['audit'].record(
                     action, user=user, path=path, outcome=outcome, details=details
                 )

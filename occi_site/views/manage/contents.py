@@ -10,13 +10,12 @@ from pyramid.encode import urlencode
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.traversal import quote_path_segment
 from pyramid.view import view_config
-from translationstring import TranslationString
 
-from ...i18n import _
+from ...i18n import _, shown
 from ...resources.content import ContentContainer
 from ...resources.folder import Folder
 from ...resources.types import DEFAULT_COLUMNS, addable_types, lookup, title_of, type_info
-from ..forms import text_node
+from ..forms import text_node, text_value
 from .changes import record_change
 from .forms import ManageForm, search_form
 from .listing import SORTABLE_UP_TO, key_below, name_page, sorted_page
@@ -55,14 +54,11 @@ def _params(request, small, column_count):
     if not (small and sort.isascii() and sort.isdigit() and int(sort) < column_count):
         sort = 'name'
     try:
-        start = max(int(request.GET.get('start', 0)), 0)
+        # Sorted by a column, a container holds at most SORTABLE_UP_TO items.
+        start = min(max(int(request.GET.get('start', 0)), 0), SORTABLE_UP_TO)
     except ValueError:
         start = 0
     return sort, request.GET.get('desc') == '1', start
-
-
-def _shown(request, value):
-    return request.localizer.translate(value) if isinstance(value, TranslationString) else value
 
 
 def _page(context, request, columns, small, jump):
@@ -125,7 +121,7 @@ def contents(context, request):
         Row(
             name,
             '%s%s/@@manage' % (here, quote_path_segment(name)) if manageable(child) else None,
-            [_shown(request, column.value(child, lang)) for column in columns],
+            [shown(request, column.value(child, lang)) for column in columns],
         )
         for name, child in items
     ]
@@ -239,7 +235,7 @@ class AddView(ManageForm):
 
 
 def _child(context, request):
-    child = context.get(request.params.get('name', ''))
+    child = context.get(text_value(request.params, 'name'))
     if child is None:
         raise HTTPNotFound()
     return child

@@ -18,7 +18,7 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.traversal import lineage, quote_path_segment
 from pyramid.view import view_config
 
-from ...i18n import _
+from ...i18n import _, shown
 from ...resources.types import title_of, type_info
 
 
@@ -228,10 +228,11 @@ def manage_page(request, context, **values):
     may_undo = request.has_permission('manage', request.root)
     values.update(
         context=context,
-        heading=(
+        heading=shown(
+            request,
             _('Manage the portal')
             if context.__parent__ is None
-            else title_of(context, request.locale_name)
+            else title_of(context, request.locale_name),
         ),
         type_title=info.title if info is not None else '',
         tabs=tabs_for(request, context),

@@ -11,6 +11,7 @@ account's sessions, as the change itself would: it puts the account's
 earlier security stamp back, which a session not used since would match.
 """
 
+import secrets
 from base64 import decodebytes
 from datetime import UTC, datetime
 
@@ -26,7 +27,7 @@ from ...resources import database
 from ...resources.account import Account
 from ...resources.site import Site
 from ...sessions import store
-from .changes import AUDIT_ONLY, UNDO_TOKEN, audit_apart
+from .changes import UNDO_TOKEN, audit_apart
 from .tabs import manage_page, manage_url, mgmt_view
 
 SHOWN = 40
@@ -36,8 +37,12 @@ ACCOUNT_CLASS = (Account.__module__, Account.__name__)
 
 
 def recent_transactions(db, limit=SHOWN):
-    """Undoable transactions, newest first, without the audit log's own."""
-    found = [entry for entry in db.undoLog(0, SEARCH_DEPTH) if not entry.get(AUDIT_ONLY)]
+    """The changes made through /manage (undos included), newest first.
+
+    Only they: each has its audit entry committed apart, before it (``record_change``). A
+    member's, the gateway's or a worker's transaction writes its audit entries with its
+    change, and undoing it would remove them."""
+    found = [entry for entry in db.undoLog(0, SEARCH_DEPTH) if entry.get(UNDO_TOKEN)]
     return found[:limit]
 
 
@@ -102,6 +107,8 @@ def undo(context, request):
     user = request.authenticated_userid
     txn = request.tm.get()
     txn.note(translate(_('Undo: ${description}', mapping={'description': description})))
+    # An undo is a change made here too: it may be undone in its turn.
+    txn.setExtendedInfo(UNDO_TOKEN, secrets.token_urlsafe(9))
     db.undo(entry['id'], txn)
     connection, sessions = get_connection(request), store(request)
     for oid in accounts_written_by(db, entry['id']):

@@ -1,0 +1,187 @@
+"""Findings of a review that probed the portal's addresses and forms as an anonymous visitor, a
+member, an editor and an administrator would, each reproduced as it was found."""
+
+import re
+
+import pytest
+
+from occi_site.integrations.pki import PkiError
+from occi_site.resources import database
+from occi_site.resources.content import ContentFolder, Page
+from tests.conftest import add_account, add_content, edit, login, read, visitor
+
+from .pki_helpers import answer_xml, encode_answer, mobile_login
+from .stack import Stack
+from .test_manage import admin_app, audit_of
+from .test_registration import fill
+from .test_sessions import last_transaction
+from .test_wizard import choose, member  # noqa: F401 - the fixture
+
+ADMIN = '90000009'
+
+
+@pytest.mark.parametrize(
+    'existing, missing',
+    [
+        ('/accounts/90000001/manage', '/accounts/12345678/manage'),
+        ('/accounts/90000001/@@manage-audit', '/accounts/12345678/@@manage-audit'),
+        ('/companies/1229237/manage', '/companies/7654321/manage'),
+    ],
+)
+def test_private_addresses_do_not_tell_what_exists(portal, existing, missing):
+    """A record's address answers as a missing one's does, to anyone who may not see it:
+    otherwise anyone could ask, unthrottled, whether a civil ID has an account."""
+    edit(portal, lambda site: add_account(site, '90000001'))
+    assert read(portal, lambda site: '1229237' in site['companies'])
+    for browser in (visitor(portal), login(portal, '90000003')):
+        there = browser.get(existing, expect_errors=True)
+        not_there = browser.get(missing, expect_errors=True)
+        assert there.status_int == not_there.status_int
+        assert there.status_int in (403, 404)
+        # The same page, too: the login prompt, or "not found".
+        assert ('log in' in there.text.lower()) == ('log in' in not_there.text.lower())
+
+
+def test_a_private_address_still_asks_a_visitor_to_log_in(portal):
+    """The member's mail links to their own records: logged out, they are asked to log in."""
+    edit(portal, lambda site: add_account(site, '90000001'))
+    page = visitor(portal).get('/accounts/90000001/manage', status=403)
+    assert 'log in' in page.text.lower()
+
+
+def test_a_query_value_that_is_not_utf8_is_a_clear_client_error(portal):
+    visitor(portal).get('/content?after=%ff', status=400)
+
+
+def test_a_listing_start_past_any_number_is_the_first_page(portal):
+    editor = login(portal, '90000008', roles=('member', 'editor'))
+    add_content(portal, ['content'], 'about', Page, title_en='About us')
+    page = editor.get('/content/@@manage-contents?sort=0&start=10000000000000000000')
+    assert page.status_int == 200
+
+
+def test_undo_offers_only_changes_made_in_manage(portal):
+    """A member's, the gateway's or a worker's transaction writes its audit entries with it:
+    undoing it would remove them. The Undo tab offers what /manage changed (each audited in a
+    transaction of its own), and refuses anything else."""
+    add_content(portal, ['content'], 'about', Page, title_en='About us')
+    admin = admin_app(portal)
+    form = admin.get('/content/about/@@manage-properties').forms['deform']
+    form['title_en'] = 'About the chamber'
+    form.submit('save')
+    fill(visitor(portal))
+    entries = database(portal.registry).undoLog(0, 20)
+    registration = next(entry for entry in entries if '/register' in entry['description'])
+    page = admin.get('/@@manage-undo')
+    offered = [f for f in page.forms.values() if 'id' in f.fields]
+    assert registration['id'].decode('ascii') not in [f['id'].value for f in offered]
+    assert 'About the chamber' in read(portal, lambda site: site['content']['about'].title_en)
+    offered[0]['id'].force_value(registration['id'].decode('ascii'))
+    answer = offered[0].submit().follow()
+    assert 'cannot be undone here' in answer
+    assert [entry['action'] for entry in audit_of(portal, path='/accounts/90000001')] == [
+        'register.submit'
+    ]
+
+
+def test_an_undo_can_itself_be_undone(portal):
+    add_content(portal, ['content'], 'about', Page, title_en='About us')
+    admin = admin_app(portal)
+    form = admin.get('/content/about/@@manage-properties').forms['deform']
+    form['title_en'] = 'About the chamber'
+    form.submit('save')
+    undo = next(f for f in admin.get('/@@manage-undo').forms.values() if 'id' in f.fields)
+    assert 'Undone' in undo.submit().follow()
+    assert read(portal, lambda site: site['content']['about'].title_en) == 'About us'
+    redo = next(f for f in admin.get('/@@manage-undo').forms.values() if 'id' in f.fields)
+    assert 'Undone' in redo.submit().follow()
+    assert read(portal, lambda site: site['content']['about'].title_en) == 'About the chamber'
+
+
+def test_a_file_in_place_of_the_saml_answer_is_a_bad_request(portal):
+    browser = visitor(portal)
+    browser.post('/saml/acs', upload_files=[('SAMLResponse', 'a.txt', b'x')], status=400)
+
+
+def test_an_assertion_signature_without_transforms_is_refused(world):
+    login_request, answer = mobile_login(world)
+    xml = re.sub(r'<ns2:Transforms>.*?</ns2:Transforms>', '', answer_xml(answer), flags=re.S)
+    assert '<ns2:Transforms>' not in xml
+    with pytest.raises(PkiError) as refused:
+        world.complete(login_request, encode_answer(xml))
+    assert refused.value.reason == 'bad_signature'
+
+
+@pytest.mark.parametrize('came_from', ['//[', 'http://[::1', '//x\uff03@evil.example'])
+def test_a_return_address_python_cannot_read_goes_home(portal, came_from):
+    answer = visitor(portal).get('/language', {'set': 'ar', 'came_from': came_from}, status=303)
+    assert answer.location.rstrip('/') == 'http://localhost'
+
+
+def test_an_email_link_of_no_registration_writes_nothing(portal):
+    """Anyone may open it, unthrottled, without a cookie: it must not grow the audit log."""
+    before = last_transaction(portal)
+    visitor(portal).get(
+        '/register/verify-email', {'token': 'x', 'registration': 'nope'}, status=400
+    )
+    assert last_transaction(portal) == before
+
+
+def test_refused_logins_from_one_address_are_audited_up_to_its_limit(tmp_path):
+    stack = Stack(tmp_path)
+    try:
+        browser = stack.new_browser()
+        browser.get('/login')
+        for _attempt in range(40):
+            browser.post('/saml/acs', {'SAMLResponse': 'x'}, status=400)
+        refused = [e for e in audit_of(stack.portal) if e['action'] == 'login.refused']
+    finally:
+        stack.close()
+    assert 0 < len(refused) < 40
+
+
+def test_a_file_in_place_of_a_session_key_ends_nothing(portal):
+    browser = login(portal, '90000001')
+    page = browser.get('/account/sessions')
+    token = page.html.find('input', attrs={'name': 'csrf_token'})['value']
+    browser.post(
+        '/account/sessions',
+        {'csrf_token': token},
+        upload_files=[('end', 'a.txt', b'x')],
+        status=303,
+    )
+
+
+def test_a_file_in_place_of_a_mobile_number_is_no_number(member):  # noqa: F811
+    app = member()
+    url = choose(app, 'renewal', '1229237', '91868').location
+    page = app.get(url)
+    [form] = [f for f in page.forms.values() if 'mobile' in f.fields]
+    token = form['csrf_token'].value
+    app.post(
+        form.action,
+        {'csrf_token': token, 'method': 'mobile'},
+        upload_files=[('mobile', 'a.txt', b'x')],
+        # Taken as left empty: the PKI is asked for it, which this portal has not configured.
+        status=503,
+    )
+
+
+def test_registration_audits_do_not_name_the_civil_id_typed_as_the_actor(portal):
+    """Someone registering with another person's civil ID acts as nobody yet: the audit
+    files it under that civil ID's account, but not as done by its holder."""
+    fill(visitor(portal))
+    [entry] = audit_of(portal, path='/accounts/90000001')
+    assert entry['action'] == 'register.submit' and entry['user'] == ''
+    assert audit_of(portal, user='90000001') == []
+
+
+def test_titles_editors_write_are_not_translated(portal):
+    """An editor's title that happens to be one of the portal's own phrases stays as written."""
+    add_content(portal, ['content'], 'f', ContentFolder, state='published', title_en='Contents')
+    page = visitor(portal, 'ar').get('/content/f/')
+    assert page.html.find('h1').text.strip() == 'Contents'
+    admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
+    page = admin.get('/content/f/@@manage-contents')
+    assert page.html.find('h1').text.strip() == 'Contents'
+    assert admin.get('/@@manage-contents').html.find('h1').text.strip() != 'Manage the portal'
