@@ -164,3 +164,23 @@ def test_a_companys_people_its_account_holder_and_administrators_keep_their_acce
         ]
 
     assert read(portal, permitted) == [True] * 4
+
+
+@pytest.mark.parametrize(
+    'field, value, message',
+    [
+        ('summary_en', 'x' * 1001, 'Longer than maximum length 1000'),
+        ('body_ar', '<p>%s</p>\n' % ('ن' * 1000) * 100, 'Longer than maximum length 100000'),
+        ('publication_date', '9999-01-01', 'Choose a day from 1900 to 2099.'),
+    ],
+)
+def test_content_fields_have_their_limits(portal, field, value, message):
+    """A summary, a text or a news item's day past any use is answered next to the field."""
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    form = admin.get('/content/@@manage-add?type=news').forms['deform']
+    form['title_en'] = 'Limits'
+    form[field] = value
+    page = form.submit('add', status=200)
+    assert message in error_of(page, field)
+    # What was typed stays (the text editor's field may break its lines).
+    assert page.forms['deform'][field].value.split() == value.split()

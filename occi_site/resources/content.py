@@ -21,6 +21,7 @@ from pyramid.traversal import find_interface
 from ZODB.blob import Blob
 from ZODB.interfaces import IBlobStorage
 
+from ..clock import DAY_IN_REACH
 from ..i18n import _
 from .folder import ChangeCounted, Folder
 from .publication import PUBLICATION_STATE_TITLES, LocalRoles, Workflowed, content_acl
@@ -79,6 +80,9 @@ IMAGE_TYPES = (
     (b'GIF89a', 'image/gif'),
 )
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# Characters: a summary is a sentence or two; a text, a long page's worth with its markup.
+SUMMARY_LONGEST = 1000
+TEXT_LONGEST = 100_000
 
 
 def sanitise_html(html):
@@ -191,12 +195,14 @@ class FolderSchema(colander.Schema):
         colander.String(),
         title=_('Summary (English)'),
         missing='',
+        validator=colander.Length(max=SUMMARY_LONGEST),
         widget=_english(deform.widget.TextAreaWidget, rows=3),
     )
     summary_ar = colander.SchemaNode(
         colander.String(),
         title=_('Summary (Arabic)'),
         missing='',
+        validator=colander.Length(max=SUMMARY_LONGEST),
         widget=_arabic(deform.widget.TextAreaWidget, rows=3),
     )
 
@@ -212,12 +218,14 @@ class DocumentSchema(FolderSchema):
         colander.String(),
         title=_('Text (English)'),
         missing='',
+        validator=colander.Length(max=TEXT_LONGEST),
         widget=deform.widget.RichTextWidget(options={'directionality': 'ltr'}),
     )
     body_ar = colander.SchemaNode(
         colander.String(),
         title=_('Text (Arabic)'),
         missing='',
+        validator=colander.Length(max=TEXT_LONGEST),
         widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}),
     )
     image = colander.SchemaNode(
@@ -252,6 +260,7 @@ class NewsSchema(DocumentSchema):
         colander.Date(),
         title=_('Publication date'),
         default=_today,
+        validator=DAY_IN_REACH,
         widget=deform.widget.TextInputWidget(attributes={'type': 'date'}),
     )
 

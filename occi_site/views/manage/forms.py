@@ -1,14 +1,14 @@
 """Management forms: the site's FormView (dispatch on the pressed button),
 inside the management page, with Cancel, and money typed in rials."""
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from repoze.lru import LRUCache
 
-from ...clock import OMAN
+from ...clock import DAY_IN_REACH, OMAN
 from ...i18n import _
 from ..forms import FormView
 from .tabs import manage_page, manage_url
@@ -52,13 +52,6 @@ def date_input():
     return deform.widget.TextInputWidget(attributes={'type': 'date'})
 
 
-# The days a filter may name: the browser's date field offers any up to the
-# year 9999, past which a period's end or a month after it cannot be counted.
-# (Memberships loaded from the paper registry joined as early as the chamber.)
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2099, 12, 31)
-OUT_OF_REACH = _('Choose a day from 1900 to 2099.')
-
-
 def date_node(title, missing=None):
     """A day of a filter (optional unless ``missing=colander.required``), in
     the browser's own date field."""
@@ -66,9 +59,7 @@ def date_node(title, missing=None):
         colander.Date(),
         title=title,
         missing=missing,
-        validator=colander.Range(
-            min=FIRST_DAY, max=LAST_DAY, min_err=OUT_OF_REACH, max_err=OUT_OF_REACH
-        ),
+        validator=DAY_IN_REACH,
         widget=date_input(),
     )
 
