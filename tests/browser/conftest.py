@@ -70,9 +70,12 @@ def checked_pages():
 class Members:
     """The test people registered on this module's portal so far."""
 
-    def __init__(self, browser, stack, language, checked_pages):
+    def __init__(self, browser, stack, language, checked_pages, module):
         self.browser, self.stack, self.language = browser, stack, language
         self.checked_pages = checked_pages
+        # The set-up's screenshots, one folder per module: two test processes may register
+        # members for two modules at once.
+        self.journey_name = 'setup-registration-%s' % module
         self.registered = set()
 
     def register(self, *civil_ids):
@@ -82,7 +85,7 @@ class Members:
                     self.browser,
                     self.stack.base,
                     self.language,
-                    'setup-registration',
+                    self.journey_name,
                     self.checked_pages,
                 )
                 try:
@@ -96,8 +99,9 @@ class Members:
 
 
 @pytest.fixture(scope='module')
-def members(browser, stack, language, checked_pages):
-    return Members(browser, stack, language, checked_pages)
+def members(request, browser, stack, language, checked_pages):
+    module = request.module.__name__.rsplit('.', 1)[-1]
+    return Members(browser, stack, language, checked_pages, module)
 
 
 class Journeys:

@@ -147,7 +147,7 @@ class Journey:
         if not self.shots:
             # A journey's screenshots are those of its latest run only.
             shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder.mkdir(parents=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
         self.shots += 1
         stem = '%02d-%s' % (self.shots, label)
         page.screenshot(path=self.folder / (stem + '.png'), full_page=True)
