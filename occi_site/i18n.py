@@ -5,6 +5,7 @@ from importlib.resources import files
 
 import deform
 from babel.dates import format_date
+from jinja2 import pass_context
 from pyramid.i18n import (
     TranslationString,
     TranslationStringFactory,
@@ -15,6 +16,7 @@ from pyramid.interfaces import ITranslationDirectories
 from pyramid.renderers import render
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request, manager
+from pyramid_jinja2 import ENV_CONFIG_PHASE, IJinja2Environment
 
 from .rendering import WidgetRenderer
 
@@ -44,6 +46,13 @@ def shown(request, value):
     """``value`` as a page shows it: the portal's own phrase translated, anything else (what
     an editor or a member wrote) as it is, even where it reads like one of those phrases."""
     return request.localizer.translate(value) if isinstance(value, TranslationString) else value
+
+
+@pass_context
+def shown_in_page(context, value):
+    """``{{ value|shown }}``: ``shown`` in a template, for a value that may be the portal's
+    own phrase or what someone wrote (a breadcrumb's label)."""
+    return shown(context['request'], value)
 
 
 class TemplateGettext:
@@ -139,6 +148,13 @@ def render_in(request, language, template, values):
 
 def includeme(config):
     config.set_locale_negotiator(locale_negotiator)
+
+    def template_filters():
+        environment = config.registry.getUtility(IJinja2Environment, name='.jinja2')
+        environment.filters['shown'] = shown_in_page
+
+    # After pyramid_jinja2 made the environment.
+    config.action(None, template_filters, order=ENV_CONFIG_PHASE + 1)
     config.registry.occi_localizers = {}
     # Later directories win: ours carry the Arabic catalogs that deform and
     # colander do not ship.

@@ -12,6 +12,7 @@ The CR principals are asked of the registry only when an ACL names one.
 """
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.csrf import LegacySessionCSRFStoragePolicy
 from pyramid.request import RequestLocalCache
 
 from .resources import root_factory
@@ -108,7 +109,16 @@ class SecurityPolicy:
         return []
 
 
+class CSRFPolicy(LegacySessionCSRFStoragePolicy):
+    """The session's token, as Pyramid's own policy keeps it; a file sent in the token's
+    place is no token (Pyramid's comparison would fail on it with a TypeError)."""
+
+    def check_csrf_token(self, request, supplied_token):
+        return isinstance(supplied_token, str) and super().check_csrf_token(request, supplied_token)
+
+
 def includeme(config):
     config.include('.sessions')
     config.set_security_policy(SecurityPolicy())
+    config.set_csrf_storage_policy(CSRFPolicy())
     config.set_default_csrf_options(require_csrf=True)

@@ -74,7 +74,8 @@ def test_anonymous_sees_only_published_items(portal):
     add_content(portal, ['content'], 'about', Page, state='published', title_en='About us')
     app = visitor(portal)
     assert 'About us' in app.get('/content/about')
-    page = app.get('/content/draft', status=403)
+    # Not found, as a page that is not there: a draft's name says nothing before it is out.
+    page = app.get('/content/draft', status=404)
     assert 'Draft page' not in page
     listing = app.get('/content/')
     assert 'About us' in listing and 'Draft page' not in listing
@@ -286,7 +287,7 @@ def test_image_is_kept_as_a_blob_and_served(portal):
     assert image.content_type == 'image/png' and image.body == PNG
     # A draft's image is for the browser of the person who may see it, not for shared caches.
     assert image.cache_control.private and not image.cache_control.public
-    visitor(portal).get('/content/with-a-picture/@@image', status=403)
+    visitor(portal).get('/content/with-a-picture/@@image', status=404)
     edit(
         portal,
         lambda site: site['content']['with-a-picture'].transition('publish', '90000009', WHEN),

@@ -15,6 +15,7 @@ from .stack import Stack
 from .test_manage import admin_app, audit_of
 from .test_registration import fill
 from .test_sessions import last_transaction
+from .test_verify import issue
 from .test_wizard import choose, member  # noqa: F401 - the fixture
 
 ADMIN = '90000009'
@@ -185,3 +186,85 @@ def test_titles_editors_write_are_not_translated(portal):
     page = admin.get('/content/f/@@manage-contents')
     assert page.html.find('h1').text.strip() == 'Contents'
     assert admin.get('/@@manage-contents').html.find('h1').text.strip() != 'Manage the portal'
+
+
+def test_certificate_addresses_do_not_tell_which_serials_exist(portal):
+    """/verify, with its code and its limit, is the public's way to a certificate."""
+    serial, _code = issue(portal)
+    browser = visitor(portal)
+    issued = browser.get('/certificates/%s/certificate.pdf' % serial, expect_errors=True)
+    made_up = browser.get('/certificates/OCCI-2099-999999/certificate.pdf', expect_errors=True)
+    assert issued.status_int == made_up.status_int == 403
+    other = login(portal, '90000002')
+    issued = other.get('/certificates/%s/certificate.pdf' % serial, expect_errors=True)
+    made_up = other.get('/certificates/OCCI-2099-999999/certificate.pdf', expect_errors=True)
+    assert issued.status_int == made_up.status_int == 404
+
+
+def test_a_draft_is_not_found_by_a_visitor(portal):
+    add_content(portal, ['content'], 'plans', Page, title_en='Plans not yet announced')
+    browser = visitor(portal)
+    draft = browser.get('/content/plans', expect_errors=True)
+    missing = browser.get('/content/no-such-page', expect_errors=True)
+    assert draft.status_int == missing.status_int == 404
+
+
+@pytest.mark.parametrize('path', ['/logout', '/account/sessions'])
+def test_a_file_in_place_of_the_csrf_token_is_a_stale_form(portal, path):
+    login(portal, '90000001').post(path, upload_files=[('csrf_token', 'a.txt', b'x')], status=400)
+
+
+@pytest.mark.parametrize('endpoint', ['/payment/notify', '/payment/return'])
+def test_a_file_in_place_of_the_gateways_signature_is_refused(tmp_path, endpoint):
+    stack = Stack(tmp_path)
+    try:
+        stack.new_browser().post(
+            endpoint,
+            {'signed_field_names': 'decision', 'decision': 'ACCEPT'},
+            upload_files=[('signature', 'a.txt', b'x')],
+            status=400,
+        )
+    finally:
+        stack.close()
+
+
+def test_a_file_in_place_of_an_undo_token_undoes_nothing(portal):
+    admin = admin_app(portal)
+    page = admin.get('/@@manage-undo')
+    token = page.html.find('input', attrs={'name': 'csrf_token'})['value']
+    admin.post(
+        '/@@manage-undo',
+        {'csrf_token': token},
+        upload_files=[('token', 'a.txt', b'x')],
+        status=303,
+    )
+
+
+def test_a_return_address_in_other_scripts_is_encoded(portal):
+    answer = visitor(portal).get('/language', {'set': 'ar', 'came_from': '/中?q=ن'}, status=303)
+    assert answer.location == 'http://localhost/%E4%B8%AD?q=%D9%86'
+    answer.location.encode('latin-1')
+
+
+def test_a_breadcrumb_of_a_title_an_editor_wrote_is_not_translated(portal):
+    add_content(portal, ['content'], 'f', ContentFolder, state='published', title_en='Contents')
+    page = visitor(portal, 'ar').get('/content/f/')
+    assert page.html.select_one('nav.crumbs [aria-current]').text.strip() == 'Contents'
+
+
+def test_forged_gateway_messages_are_audited_up_to_a_limit(tmp_path):
+    """Every message the gateway's addresses refuse is logged; the audit log keeps an
+    address's first ones in the hour."""
+    stack = Stack(tmp_path)
+    try:
+        browser = stack.new_browser()
+        for _attempt in range(40):
+            browser.post(
+                '/payment/notify',
+                {'signed_field_names': 'decision', 'decision': 'ACCEPT', 'signature': 'x'},
+                status=400,
+            )
+        refused = [e for e in audit_of(stack.portal) if e['action'].startswith('payment.')]
+    finally:
+        stack.close()
+    assert 0 < len(refused) < 40

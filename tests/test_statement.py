@@ -123,7 +123,8 @@ def test_a_company_with_nothing_charged_says_so(wsgi):
 def test_only_the_companys_own_people_read_its_statement(wsgi, suffix):
     # 1229237 is a company of 90000001's, not of 90000002's.
     member = login(wsgi, '90000002')
-    denied = member.get('/account/companies/1229237/%s' % suffix, status=403)
+    # Not found, as a company with no record is: the address tells nothing.
+    denied = member.get('/account/companies/1229237/%s' % suffix, status=404)
     assert 'Sohar' not in denied.text and '91868' not in denied.text
     member.get('/account/companies/0000000/%s' % suffix, status=404)
     visitor(wsgi).get('/account/companies/1279531/%s' % suffix, status=403)
@@ -171,4 +172,4 @@ def test_payments_a_second_approval_and_its_refund(stack):  # noqa: F811 (the fi
     in_db(stack, lambda site: add_account(site, '90000002'))
     other = webtest.TestApp(stack.composite, extra_environ={'HTTP_HOST': stack.host})
     other.get('/_probe/login/90000002')
-    other.get('/account/companies/1229237/statement', status=403)
+    other.get('/account/companies/1229237/statement', status=404)

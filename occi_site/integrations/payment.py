@@ -123,7 +123,7 @@ def verify_signature(fields: Mapping[str, str], secret_key: str) -> bool:
 
 
 def _single_values(fields: Mapping[str, str]) -> dict:
-    """The received fields as a dict, refusing any field sent twice.
+    """The received fields as a dict, refusing any field sent twice or as a file.
 
     A form post can repeat a name; if it did, the value that was signed and the
     value read afterwards could differ.
@@ -132,6 +132,8 @@ def _single_values(fields: Mapping[str, str]) -> dict:
     for name, value in fields.items():
         if name in single:
             raise PaymentSignatureError(f'field {name!r} received more than once')
+        if not isinstance(value, str):
+            raise PaymentSignatureError(f'field {name!r} received as a file')
         single[name] = value
     return single
 

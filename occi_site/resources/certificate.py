@@ -154,6 +154,10 @@ class Certificates(Folder):
     """All certificates by serial; ``current`` maps a CR to its current serial,
     ``by_cr`` a CR to every serial it was ever issued."""
 
+    # Nothing of the site's grants (everyone's view) reaches the certificates: an address
+    # under /certificates tells a visitor nothing; /verify is the public's way in.
+    __acl__ = [(Allow, 'role:admin', ALL_PERMISSIONS), DENY_ALL]
+
     def __init__(self, title=''):
         super().__init__(title)
         self.current = OOBTree()

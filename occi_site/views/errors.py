@@ -13,9 +13,10 @@ log = logging.getLogger(__name__)
 
 
 # A record the person may not see answers as a missing one does, or its address would tell
-# anyone whether it exists (whether a civil ID has an account, a CR a company record): to a
-# visitor, both ask for a login (the member's mail links to their own records); to someone
-# logged in, both are not found.
+# whether it exists (whether a civil ID has an account, a CR a company record, a draft its
+# name). To a visitor, both ask for a login where the container is private too (the member's
+# mail links to their own records), and are not found where it is public (a draft among the
+# content); to someone logged in, both are not found.
 
 
 def _private(request):
@@ -23,23 +24,41 @@ def _private(request):
     return context is not None and not request.has_permission('view', context)
 
 
-@notfound_view_config(renderer='errors/404.jinja2')
-def not_found(exc, request):
-    if request.identity is None and _private(request):
-        return forbidden(exc, request)
+def _among_public(request):
+    """Whether the context sits in a container below the site that the person may see (a
+    draft among the content), rather than in one of the site's private containers."""
+    parent = request.context.__parent__
+    return (
+        parent is not None
+        and parent.__parent__ is not None
+        and request.has_permission('view', parent)
+    )
+
+
+def _not_found_page(request):
+    request.override_renderer = 'errors/404.jinja2'
     request.response.status = 404
     return {}
 
 
-@forbidden_view_config(renderer='errors/403.jinja2')
-def forbidden(exc, request):
-    if request.identity is not None and _private(request):
-        request.override_renderer = 'errors/404.jinja2'
-        request.response.status = 404
-        return {}
+def _refused_page(request):
     request.override_renderer = 'errors/403.jinja2'
     request.response.status = 403
     return {'login_needed': request.identity is None}
+
+
+@notfound_view_config(renderer='errors/404.jinja2')
+def not_found(exc, request):
+    if request.identity is None and _private(request):
+        return _refused_page(request)
+    return _not_found_page(request)
+
+
+@forbidden_view_config(renderer='errors/403.jinja2')
+def forbidden(exc, request):
+    if _private(request) and (request.identity is not None or _among_public(request)):
+        return _not_found_page(request)
+    return _refused_page(request)
 
 
 # UnicodeDecodeError: a query or form value that is not UTF-8 (``?after=%ff``), which WebOb

@@ -9,6 +9,7 @@ from the session.  A declined, cancelled or failed payment brings the member
 back to the request, which says what happened and offers to try again.
 """
 
+import logging
 import uuid
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
@@ -20,7 +21,12 @@ from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
+from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
+
+log = logging.getLogger(__name__)
+# Messages the gateway's addresses refused, audited per network address and hour.
+REFUSALS_AUDITED_PER_IP_HOUR = 20
 
 
 def start_payment(request, service_request):
@@ -93,7 +99,14 @@ def settle(request, channel):
     try:
         result = request.payment_gateway.read_result(request.POST)
     except PaymentResponseError as error:
-        request.root['orders'].refuse_answer(str(error), request.now, request, channel)
+        # Anyone can post here: the log keeps every such message, the audit log an
+        # address's first ones in the hour (a forger's flood would grow it without end).
+        log.warning(
+            'gateway message refused (%s, from %s): %s', channel, request.client_addr, error
+        )
+        if over_limit(request, 'gateway-refused', REFUSALS_AUDITED_PER_IP_HOUR) is None:
+            count_failure(request, 'gateway-refused')
+            request.root['orders'].refuse_answer(str(error), request.now, request, channel)
         return None, HTTPBadRequest()
     order = settle_result(request, result, channel)
     if order is None:

@@ -1,6 +1,6 @@
 """Public pages: home, Contact Us, Privacy Policy, Terms of use, language choice."""
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
@@ -8,6 +8,10 @@ from pyramid.view import view_config
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
 from ..resources.site import Site
 from .content import latest_news
+
+# What a path or query keeps as it is (RFC 3986's reserved and unreserved characters, and
+# the percent signs of what is encoded already).
+PATH_SAFE = "/%:@!$&'()*+,;=~"
 
 
 def content_revision(context, request):
@@ -50,7 +54,9 @@ def safe_return_path(request, came_from):
         or parts.path.startswith('//')
     ):
         return request.application_url + '/'
-    return request.application_url + parts.path + ('?' + parts.query if parts.query else '')
+    # Percent-encoded: a Location header carries Latin-1 only (``/中`` is ``/%E4%B8%AD``).
+    path, query = quote(parts.path, safe=PATH_SAFE), quote(parts.query, safe=PATH_SAFE + '?')
+    return request.application_url + path + ('?' + query if query else '')
 
 
 @view_config(context=Site, name='language', permission='view', request_method='GET')

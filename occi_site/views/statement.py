@@ -3,7 +3,7 @@ lists for it (the ``cr:`` principal of the company's ACL): a page, and the
 same as a PDF in the chamber's house style, in the reader's language."""
 
 from babel.dates import format_date
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from ..certificates import StatementData, render_statement
@@ -16,12 +16,11 @@ from . import member_page
 
 def company_of(request):
     """The company the address names, if the person may read its statement
-    (the company's ACL says who may: ``cr:`` principals, administrators)."""
+    (the company's ACL says who may: ``cr:`` principals, administrators).
+    Otherwise not found, whether it exists or not: the address tells nothing."""
     company = request.root['companies'].get(request.matchdict['cr'])
-    if company is None:
+    if company is None or not request.has_permission('statement', company):
         raise HTTPNotFound()
-    if not request.has_permission('statement', company):
-        raise HTTPForbidden()
     return company
 
 

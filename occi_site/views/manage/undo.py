@@ -27,6 +27,7 @@ from ...resources import database
 from ...resources.account import Account
 from ...resources.site import Site
 from ...sessions import store
+from ..forms import text_value
 from .changes import UNDO_TOKEN, audit_apart
 from .tabs import manage_page, manage_url, mgmt_view
 
@@ -91,7 +92,9 @@ def undo_list(context, request):
 def undo(context, request):
     db = database(request.registry)
     translate = request.localizer.translate
-    entry = find_transaction(db, token=request.POST.get('token'), undo_id=request.POST.get('id'))
+    entry = find_transaction(
+        db, token=text_value(request.POST, 'token'), undo_id=text_value(request.POST, 'id')
+    )
     target = HTTPSeeOther(manage_url(request, context, 'manage-undo'))
     if entry is None:
         request.session.flash(
