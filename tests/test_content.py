@@ -86,7 +86,8 @@ def test_published_item_in_a_private_folder_stays_hidden(portal):
 
     add_content(portal, ['content'], 'internal', ContentFolder, title_en='Internal')
     add_content(portal, ['content', 'internal'], 'memo', Page, state='published', title_en='Memo')
-    visitor(portal).get('/content/internal/memo', status=403)
+    # Not found, as below any draft: the address tells nothing.
+    visitor(portal).get('/content/internal/memo', status=404)
 
 
 def test_editor_previews_drafts_but_cannot_publish(portal):

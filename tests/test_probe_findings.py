@@ -5,13 +5,14 @@ import re
 
 import pytest
 
+from occi_site.integrations.payment import sign_fields
 from occi_site.integrations.pki import PkiError
 from occi_site.resources import database
 from occi_site.resources.content import ContentFolder, Page
 from tests.conftest import add_account, add_content, edit, login, read, visitor
 
 from .pki_helpers import answer_xml, encode_answer, mobile_login
-from .stack import Stack
+from .stack import GATEWAY_KEYS, Stack
 from .test_manage import admin_app, audit_of
 from .test_registration import fill
 from .test_sessions import last_transaction
@@ -268,3 +269,51 @@ def test_forged_gateway_messages_are_audited_up_to_a_limit(tmp_path):
     finally:
         stack.close()
     assert 0 < len(refused) < 40
+
+
+@pytest.mark.parametrize('below', ['x', '@@manage'])
+def test_an_address_below_a_draft_is_not_found_either(portal, below):
+    add_content(portal, ['content'], 'plans', Page, title_en='Plans not yet announced')
+    browser = visitor(portal)
+    draft = browser.get('/content/plans/%s' % below, expect_errors=True)
+    missing = browser.get('/content/no-such-page/%s' % below, expect_errors=True)
+    assert draft.status_int == missing.status_int == 404
+
+
+def test_a_form_posted_to_the_health_check_is_not_found(portal):
+    visitor(portal).post('/_health', status=404)
+
+
+def test_signed_but_unusable_gateway_answers_are_all_audited(tmp_path):
+    """Only what the gateway did not sign is audited up to a limit: what it signed is its word."""
+    stack = Stack(tmp_path)
+    fields = {
+        'signed_field_names': 'decision,req_reference_number',
+        'decision': 'PARTIAL',
+        'req_reference_number': 'OCCI-NONE',
+    }
+    fields['signature'] = sign_fields(fields, GATEWAY_KEYS['secret_key'])
+    try:
+        browser = stack.new_browser()
+        for _attempt in range(25):
+            browser.post('/payment/notify', fields, status=400)
+        refused = [e for e in audit_of(stack.portal) if e['action'].startswith('payment.')]
+    finally:
+        stack.close()
+    assert len(refused) == 25
+
+
+@pytest.mark.parametrize(
+    'path, label',
+    [
+        ('/accounts/@@manage-contents', 'الحسابات'),
+        ('/companies/@@manage-contents', 'الشركات'),
+        ('/settings/fees/manage', 'جدول الرسوم'),
+    ],
+)
+def test_the_portals_own_containers_are_named_in_arabic(portal, path, label):
+    admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
+    page = admin.get(path)
+    page = page.follow() if page.status_int == 303 else page
+    assert page.html.select_one('nav.crumbs [aria-current]').text.strip() == label
+    assert page.html.find('h1').text.strip() == label

@@ -131,9 +131,9 @@ def _single_values(fields: Mapping[str, str]) -> dict:
     single = {}
     for name, value in fields.items():
         if name in single:
-            raise PaymentSignatureError(f'field {name!r} received more than once')
+            raise PaymentSignatureError(f'field {name[:100]!r} received more than once')
         if not isinstance(value, str):
-            raise PaymentSignatureError(f'field {name!r} received as a file')
+            raise PaymentSignatureError(f'field {name[:100]!r} received as a file')
         single[name] = value
     return single
 

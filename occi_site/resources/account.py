@@ -11,7 +11,7 @@ from ..i18n import _
 from .compact import CompactState
 from .folder import Folder, Located
 from .search import NameIndex, index_account, unindex_account
-from .types import Column, content_type, titled
+from .types import Column, content_type, portal_title, titled
 from .verification import AddressCheck
 
 ROLES = ('member', 'editor', 'admin', 'finance')
@@ -154,7 +154,7 @@ class Account(CompactState, Located):
         self.contact_changes = changes
 
 
-@content_type('accounts', _('Accounts'), columns=ACCOUNT_COLUMNS)
+@content_type('accounts', _('Accounts'), columns=ACCOUNT_COLUMNS, label=portal_title)
 class Accounts(Folder):
     """All accounts; ``by_email`` and ``by_mobile`` keep those unique, and
     ``name_index`` holds the words of full names for the administrators'

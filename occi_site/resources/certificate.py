@@ -18,7 +18,7 @@ from ..i18n import _
 from .company import GRADE_TITLES
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
-from .types import Column, content_type, in_language, titled
+from .types import Column, content_type, in_language, portal_title, titled
 from .verification import ARABIC_DIGITS
 
 STATUSES = ('current', 'superseded')
@@ -149,7 +149,7 @@ class Certificate(Located):
         return 'valid'
 
 
-@content_type('certificates', _('Certificates'), columns=CERTIFICATE_COLUMNS)
+@content_type('certificates', _('Certificates'), columns=CERTIFICATE_COLUMNS, label=portal_title)
 class Certificates(Folder):
     """All certificates by serial; ``current`` maps a CR to its current serial,
     ``by_cr`` a CR to every serial it was ever issued."""

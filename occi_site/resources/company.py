@@ -22,7 +22,7 @@ from .folder import ChangeCounted, Folder, Located
 from .multi_index import LargeSet, file_under, unfile
 from .search import NameIndex, company_names, index_company, unindex_company
 from .tally import DayTally
-from .types import Column, content_type, in_language
+from .types import Column, content_type, in_language, portal_title
 
 GRADES = ('Excellent', 'First', 'Second', 'Third', 'Fourth')
 # The grades as the member reads them, for templates and certificates.
@@ -356,7 +356,7 @@ TALLIED_FIELDS = ('grade', 'expires_on', 'joined_on')
 LISTED_FIELDS = ('occi_number', 'grade', 'expires_on')
 
 
-@content_type('companies', _('Companies'), columns=COMPANY_COLUMNS)
+@content_type('companies', _('Companies'), columns=COMPANY_COLUMNS, label=portal_title)
 class Companies(ChangeCounted, Folder):
     """All companies, with indexes kept on every change (never a scan):
     OCCI number -> CR, expiry date -> CRs, and ``name_index``, the words of

@@ -25,7 +25,7 @@ from ..clock import DAY_IN_REACH
 from ..i18n import _
 from .folder import ChangeCounted, Folder
 from .publication import PUBLICATION_STATE_TITLES, LocalRoles, Workflowed, content_acl
-from .types import DEFAULT_COLUMNS, Column, content_type
+from .types import DEFAULT_COLUMNS, Column, content_type, portal_title
 
 LANGUAGES = ('en', 'ar')
 
@@ -312,7 +312,13 @@ class ContentContainer(LocalRoles, Folder):
         return self.add(new_name, self.remove(old_name))
 
 
-@content_type('content_area', _('Content area'), columns=CONTENT_COLUMNS, manages_children=True)
+@content_type(
+    'content_area',
+    _('Content area'),
+    columns=CONTENT_COLUMNS,
+    manages_children=True,
+    label=portal_title,
+)
 class ContentArea(ChangeCounted, ContentContainer):
     """``/content``: always public; the root of the editors' folders, pages and news."""
 

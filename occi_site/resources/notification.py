@@ -34,7 +34,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Deny, Everyo
 from ..i18n import _
 from .folder import Folder, Located
 from .record_index import LAST_NAME, RecordIndex, ShardedSet
-from .types import Column, content_type, made_on, titled
+from .types import Column, content_type, made_on, portal_title, titled
 
 CHANNELS = ('email', 'sms')
 CHANNEL_TITLES = {'email': _('E-mail'), 'sms': _('SMS')}
@@ -282,7 +282,7 @@ def normalised_recipient(channel, recipient):
     return recipient.strip().lower() if channel == 'email' else recipient.strip()
 
 
-@content_type('notifications', _('Notifications'), columns=NOTIFICATION_COLUMNS)
+@content_type('notifications', _('Notifications'), columns=NOTIFICATION_COLUMNS, label=portal_title)
 class Notifications(Folder):
     """``/notifications``, keyed by random names (see the module's docstring)."""
 

@@ -63,7 +63,7 @@ from .multi_index import file_under, filed_under, unfile
 from .record_index import RecordIndex
 from .services import SERVICES, service_title
 from .states import StateTable
-from .types import Column, content_type, made_on, titled
+from .types import Column, content_type, made_on, portal_title, titled
 
 ORDER_STATES = (
     'created',
@@ -448,7 +448,7 @@ def _line_amount(amount):
     return amount
 
 
-@content_type('orders', _('Orders'), columns=ORDER_COLUMNS)
+@content_type('orders', _('Orders'), columns=ORDER_COLUMNS, label=portal_title)
 class Orders(Folder):
     """``/orders`` by reference number, with ``by_request``: request id -> order ids,
     ``filter_index`` by (service, state, refund state) and time, and

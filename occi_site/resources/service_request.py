@@ -29,7 +29,7 @@ from .order import UNPAID_STATES
 from .record_index import LAST_NAME, RecordIndex
 from .services import get_service, service_title
 from .states import StateTable
-from .types import Column, content_type, made_on, titled
+from .types import Column, content_type, made_on, portal_title, titled
 
 REQUEST_STATES = (
     'draft',
@@ -291,7 +291,9 @@ class ServiceRequest(StateTable, Located):
         return True
 
 
-@content_type('service_requests', _('Service requests'), columns=REQUEST_COLUMNS)
+@content_type(
+    'service_requests', _('Service requests'), columns=REQUEST_COLUMNS, label=portal_title
+)
 class ServiceRequests(Folder):
     """``/requests``, keyed by unguessable ids.
 

@@ -76,7 +76,7 @@ def fee_schedule_schema():
 class FeeSchedule(Located):
     """Fees in integer baisa: the annual fee per grade and a fee per service."""
 
-    title = 'Fee schedule'
+    title = _('Fee schedule')
 
     def __init__(self):
         self.annual_fees = PersistentMapping(DEFAULT_ANNUAL_FEES)
@@ -91,7 +91,7 @@ class FeeSchedule(Located):
 
 @content_type('settings', _('Settings'))
 class Settings(Located):
-    title = 'Settings'
+    title = _('Settings')
 
     def __init__(self):
         self.fees = FeeSchedule()

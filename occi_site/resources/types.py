@@ -44,6 +44,12 @@ def title_of(obj, lang='en'):
     return getattr(obj, 'title', '') or obj.__name__ or ''
 
 
+def portal_title(obj, lang):
+    """The label of a container the portal made (``evolve.step_1_create_tree``): its English
+    title is one of the portal's own phrases, shown in the page's language."""
+    return _(obj.title) if obj.title else obj.__name__
+
+
 def _type_title(obj, lang):
     info = type_info(obj)
     return info.title if info is not None else ''

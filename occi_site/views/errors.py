@@ -3,10 +3,13 @@
 import logging
 
 from pyramid.exceptions import BadCSRFToken
+from pyramid.traversal import find_interface, find_root
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..integrations.commercial_registry import RegistryError
 from ..resources import root_factory
+from ..resources.content import ContentArea
+from ..resources.site import Site
 from .public import safe_return_path
 
 log = logging.getLogger(__name__)
@@ -14,25 +17,20 @@ log = logging.getLogger(__name__)
 
 # A record the person may not see answers as a missing one does, or its address would tell
 # whether it exists (whether a civil ID has an account, a CR a company record, a draft its
-# name). To a visitor, both ask for a login where the container is private too (the member's
-# mail links to their own records), and are not found where it is public (a draft among the
-# content); to someone logged in, both are not found.
+# name). Someone logged in finds neither. A visitor finds neither in the content area (a
+# draft, and anything below it); elsewhere (the site's private containers, where the
+# member's mail links to their own records) a visitor is asked to log in at both.
 
 
 def _private(request):
+    """Whether the request's context is a record of the site the person may not see."""
     context = getattr(request, 'context', None)
-    return context is not None and not request.has_permission('view', context)
+    return isinstance(find_root(context), Site) and not request.has_permission('view', context)
 
 
-def _among_public(request):
-    """Whether the context sits in a container below the site that the person may see (a
-    draft among the content), rather than in one of the site's private containers."""
-    parent = request.context.__parent__
-    return (
-        parent is not None
-        and parent.__parent__ is not None
-        and request.has_permission('view', parent)
-    )
+def _hidden(request):
+    """Whether the page answers "not found" for a record the person may not see."""
+    return request.identity is not None or find_interface(request.context, ContentArea) is not None
 
 
 def _not_found_page(request):
@@ -47,16 +45,24 @@ def _refused_page(request):
     return {'login_needed': request.identity is None}
 
 
+def _site_root(request):
+    # A route of its own root (``/_health``) leaves one the page's menu cannot read.
+    if not isinstance(getattr(request, 'root', None), Site):
+        request.root = root_factory(request)
+
+
 @notfound_view_config(renderer='errors/404.jinja2')
 def not_found(exc, request):
-    if request.identity is None and _private(request):
+    _site_root(request)
+    if _private(request) and not _hidden(request):
         return _refused_page(request)
     return _not_found_page(request)
 
 
 @forbidden_view_config(renderer='errors/403.jinja2')
 def forbidden(exc, request):
-    if _private(request) and (request.identity is not None or _among_public(request)):
+    _site_root(request)
+    if _private(request) and _hidden(request):
         return _not_found_page(request)
     return _refused_page(request)
 

@@ -18,14 +18,14 @@ from pyramid.view import view_config
 from ..certificates import ReceiptData, render_receipt
 from ..documents import issued_pdf, pdf_response
 from ..i18n import _, localizer_for
-from ..integrations.payment import PaymentResponseError
+from ..integrations.payment import PaymentResponseError, PaymentSignatureError
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
 from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
 
 log = logging.getLogger(__name__)
-# Messages the gateway's addresses refused, audited per network address and hour.
+# Messages not signed by the gateway, audited per network address and hour.
 REFUSALS_AUDITED_PER_IP_HOUR = 20
 
 
@@ -98,15 +98,19 @@ def settle(request, channel):
     raised: raising would roll that record back."""
     try:
         result = request.payment_gateway.read_result(request.POST)
-    except PaymentResponseError as error:
-        # Anyone can post here: the log keeps every such message, the audit log an
-        # address's first ones in the hour (a forger's flood would grow it without end).
+    except PaymentSignatureError as error:
+        # Not the gateway's, so anyone's: the log keeps every one, the audit log an address's
+        # first ones in the hour (a forger's flood would grow it without end).
         log.warning(
             'gateway message refused (%s, from %s): %s', channel, request.client_addr, error
         )
         if over_limit(request, 'gateway-refused', REFUSALS_AUDITED_PER_IP_HOUR) is None:
             count_failure(request, 'gateway-refused')
             request.root['orders'].refuse_answer(str(error), request.now, request, channel)
+        return None, HTTPBadRequest()
+    except PaymentResponseError as error:
+        # Signed by the gateway but unusable: always audited.
+        request.root['orders'].refuse_answer(str(error), request.now, request, channel)
         return None, HTTPBadRequest()
     order = settle_result(request, result, channel)
     if order is None:
