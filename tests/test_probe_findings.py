@@ -298,6 +298,8 @@ def test_signed_but_unusable_gateway_answers_are_all_audited(tmp_path):
         ('/accounts/@@manage-contents', 'الحسابات'),
         ('/companies/@@manage-contents', 'الشركات'),
         ('/settings/fees/manage', 'جدول الرسوم'),
+        ('/audit/@@manage-audit', 'سجل التدقيق'),
+        ('/throttle/@@manage-audit', 'حدود المحاولات'),
     ],
 )
 def test_the_portals_own_containers_are_named_in_arabic(portal, path, label):

@@ -43,7 +43,7 @@ from ..events import (
 from ..i18n import _
 from ..money import rials_text
 from .folder import Located
-from .types import content_type
+from .types import content_type, portal_title
 
 
 def _utcnow():
@@ -117,7 +117,7 @@ def _shards(kind):
     return tuple(kind() for _ in range(SHARDS))
 
 
-@content_type('audit_log', _('Audit log'))
+@content_type('audit_log', _('Audit log'), label=portal_title)
 class AuditLog(Located):
     title = 'Audit log'
 

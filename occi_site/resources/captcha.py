@@ -12,13 +12,13 @@ from datetime import timedelta
 
 from ..i18n import _
 from .expiring import ExpiringStore
-from .types import content_type
+from .types import content_type, portal_title
 from .verification import typed
 
 CHALLENGE_LIFETIME = timedelta(minutes=15)
 
 
-@content_type('captcha_challenges', _('Captcha challenges'))
+@content_type('captcha_challenges', _('Captcha challenges'), label=portal_title)
 class Challenges(ExpiringStore):
     """``/captchas``: challenge key -> answer, for 15 minutes or until checked."""
 

@@ -15,7 +15,7 @@ from persistent import Persistent
 
 from ..i18n import _
 from .expiring import ExpiringStore
-from .types import content_type
+from .types import content_type, portal_title
 
 # VerificationCode: codes stored before they moved to ``verification.py`` are
 # unpickled by this module's name.
@@ -60,7 +60,7 @@ class Registration(Persistent):
         return 'pki'
 
 
-@content_type('registrations', _('Registrations in progress'))
+@content_type('registrations', _('Registrations in progress'), label=portal_title)
 class Registrations(ExpiringStore):
     """``/registrations``: the registrations not yet proven, by random key."""
 

@@ -33,7 +33,7 @@ from .company import GRADES
 from .folder import Located
 from .services import SERVICES
 from .tally import DayTally, months_between
-from .types import content_type
+from .types import content_type, portal_title
 
 MEASURES = ('received', 'refunds', 'refunded')
 STAGES = ('started', 'verified', 'quoted', 'paid', 'fulfilled', 'abandoned', 'refused')
@@ -129,7 +129,7 @@ class Figures:
         return sum(values.get(category, 0) for category in self.categories)
 
 
-@content_type('report_tallies', _('Report tallies'))
+@content_type('report_tallies', _('Report tallies'), label=portal_title)
 class Reports(Located):
     """``/reports``: the tallies of money and of the e-services' funnel."""
 

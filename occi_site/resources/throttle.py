@@ -20,7 +20,7 @@ from persistent import Persistent
 from ..i18n import _
 from .folder import Located
 from .tally import Tally
-from .types import content_type
+from .types import content_type, portal_title
 
 SLOT = timedelta(minutes=10)
 WINDOW = timedelta(hours=1)
@@ -53,7 +53,7 @@ class Slot(Persistent):
         self._shard(key).add({key: 1})
 
 
-@content_type('rate_limits', _('Rate limits'))
+@content_type('rate_limits', _('Rate limits'), label=portal_title)
 class Throttle(Located):
     title = 'Rate limits'
 

@@ -110,6 +110,7 @@ def settle(request, channel):
         return None, HTTPBadRequest()
     except PaymentResponseError as error:
         # Signed by the gateway but unusable: always audited.
+        log.warning('gateway message unusable (%s): %s', channel, error)
         request.root['orders'].refuse_answer(str(error), request.now, request, channel)
         return None, HTTPBadRequest()
     order = settle_result(request, result, channel)
