@@ -308,3 +308,21 @@ def test_the_portals_own_containers_are_named_in_arabic(portal, path, label):
     page = page.follow() if page.status_int == 303 else page
     assert page.html.select_one('nav.crumbs [aria-current]').text.strip() == label
     assert page.html.find('h1').text.strip() == label
+
+
+def test_the_root_listing_sorts_by_titles_as_shown_in_arabic(portal):
+    admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
+    page = admin.get('/@@manage-contents', {'sort': '0', 'desc': '0'})
+    titles = [row.select('td')[1].text.strip() for row in page.html.select('tbody tr')]
+    assert 'الحسابات' in titles and 'الشركات' in titles
+    assert titles == sorted(titles)
+
+
+def test_a_change_to_a_portal_container_is_told_in_arabic(portal):
+    edit(portal, lambda site: add_account(site, '90000123', full_name='Salim Al Harthy'))
+    admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
+    form = admin.get('/content/@@manage-security').forms['deform']
+    form['principal'] = '90000123'
+    form['role'] = 'publisher'
+    told = form.submit('grant').follow().html.select_one('p.flash').text
+    assert '«المحتوى»' in told and 'Content' not in told

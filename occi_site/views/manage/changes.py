@@ -14,6 +14,7 @@ import transaction
 from pyramid.traversal import resource_path
 from ZODB.POSException import ConflictError
 
+from ...i18n import translate_all
 from ...resources import ROOT_KEY, database
 
 # The key of a transaction's extended info that marks a change made through /manage.
@@ -50,7 +51,8 @@ def _audit_failed_commit(status, db, action, **entry):
 def record_change(request, action, context, description, **details):
     """Audit a change of ``context`` made in this request, describe the
     request's transaction with ``description`` and offer to undo it."""
-    text = request.localizer.translate(description)
+    # The portal's own names in its mapping (a container's title) in the page's language too.
+    text = translate_all(request.localizer, description, request.locale_name)
     entry = {
         'user': request.authenticated_userid or '',
         'path': resource_path(context),

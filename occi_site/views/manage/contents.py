@@ -68,7 +68,8 @@ def _page(context, request, columns, small, jump):
         column = columns[int(sort)]
         items, more = sorted_page(
             context,
-            lambda child: str(column.value(child, request.locale_name)),
+            # By the label as shown: the portal's own names in the page's language.
+            lambda child: str(shown(request, column.value(child, request.locale_name))),
             start,
             descending=descending,
         )
@@ -225,7 +226,7 @@ class AddView(ManageForm):
             _(
                 'Added ${type} "${title}"',
                 mapping={
-                    'type': self.request.localizer.translate(self.info.title),
+                    'type': self.info.title,
                     'title': title_of(child, self.request.locale_name),
                 },
             ),

@@ -100,7 +100,7 @@ class WorkflowView(ManageForm):
             _(
                 '${transition}: "${title}"',
                 mapping={
-                    'transition': self.request.localizer.translate(chosen.title),
+                    'transition': chosen.title,
                     'title': title_of(self.context, self.request.locale_name),
                 },
             ),
