@@ -27,11 +27,26 @@ RTL_LANGUAGES = ('ar',)
 LANGUAGE_COOKIE = 'occi_lang'
 
 
+# Accept-Language headers seen, and the language each chose: parsing one
+# takes longer than serving a kept page's other checks.  Browsers send few
+# distinct headers; the dict is emptied when it grows past this.
+ACCEPT_LANGUAGES_KEPT = 1000
+_chosen_for_header = {}
+
+
 def locale_negotiator(request):
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_language.lookup(LANGUAGES, default='en')
+    header = request.environ.get('HTTP_ACCEPT_LANGUAGE')
+    chosen = _chosen_for_header.get(header)
+    if chosen is None:
+        if len(_chosen_for_header) >= ACCEPT_LANGUAGES_KEPT:
+            _chosen_for_header.clear()
+        chosen = _chosen_for_header[header] = request.accept_language.lookup(
+            LANGUAGES, default='en'
+        )
+    return chosen
 
 
 def text_direction(request):
