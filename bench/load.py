@@ -468,7 +468,7 @@ def combined(runs):
         p99_ms=max(run.p99_ms for run in runs),
         errors=sum(run.errors for run in runs),
         cpu_ms=sum(run.cpu_ms * rate for run, rate in zip(runs, answered, strict=True))
-        / max(sum(answered), 1),
+        / (sum(answered) or 1),
     )
 
 

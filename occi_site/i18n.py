@@ -29,8 +29,10 @@ LANGUAGE_COOKIE = 'occi_lang'
 
 # Accept-Language headers seen, and the language each chose: parsing one
 # takes longer than serving a kept page's other checks.  Browsers send few
-# distinct headers; the dict is emptied when it grows past this.
+# distinct headers, and short ones; the dict is emptied when it grows past
+# this, and a longer header is parsed every time.
 ACCEPT_LANGUAGES_KEPT = 1000
+ACCEPT_LANGUAGE_KEPT_UP_TO = 200
 _chosen_for_header = {}
 
 
@@ -41,11 +43,11 @@ def locale_negotiator(request):
     header = request.environ.get('HTTP_ACCEPT_LANGUAGE')
     chosen = _chosen_for_header.get(header)
     if chosen is None:
-        if len(_chosen_for_header) >= ACCEPT_LANGUAGES_KEPT:
-            _chosen_for_header.clear()
-        chosen = _chosen_for_header[header] = request.accept_language.lookup(
-            LANGUAGES, default='en'
-        )
+        chosen = request.accept_language.lookup(LANGUAGES, default='en')
+        if header is None or len(header) <= ACCEPT_LANGUAGE_KEPT_UP_TO:
+            if len(_chosen_for_header) >= ACCEPT_LANGUAGES_KEPT:
+                _chosen_for_header.clear()
+            _chosen_for_header[header] = chosen
     return chosen
 
 

@@ -625,3 +625,5 @@ def test_the_language_chosen_for_an_accept_language_header_is_remembered_bounded
     assert len(i18n._chosen_for_header) == 3
     assert chosen('ar') == 'ar'
     assert len(i18n._chosen_for_header) == 1
+    assert chosen('ar,' + 'x;q=0.1,' * 30) == 'ar'
+    assert len(i18n._chosen_for_header) == 1

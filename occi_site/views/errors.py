@@ -73,7 +73,7 @@ def forbidden(exc, request):
 def unreadable_address(exc, request):
     """An address that is not UTF-8 (``/static/%c0%ae``): the visitor's mistake, or a probe."""
     # Refused before traversal found the root, which the page's menu needs.
-    request.root = root_factory(request)
+    _site_root(request)
     request.response.status = 400
     return {}
 
