@@ -343,7 +343,11 @@ def _sequence(value):
 
 def _frozen(value):
     # The fields it is compared by: one left out of equality is left out here.
-    return (value.__class__, *[fingerprint(getattr(value, name)) for name in _compared(value)])
+    parts = [value.__class__]
+    for name in _compared(value):
+        item = getattr(value, name)
+        parts.append(item if item.__class__ in _PLAIN else fingerprint(item))
+    return tuple(parts)
 
 
 def _compared(value):

@@ -156,6 +156,11 @@ def _on_application_created(event):
 def includeme(config):
     wait = float(config.registry.settings.get('occi.startup.wait', STARTUP_WAIT))
     pyramid_zodbconn.includeme(config, db_from_uri=partial(open_database, wait=wait))
+    # pyramid_zodbconn gives each database an activity monitor, fed by every
+    # connection's close; nothing reads it here, and it took a thirtieth of
+    # serving a kept page.
+    for db in database(config.registry).databases.values():
+        db.setActivityMonitor(None)
     config.set_root_factory(root_factory)
     steps = config.registry['occi.bootstrap_steps'] = []
     if asbool(config.registry.settings.get('occi.sample_data', False)):
