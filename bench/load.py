@@ -616,7 +616,9 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='a small database, short runs')
     parser.add_argument('--companies', type=int, help='companies in the database (500000)')
     parser.add_argument(
-        '--duration', type=int, help='seconds of each page (10), in runs of %d s' % SLICE_SECONDS
+        '--duration',
+        type=int,
+        help='seconds of each page (10), in runs of %d s (an odd second left out)' % SLICE_SECONDS,
     )
     parser.add_argument('--var', type=pathlib.Path, help='where the run keeps its files')
     parser.add_argument(

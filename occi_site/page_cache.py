@@ -293,6 +293,11 @@ class Unkept(Exception):
     """A page value with no fingerprint: the page is rendered every time."""
 
 
+# Values that are their own fingerprint, told apart without a call in the
+# containers' loops: most of a page's values are text.
+_PLAIN = frozenset({str, type(None)})
+
+
 def fingerprint(value):
     """What ``value`` shows on a page, as a value that compares equal only
     while the page would render the same: plain values as they are, a stored
@@ -302,7 +307,7 @@ def fingerprint(value):
     Raises Unkept for anything else, and for a record changed in this
     transaction or not yet stored."""
     kind = value.__class__
-    if kind is str:
+    if kind in _PLAIN:
         return value
     # Dispatched on the class, found once per class: pages hold hundreds of values.
     part = _PARTS.get(kind)
@@ -322,10 +327,6 @@ def _tagged(value):
 
 def _translation(value):
     return (str(value), value.domain, value.default, fingerprint(value.mapping))
-
-
-# Told apart inline, without a call each: most of a page's values are text.
-_PLAIN = frozenset({str, type(None)})
 
 
 def _mapping(value):

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+from bench.load import Run, combined, slices_of
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = (
     'home /',
@@ -49,3 +51,19 @@ def test_quick_load_benchmark(tmp_path):
         re.M,
     )
     assert not list(tmp_path.glob('Data.fs.old'))
+
+
+def test_a_page_is_measured_in_two_second_runs_combined_by_requests():
+    assert slices_of(10) == (5, 2)
+    assert slices_of(5) == (2, 2)
+    assert slices_of(1) == (1, 1)
+    whole = combined(
+        [
+            Run(rate=100, p50_ms=1, p99_ms=5, errors=0, cpu_ms=1.0),
+            Run(rate=300, p50_ms=3, p99_ms=9, errors=1, cpu_ms=2.0),
+            Run(rate=200, p50_ms=2, p99_ms=7, errors=0, cpu_ms=1.5),
+        ]
+    )
+    assert (whole.rate, whole.p50_ms, whole.p99_ms, whole.errors) == (200, 2, 9, 1)
+    # 100 requests at 1 ms, 300 at 2 ms, 200 at 1.5 ms.
+    assert whole.cpu_ms == (100 * 1.0 + 300 * 2.0 + 200 * 1.5) / 600

@@ -8,7 +8,7 @@ import webtest
 from ZODB import DB
 from ZODB.MappingStorage import MappingStorage
 
-from occi_site.resources import ROOT_KEY, bootstrap
+from occi_site.resources import ROOT_KEY, bootstrap, database
 from occi_site.resources import evolve as evolve_module  # the module
 
 from .conftest import SOUND_SECRET
@@ -213,3 +213,10 @@ def test_real_smtp_delivery_through_aiosmtpd(tmp_path, make_app, unused_port):
     assert received[0].rcpt_tos == ['someone@example.om']
     message = email.message_from_bytes(received[0].content)
     assert message.get_payload(decode=True).strip() == b'Committed mail.'
+
+
+def test_the_databases_keep_no_activity_monitor(app):
+    # pyramid_zodbconn installs one, fed by every connection's close; nothing reads it.
+    databases = database(app.app.registry).databases.values()
+    assert len(databases) == 2
+    assert all(db.getActivityMonitor() is None for db in databases)
