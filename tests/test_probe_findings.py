@@ -326,3 +326,17 @@ def test_a_change_to_a_portal_container_is_told_in_arabic(portal):
     form['role'] = 'publisher'
     told = form.submit('grant').follow().html.select_one('p.flash').text
     assert '«المحتوى»' in told and 'Content' not in told
+    assert 'ناشر' in told and 'publisher' not in told
+
+
+def test_a_role_granted_to_an_account_is_told_in_arabic(portal):
+    edit(portal, lambda site: add_account(site, '90000123', full_name='Salim Al Harthy'))
+    admin = login(portal, ADMIN, roles=('member', 'admin'), lang='ar')
+    page = admin.get('/accounts/90000123/@@manage-account')
+    form = next(
+        f
+        for f in page.forms.values()
+        if 'grant' in f.fields and f.get('role', default=None) and f['role'].value == 'editor'
+    )
+    told = form.submit('change_role').follow().html.select_one('p.flash').text
+    assert 'محرر' in told and 'editor' not in told

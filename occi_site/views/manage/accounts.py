@@ -108,6 +108,6 @@ def change_role(context, request):
         request,
         context,
         'account.grant' if grant else 'account.revoke',
-        _(description, mapping={'role': role, 'civil_id': context.civil_id}),
+        _(description, mapping={'role': PRIVILEGED_ROLES[role], 'civil_id': context.civil_id}),
         role=role,
     )

@@ -93,7 +93,7 @@ class SecurityView(ManageForm):
             _(
                 'Granted the local role ${role} to ${principal} on "${title}"',
                 mapping={
-                    'role': role,
+                    'role': CONTENT_ROLE_TITLES[role],
                     'principal': principal,
                     'title': title_of(self.context, self.request.locale_name),
                 },
@@ -119,7 +119,7 @@ def revoke(context, request):
             _(
                 'Revoked the local role ${role} of ${principal} on "${title}"',
                 mapping={
-                    'role': role,
+                    'role': CONTENT_ROLE_TITLES.get(role, role),
                     'principal': principal,
                     'title': title_of(context, request.locale_name),
                 },
