@@ -184,3 +184,17 @@ def test_content_fields_have_their_limits(portal, field, value, message):
     assert message in error_of(page, field)
     # What was typed stays (the text editor's field may break its lines).
     assert page.forms['deform'][field].value.split() == value.split()
+
+
+def test_a_text_is_measured_as_it_will_be_stored(portal):
+    """The stored text is the sanitised one, which marks each link ``rel="noopener
+    noreferrer"``: a text within the limit as typed but past it as stored is refused, so
+    that whatever is stored can be saved again unchanged."""
+    admin = login(portal, '90000009', roles=('member', 'admin'))
+    form = admin.get('/content/@@manage-add?type=news').forms['deform']
+    form['title_en'] = 'Links'
+    typed = '<p><a href="https://occi.om">x</a></p>\n' * 2500
+    assert len(typed) <= 100_000
+    form['body_en'] = typed
+    page = form.submit('add', status=200)
+    assert 'Longer than maximum length 100000' in error_of(page, 'body_en')

@@ -218,6 +218,8 @@ class DocumentSchema(FolderSchema):
         colander.String(),
         title=_('Text (English)'),
         missing='',
+        # Measured as it will be stored: sanitising marks each link, lengthening the text.
+        preparer=sanitise_html,
         validator=colander.Length(max=TEXT_LONGEST),
         widget=deform.widget.RichTextWidget(options={'directionality': 'ltr'}),
     )
@@ -225,6 +227,8 @@ class DocumentSchema(FolderSchema):
         colander.String(),
         title=_('Text (Arabic)'),
         missing='',
+        # Measured as it will be stored: sanitising marks each link, lengthening the text.
+        preparer=sanitise_html,
         validator=colander.Length(max=TEXT_LONGEST),
         widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}),
     )
