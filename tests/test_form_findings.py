@@ -170,7 +170,11 @@ def test_a_companys_people_its_account_holder_and_administrators_keep_their_acce
     'field, value, message',
     [
         ('summary_en', 'x' * 1001, 'Longer than maximum length 1000'),
-        ('body_ar', '<p>%s</p>\n' % ('ن' * 1000) * 100, 'Longer than maximum length 100000'),
+        (
+            'body_ar',
+            '<p>%s</p>\n' % ('ن' * 1000) * 100,
+            'Longer than 100000 characters once stored',
+        ),
         ('publication_date', '9999-01-01', 'Choose a day from 1900 to 2099.'),
     ],
 )
@@ -197,4 +201,15 @@ def test_a_text_is_measured_as_it_will_be_stored(portal):
     assert len(typed) <= 100_000
     form['body_en'] = typed
     page = form.submit('add', status=200)
-    assert 'Longer than maximum length 100000' in error_of(page, 'body_en')
+    assert 'Longer than 100000 characters once stored' in error_of(page, 'body_en')
+    # What was typed stays.
+    assert page.forms['deform']['body_en'].value.split() == typed.split()
+
+
+def test_a_text_too_long_is_told_in_arabic(portal):
+    admin = login(portal, '90000009', roles=('member', 'admin'), lang='ar')
+    form = admin.get('/content/@@manage-add?type=news').forms['deform']
+    form['title_ar'] = 'روابط'
+    form['body_ar'] = '<p><a href="https://occi.om">x</a></p>\n' * 2500
+    page = form.submit('add', status=200)
+    assert 'أطول من 100000 حرف عند الحفظ' in error_of(page, 'body_ar')

@@ -83,6 +83,12 @@ MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # Characters: a summary is a sentence or two; a text, a long page's worth with its markup.
 SUMMARY_LONGEST = 1000
 TEXT_LONGEST = 100_000
+# A text is measured as it will be stored (``sanitise_html`` is its fields' preparer), which
+# is longer than what the editor shows: its markup, and each link marked rel="noopener noreferrer".
+TEXT_IN_REACH = colander.Length(
+    max=TEXT_LONGEST,
+    max_err=_('Longer than ${max} characters once stored, its markup and links included.'),
+)
 
 
 def sanitise_html(html):
@@ -218,18 +224,16 @@ class DocumentSchema(FolderSchema):
         colander.String(),
         title=_('Text (English)'),
         missing='',
-        # Measured as it will be stored: sanitising marks each link, lengthening the text.
         preparer=sanitise_html,
-        validator=colander.Length(max=TEXT_LONGEST),
+        validator=TEXT_IN_REACH,
         widget=deform.widget.RichTextWidget(options={'directionality': 'ltr'}),
     )
     body_ar = colander.SchemaNode(
         colander.String(),
         title=_('Text (Arabic)'),
         missing='',
-        # Measured as it will be stored: sanitising marks each link, lengthening the text.
         preparer=sanitise_html,
-        validator=colander.Length(max=TEXT_LONGEST),
+        validator=TEXT_IN_REACH,
         widget=deform.widget.RichTextWidget(options={'directionality': 'rtl'}),
     )
     image = colander.SchemaNode(
