@@ -389,16 +389,52 @@ def test_admin_filters_orders_and_exports_them_as_csv(stack):
     assert not admin.get('/orders/@@manage-search', dict(query, state='declined')).html.find(
         'table', class_='manage-table'
     )
-    export = admin.get('/orders/export.csv', query)
+    export = page.forms['export'].submit()
     assert export.content_type == 'text/csv'
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert [
         (row['state'], row['amount'], row['service'], row['cr_number'], row['card_last4'])
         for row in rows
     ] == [('paid', '50.000', 'renewal', '1229237', '1111')]
-    stack.browser.get('/orders/export.csv', status=404)
+    assert exports(stack) == [{'service': 'renewal', 'state': 'paid'}]
+    stack.browser.post('/orders/export.csv', {'csrf_token': 'x'}, status=404)
     requests = admin.get('/requests/@@manage-search', {'state': 'fulfilled', 'search': 'search'})
     assert request_id in requests
+
+
+def exports(stack):
+    """The filters of each orders export the audit log holds, the newest first."""
+    return in_db(
+        stack,
+        lambda site: [
+            {name: value for name, value in entry['details'].items() if value}
+            for _key, entry in site['audit'].latest(action='orders.export')
+        ],
+    )
+
+
+def test_orders_export_is_asked_for_by_a_form_with_the_sessions_token(stack):
+    # A link or an image on another site must not make an administrator's
+    # browser run an export and write it to the audit log.
+    admin = admin_of(stack)
+    admin.get('/orders/export.csv', status=404)
+    admin.get('/orders/export.csv', {'state': 'paid', 'search': 'search'}, status=404)
+    admin.post('/orders/export.csv', {'state': 'paid', 'search': 'search'}, status=400)
+    assert exports(stack) == []
+    page = admin.get('/orders/@@manage-search', {'state': 'paid', 'search': 'search'})
+    form = page.forms['export']
+    assert form.method.upper() == 'POST' and form['csrf_token'].value
+    assert form.submit().content_type == 'text/csv'
+    assert exports(stack) == [{'state': 'paid'}]
+    token = form['csrf_token'].value
+    admin.post('/orders/export.csv', {'csrf_token': token}, status=400)
+    tampered = {'csrf_token': token, 'date_from': 'yesterday', 'search': 'search'}
+    admin.post('/orders/export.csv', tampered, status=400)
+    assert len(exports(stack)) == 1
+    # No export is offered before a search, nor for service requests.
+    assert 'export' not in admin.get('/orders/@@manage-search').forms
+    requests = admin.get('/requests/@@manage-search', {'state': 'paid', 'search': 'search'})
+    assert 'export' not in requests.forms
 
 
 def test_declined_then_approved_in_another_tab_pays_the_order_once(stack):
@@ -443,7 +479,7 @@ def test_approved_twice_is_money_to_give_back(stack):
     admin = admin_of(stack)
     found = admin.get('/orders/@@manage-search', {'refund': 'due', 'search': 'search'})
     assert order_id in found
-    rows = list(csv.DictReader(io.StringIO(admin.get('/orders/export.csv', {}).text)))
+    rows = list(csv.DictReader(io.StringIO(found.forms['export'].submit().text)))
     assert [(row['reference'], row['refund_due'], row['refund_transactions']) for row in rows] == [
         (order_id, '50.000', transaction_id)
     ]
@@ -468,7 +504,8 @@ def test_approved_twice_is_money_to_give_back(stack):
     assert 'payment.refunded' in audit and 'payment.refund_due' in audit
     refunded = stack.browser.get(order_url).html.find(class_='refunds').text
     assert 'Refunded' in refunded and 'Refund due' not in refunded
-    rows = list(csv.DictReader(io.StringIO(admin.get('/orders/export.csv', {}).text)))
+    everything = admin.get('/orders/@@manage-search', {'search': 'search'})
+    rows = list(csv.DictReader(io.StringIO(everything.forms['export'].submit().text)))
     assert [(row['refund_due'], row['refunded']) for row in rows] == [('0.000', '50.000')]
     subjects = [m['subject'] for m in stack.outbox() if m['channel'] == 'email']
     assert subjects.count('OCCI will refund a payment') == 1

@@ -80,7 +80,7 @@ def test_a_payment_in_the_statement_and_the_revenue_report(journeys, tmp_path):
     assert baisa(net_total) == baisa(amount)
     journey.snap('reports-revenue')
     with page.expect_download() as download:
-        page.get_by_role('link', name=_('The orders made in this period, as CSV')).click()
+        page.get_by_role('button', name=_('The orders made in this period, as CSV')).click()
     orders = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding='utf-8'))))
     assert [row['reference'] for row in orders if row['state'] == 'paid'] == [reference]
     assert sum(baisa(row['amount']) for row in orders if row['state'] == 'paid') == baisa(net_total)

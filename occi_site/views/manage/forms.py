@@ -134,11 +134,14 @@ def find_page(request, context, schema, find, **values):
     return manage_page(request, context, form=form, results=results, **values)
 
 
-def search_form(request, schema, button_title, focus='off', **bind):
+def search_form(request, schema, button_title, focus='off', params=None, **bind):
     """A GET form (searches and filters change nothing, so no CSRF token in
     the address): ``(rendered form, appstruct)``, the appstruct None until
-    the form is sent valid.  ``focus='on'`` where finding is the page's purpose."""
-    sent = 'search' in request.GET
+    the form is sent valid.  ``focus='on'`` where finding is the page's purpose.
+    ``params``: where the form's values are read, the query by default (a
+    POST that acts on a search's results sends them again)."""
+    params = request.GET if params is None else params
+    sent = 'search' in params
     # Binding clones the whole schema: only worth it where something is bound.
     binds = bool(bind) or _binds_anything(schema)
     shown_key = None if binds else (type(schema), request.locale_name, button_title, focus)
@@ -154,7 +157,7 @@ def search_form(request, schema, button_title, focus='off', **bind):
             _BLANK_SEARCH_FORMS[shown_key] = rendered
         return rendered, None
     try:
-        appstruct = form.validate(request.GET.items())
+        appstruct = form.validate(params.items())
     except deform.ValidationFailure as failure:
         return failure.render(), None
     if shown_key is None:

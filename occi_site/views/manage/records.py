@@ -10,6 +10,7 @@ import io
 
 import colander
 import deform
+from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.view import view_config
 
 from ...clock import OMAN
@@ -123,7 +124,7 @@ def records(context, request):
     )
     export = None
     if isinstance(context, Orders) and filters is not None:
-        export = request.resource_url(context, 'export.csv', query=request.GET)
+        export = orders_export(request, context, request.GET.items())
     return manage_page(request, context, form=form, rows=rows, limit=LIMIT, export=export)
 
 
@@ -148,12 +149,25 @@ CSV_COLUMNS = (
 )
 
 
-@view_config(context=Orders, name='export.csv', permission='export', request_method='GET')
+def orders_export(request, orders, search):
+    """The export form of the orders a search found, for
+    ``orders_export.jinja2``: where it posts and the search's fields
+    (``search``, name and value pairs as the search form sends them).  A
+    form with the session's CSRF token, not a link: an export is written to
+    the audit log, which no other site may make a browser do."""
+    return {'action': request.resource_url(orders, 'export.csv'), 'fields': list(search)}
+
+
+@view_config(context=Orders, name='export.csv', permission='export', request_method='POST')
 def export_orders(context, request):
-    """The filtered orders as CSV, for reconciliation with the gateway's reports."""
-    _form, filters = search_form(request, OrderFilter(), _('Filter'), context=context)
+    """The orders a search of the orders found, as CSV, for reconciliation
+    with the gateway's reports: asked for by the search page's export form,
+    which sends the search's filters again."""
+    _form, filters = search_form(
+        request, OrderFilter(), _('Filter'), params=request.POST, context=context
+    )
     if filters is None:
-        filters = {'service': '', 'state': '', 'refund': '', 'date_from': None, 'date_to': None}
+        raise HTTPBadRequest()
     requests = request.root['requests']
     out = io.StringIO()
     writer = csv.writer(out)

@@ -29,6 +29,7 @@ from ...resources.reports import STAGE_TITLES, STATUS_TITLES, last_twelve_months
 from ...resources.services import SERVICES
 from ...resources.site import Site
 from .forms import choices_widget, date_node
+from .records import orders_export
 from .tabs import manage_page, mgmt_view
 
 # A chart by month shows at most this many months.
@@ -348,15 +349,15 @@ def reports_tab(context, request):
             csv_url=request.resource_url(context, '@@manage-reports-csv', report.name, query=query),
         )
         if report.name == 'revenue' and request.has_permission('export', context['orders']):
-            values['orders_csv'] = request.resource_url(
+            values['orders_export'] = orders_export(
+                request,
                 context['orders'],
-                'export.csv',
-                query={
-                    'search': 'search',
-                    'service': filters['service'],
-                    'date_from': filters['date_from'].isoformat(),
-                    'date_to': filters['date_to'].isoformat(),
-                },
+                (
+                    ('search', 'search'),
+                    ('service', filters['service']),
+                    ('date_from', filters['date_from'].isoformat()),
+                    ('date_to', filters['date_to'].isoformat()),
+                ),
             )
     return manage_page(request, context, **values)
 
