@@ -142,6 +142,19 @@ def test_refused_logins_from_one_address_are_audited_up_to_its_limit(tmp_path):
     assert 0 < len(refused) < 40
 
 
+def test_refused_logout_messages_from_one_address_are_audited_up_to_its_limit(tmp_path):
+    """Anyone may send them, by GET and unthrottled: they must not grow the audit log endlessly."""
+    stack = Stack(tmp_path)
+    try:
+        browser = stack.new_browser()
+        for _attempt in range(40):
+            browser.get('/saml/sls', {'SAMLRequest': 'x'}, status=400)
+        refused = [e for e in audit_of(stack.portal) if e['action'] == 'logout.refused']
+    finally:
+        stack.close()
+    assert 0 < len(refused) < 40
+
+
 @pytest.mark.parametrize(
     'roles, path, field',
     [

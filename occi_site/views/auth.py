@@ -276,7 +276,10 @@ def single_logout_service(request):
                 forget(request)
             return HTTPSeeOther(logout.redirect_url)
     except PkiError as error:
-        audit(request, 'logout.refused', outcome=error.reason)
+        # Anyone can send these, by GET: an address's refusals are audited up to a limit.
+        if over_limit(request, 'logout-refused', REFUSALS_AUDITED_PER_IP_HOUR) is None:
+            count_failure(request, 'logout-refused')
+            audit(request, 'logout.refused', outcome=error.reason)
         request.response.status = 400
         return {'message': error.message, 'logout': True, 'logged_out': answer}
     return HTTPBadRequest()
