@@ -319,6 +319,22 @@ def test_a_link_that_can_no_longer_work_says_so_at_once(app, clock):
     assert 'already been used or has expired' in page
 
 
+def test_a_used_link_opened_again_writes_nothing(app, site):
+    """Mail readers fetch links again and again: only pressing Verify is audited."""
+    fill(app)
+    link = urlsplit(email_link(app))
+    form = app.get('/register/verify-email').forms['deform']
+    form['code'] = email_code(app)
+    form.submit('verify')
+    site._p_jar.sync()
+    before = site._p_jar.db().lastTransaction()
+    for _fetch in range(3):
+        page = another_browser(app).get(link.path + '?' + link.query, status=400)
+        assert 'already been used or has expired' in page
+    site._p_jar.sync()
+    assert site._p_jar.db().lastTransaction() == before
+
+
 def test_registration_expires_and_is_removed_without_a_scan(app, clock, site):
     fill(app)
     site._p_jar.sync()

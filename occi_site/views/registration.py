@@ -256,13 +256,15 @@ def follow_email_link(request):
         'crumbs': [(_('Registration'), None), (VerifyEmailView.crumb, None)],
     }
     usable = registration is not None and registration.step == 'email'
-    if usable and request.method != 'POST':
+    pressed = request.method == 'POST'
+    if usable and not pressed:
         return dict(values, link_to_confirm={'registration': key, 'token': token})
     outcome = 'used'
     if usable:
         outcome = registration.email_check.verify(token, request.now, link=True)
-    # A link of no registration is audited nowhere: anyone can make one up.
-    if registration is not None:
+    # A link of no registration is audited nowhere: anyone can make one up;
+    # nor a fetch of a used one: mail readers fetch links again and again.
+    if registration is not None and pressed:
         audit(request, 'register.verify_email_link', registration.civil_id, outcome=outcome)
     if outcome != 'ok':
         request.response.status = 400
