@@ -10,8 +10,13 @@ has no decision for stay as they are until their payment window closes, then
 expire.  An order closed unpaid after it went to the gateway (expired, or
 withdrawn when the member went back to change the request) may still be paid
 in a tab left at the gateway: a pass asks about it once, after its payment
-window has closed.  A pass also completes the requests left paid but not completed
-because the commercial registry did not answer when their payment came.
+window has closed.  An order with a payment the gateway holds for review
+(``Order.under_review``) is asked about on every pass, whatever its state,
+until an answer decides the payment or ``REVIEW_WINDOW`` has passed (then it
+is left to the chamber, logged): the chamber may decide it at the gateway's
+back office, which need not notify the portal.  A pass also completes the
+requests left paid but not completed because the commercial registry did
+not answer when their payment came.
 
 ``occi.reconcile.mode`` says who runs the passes:
 
@@ -32,7 +37,7 @@ from pyramid.scripting import prepare
 
 from .delivery import thread_of_the_portal, worker_mode
 from .integrations.payment import PaymentQueryError, PaymentResponseError
-from .resources.order import ORDER_SERVICES, UNPAID_STATES
+from .resources.order import ORDER_SERVICES, REVIEW_WINDOW, UNPAID_STATES
 from .resources.services import SERVICES
 from .views.fulfilment import complete_paid_request
 from .views.payment import settle_result
@@ -71,11 +76,20 @@ def reconcile(request, after, limit=1000):
     with tm:
         orders = unsettled_orders(site, before, limit)
         closed = site['orders'].closed_unpaid_to_ask(before, limit)
+        in_review = site['orders'].in_review_to_ask(limit)
     states = {}
     for name, checked_out in orders.items():
         state = _settle(request, name, checked_out)
         if state is not None:
             states[name] = state
+    for key in in_review:
+        since, name = key
+        if name not in orders:
+            state = _settle(request, name, True)
+            if state == 'paid':
+                states[name] = state
+        if since < request.now - REVIEW_WINDOW:
+            _leave_review_to_the_chamber(request, key)
     for key in closed:
         ended, name = key
         state = _settle(request, name, True, closed_key=key)
@@ -141,6 +155,24 @@ def _leave_to_the_chamber(request, key):
         'order %s: closed unpaid, and the gateway could not say for a day whether a tab '
         'left at it paid it: look the order up at the gateway',
         key[1],
+    )
+
+
+def _leave_review_to_the_chamber(request, key):
+    """Stop asking about an order whose payment the gateway has held for
+    review longer than ``REVIEW_WINDOW``, unless decided meanwhile."""
+    tm, orders = request.tm, request.root['orders']
+    for attempt in tm.attempts(SETTLE_TRIES):
+        with attempt:
+            if key not in orders.in_review:
+                return
+            tm.get().note('reconciliation: %s left to the chamber' % key[1])
+            orders[key[1]].review_left_to_the_chamber()
+    log.error(
+        'order %s: the gateway has held a payment of it for review since %s, undecided: '
+        'decide it at the gateway, then look the order up',
+        key[1],
+        key[0].isoformat(),
     )
 
 

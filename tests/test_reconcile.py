@@ -16,6 +16,8 @@ from .conftest import add_account, silence_registry
 from .stack import Stack
 from .test_payment_portal import (
     DECLINED_CARD,
+    admin_of,
+    answer_of,
     back_to_portal,
     fulfilments,
     in_db,
@@ -23,8 +25,10 @@ from .test_payment_portal import (
     pay,
     pay_at_gateway,
     renewal_order,
+    signed_answer,
     switch,
     to_gateway,
+    verified_renewal,
     verified_request,
 )
 
@@ -112,6 +116,81 @@ def test_a_closed_order_the_gateway_cannot_be_asked_about_is_left_to_the_chamber
     assert 'could not say for a day whether a tab left at it paid it' in caplog.text
     gateway.query_url = asked_at
     assert order_states(stack, request_id) == ['withdrawn']
+
+
+def held_for_review(stack, monkeypatch):
+    """A renewal paid at the gateway, which holds the payment for the
+    chamber's review and says so by the browser's return (its notification
+    lost); the gateway's status query patched to tell what ``said`` holds:
+    ``(request id, said, the approval the chamber's review will give)``."""
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    approval = answer_of(pay(stack, order_page))
+    held = signed_answer(approval, decision='REVIEW', reason_code='480')
+    stack.browser.post('/payment/return', held)
+    gateway = stack.portal.registry.occi_payment
+    said = [gateway.read_result(held)]
+    monkeypatch.setattr(gateway, 'transactions', lambda reference, timeout=10.0: list(said))
+    return request_id, said, gateway.read_result(approval)
+
+
+def at(stack, later):
+    moment = datetime.now(UTC) + later
+    stack.portal.registry.occi_clock = lambda: moment
+
+
+def test_a_payment_held_for_review_is_followed_until_the_chamber_decides_it(stack, monkeypatch):
+    """The chamber accepts the held payment at the gateway's back office two
+    days later, which notifies nobody: meanwhile the member is not offered to
+    pay again and the order does not expire; a pass then finds the approval."""
+    request_id, said, approval = held_for_review(stack, monkeypatch)
+    page = stack.browser.get('/requests/%s/' % request_id)
+    assert 'The bank is checking your card payment' in page
+    assert not [f for f in page.forms.values() if f.action.endswith(('/checkout', '/change'))]
+    for later in (timedelta(minutes=91), timedelta(minutes=107), timedelta(days=1)):
+        at(stack, later)
+        assert set(run_reconcile(stack).values()) == {'pending'}
+        assert order_states(stack, request_id) == ['pending']
+    said.append(approval)
+    at(stack, timedelta(days=2))
+    assert list(run_reconcile(stack).values()) == ['paid']
+    settled = in_db(
+        stack,
+        lambda site: (site['requests'][request_id].state, list(site['orders'].in_review)),
+    )
+    assert settled == ('fulfilled', [])
+    assert len(fulfilments(stack)) == 1
+
+
+def test_no_second_payment_is_taken_while_one_is_held_for_review(stack, monkeypatch):
+    request_id, _said, _approval = held_for_review(stack, monkeypatch)
+    _second, url = verified_renewal(stack)
+    page = stack.browser.get(url, {'years': '2'})
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    form['years'] = '2'
+    refused = form.submit('confirm').follow()
+    assert 'A card payment for this service and company is being checked by the bank' in refused
+    assert not any(f.action.endswith('/checkout') for f in refused.forms.values())
+    [order] = in_db(stack, lambda site: [o.id for o in site['orders'].for_request(request_id)])
+    tab = admin_of(stack).get('/orders/%s/@@manage-payment' % order)
+    assert 'The gateway holds a payment of this order for the chamber to review' in tab
+
+
+def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, monkeypatch, caplog):
+    request_id, _said, _approval = held_for_review(stack, monkeypatch)
+    at(stack, timedelta(days=8))
+    run_reconcile(stack)
+    assert order_states(stack, request_id) == ['expired']
+    followed = in_db(
+        stack,
+        lambda site: (
+            list(site['orders'].in_review),
+            [order.under_review for order in site['orders'].for_request(request_id)],
+        ),
+    )
+    assert followed == ([], [()])
+    assert 'held a payment of it for review' in caplog.text
+    assert run_reconcile(stack) == {}
 
 
 def test_a_declined_payment_is_recorded_once(stack):
@@ -386,6 +465,9 @@ def test_a_pass_goes_on_past_an_order_that_fails_to_settle(caplog):
             return list(self.values())
 
         def closed_unpaid_to_ask(self, before, limit):
+            return []
+
+        def in_review_to_ask(self, limit):
             return []
 
     orders = Folder((name, Order(id=name, transaction_uuids=(), state='created')) for name in 'ab')

@@ -36,6 +36,7 @@ from occi_site.resources.order import (
     ORDER_STATES,
     ORDER_TRANSITIONS,
     PAYMENT_WINDOW,
+    REVIEW_WINDOW,
     Orders,
     Outcome,
 )
@@ -611,9 +612,77 @@ def test_a_declined_attempt_may_be_tried_again(site, script):
         script,
         answer(order, 'REVIEW', 'uuid-4', 'T-4'),
         answer(order, 'ACCEPT', 'uuid-4', 'T-4'),
-    ) == [Outcome.RECORDED, Outcome.PAID]
+    ) == [Outcome.IN_REVIEW, Outcome.PAID]
     with pytest.raises(ValueError):
         order.begin_checkout('uuid-5', {}, NOW, script)
+
+
+def test_a_payment_held_for_review_holds_the_order_until_it_is_decided(site, script):
+    """The gateway holds the payment for the chamber's review: the member
+    can neither pay again nor withdraw the order, which waits for the
+    decision rather than expiring at its payment window."""
+    requests, orders = site['requests'], site['orders']
+    service_request = start(site, script, 'renewal', '1229237')
+    order = order_for(service_request, script)
+    assert outcomes(order, script, answer(order, 'REVIEW')) == [Outcome.IN_REVIEW]
+    later = NOW + PAYMENT_WINDOW + timedelta(minutes=1)
+    assert (order.state, order.is_payable(later), order.is_expired(later)) == (
+        'pending',
+        False,
+        False,
+    )
+    assert not service_request.may_change
+    with pytest.raises(ValueError):
+        order.begin_checkout('uuid-2', {}, NOW, script)
+    with pytest.raises(ValueError):
+        service_request.change_before_payment(NOW, script)
+    # Nor can another member of the company pay for the same renewal meanwhile.
+    second = start(site, script, 'renewal', '1229237', civil_id='90000002')
+    assert requests.payment_held_for_review(second, later) is order
+    assert requests.payment_held_for_review(second, NOW + REVIEW_WINDOW * 2) is None
+    other = start(site, script, 'certificate', '1229237', civil_id='90000002')
+    assert requests.payment_held_for_review(other, later) is None
+    assert list(orders.in_review) == [(NOW, order.id)]
+    assert order.is_expired(NOW + REVIEW_WINDOW + timedelta(minutes=1))
+    # The chamber declines it at the gateway two days later: no money taken,
+    # and the member has a payment window from then to try again.
+    decided = NOW + timedelta(days=2)
+    assert order.record_gateway_result(answer(order, 'DECLINE'), decided, script) == (
+        Outcome.DECLINED
+    )
+    assert (order.state, order.is_payable(decided), service_request.may_change) == (
+        'declined',
+        True,
+        True,
+    )
+    assert order.is_expired(decided + PAYMENT_WINDOW + timedelta(minutes=1))
+    assert not order.under_review and not list(orders.in_review)
+    assert requests.payment_held_for_review(second, decided) is None
+
+
+def test_a_payment_held_for_review_after_its_order_expired_holds_the_next_payment(site, script):
+    """The order expired while its payment was at the gateway, and the
+    gateway then says it holds that payment for review: the request, back
+    at its price, may not be paid again while the review is undecided."""
+    requests = site['requests']
+    service_request = start(site, script, 'renewal', '1229237')
+    order = order_for(service_request, script)
+    later = NOW + PAYMENT_WINDOW + timedelta(minutes=1)
+    assert order.expire_if_stale(later, script) and service_request.state == 'verified'
+    assert order.record_gateway_result(answer(order, 'REVIEW'), later, script) == (
+        Outcome.IN_REVIEW
+    )
+    assert requests.payment_held_for_review(service_request, later) is order
+
+
+def test_a_review_answer_after_the_decision_holds_nothing(site, script):
+    service_request = start(site, script, 'certificate', '1229237')
+    order = order_for(service_request, script)
+    assert outcomes(order, script, answer(order, 'ACCEPT'), answer(order, 'REVIEW')) == [
+        Outcome.PAID,
+        Outcome.RECORDED,
+    ]
+    assert not order.under_review and not list(site['orders'].in_review)
 
 
 def test_an_older_attempts_decline_leaves_the_newer_attempt_pending(site, script):
@@ -1006,6 +1075,33 @@ def test_evolve_step_16_queues_the_orders_closed_unpaid_in_the_last_day(site, sc
     del orders.closed_unpaid
     step_16_orders_closed_unpaid(site)
     assert list(orders.closed_unpaid) == [(recent.created + PAYMENT_WINDOW, recent.id)]
+
+
+def test_evolve_step_17_follows_the_payments_held_for_review_in_the_review_window(site, script):
+    from occi_site.resources.evolve import step_17_orders_in_review
+
+    now = datetime.now(UTC)
+    orders = site['orders']
+    held, decided, old = (
+        order_for(start(site, script, service, cr), script, when=when)
+        for service, cr, when in (
+            ('renewal', '1229237', now),
+            ('certificate', '1229237', now),
+            ('change_grade', '1020446', NOW),
+        )
+    )
+    for order in (held, decided, old):
+        order.keep_gateway_message({'decision': 'REVIEW', 'req_transaction_uuid': 'uuid-1'}, now)
+    decided.keep_gateway_message({'decision': 'DECLINE', 'req_transaction_uuid': 'uuid-1'}, now)
+    del orders.in_review  # as orders were stored before reviews were followed
+    step_17_orders_in_review(site)
+    assert list(orders.in_review) == [(now, held.id)]
+    assert (held.under_review, held.is_payable(now), decided.decided) == (
+        ('uuid-1',),
+        False,
+        ('uuid-1',),
+    )
+    assert not decided.under_review and not old.under_review
 
 
 def test_first_entries_about_a_new_path_at_once_do_not_conflict(file_db):

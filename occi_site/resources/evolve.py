@@ -24,7 +24,15 @@ from .counters import Counters
 from .document import IssuedDocuments
 from .multi_index import LargeSet
 from .notification import Notifications
-from .order import CLOSED_UNPAID_STATES, ORDER_SERVICES, PAYMENT_WINDOW, Orders
+from .order import (
+    CLOSED_UNPAID_STATES,
+    FINAL_DECISIONS,
+    ORDER_SERVICES,
+    ORDER_STATES,
+    PAYMENT_WINDOW,
+    REVIEW_WINDOW,
+    Orders,
+)
 from .registration import Registrations
 from .reports import Reports, oman_day
 from .search import NameIndex, index_account, index_company
@@ -213,6 +221,26 @@ def step_16_orders_closed_unpaid(site):
             orders.closed_unpaid.insert((order.created + PAYMENT_WINDOW, order.__name__))
 
 
+def step_17_orders_in_review(site):
+    """Payments the gateway holds for review are followed until decided:
+    those of the orders made within the review window join the list."""
+    orders = site['orders']
+    orders.in_review = OOTreeSet()
+    since = datetime.now(UTC) - REVIEW_WINDOW
+    for order in orders.find(ORDER_SERVICES, ORDER_STATES, first=since, limit=None):
+        answers = [
+            (when, fields.get('decision'), fields.get('req_transaction_uuid'))
+            for when, fields in order.gateway_messages
+            if fields.get('req_transaction_uuid') in order.transaction_uuids
+        ]
+        order.decided = tuple(
+            {attempt: None for _when, decision, attempt in answers if decision in FINAL_DECISIONS}
+        )
+        for when, decision, attempt in answers:
+            if decision == 'REVIEW':
+                order.hold_for_review(attempt, when)
+
+
 STEPS = (
     (1, step_1_create_tree),
     (2, step_2_audit_pair_indexes),
@@ -230,6 +258,7 @@ STEPS = (
     (14, step_14_compact_companies_and_accounts),
     (15, step_15_company_change_count),
     (16, step_16_orders_closed_unpaid),
+    (17, step_17_orders_in_review),
 )
 
 GENERATION = STEPS[-1][0]

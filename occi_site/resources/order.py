@@ -22,6 +22,14 @@ The order moves by ``TRANSITIONS``:
   goes back to change the request; a late approval still pays such an order
   (money taken is never left unrecorded).
 
+A REVIEW answer says the gateway holds the attempt's payment until the
+chamber decides it at the gateway: the attempt is ``under_review`` until an
+answer decides it.  Meanwhile the order can be neither paid again nor
+withdrawn, and waits ``REVIEW_WINDOW`` rather than ``PAYMENT_WINDOW`` before
+it expires; ``Orders.in_review`` lists it, so that reconciliation keeps
+asking the gateway about it (a decision made at the gateway's back office
+need not be notified) whatever became of it meanwhile.
+
 An approval for an order already paid by another transaction, or for an
 order whose request no longer waits for it, is money to give back: a
 ``Refund`` due, kept by transaction, until an administrator records that it
@@ -104,6 +112,10 @@ ORDER_STATE_TITLES = {
 # What an unsuccessful answer makes of a pending order.
 UNSUCCESSFUL = {'DECLINE': 'declined', 'CANCEL': 'cancelled', 'ERROR': 'failed'}
 PAYMENT_WINDOW = timedelta(minutes=90)
+# How long an order whose payment the gateway holds for review waits for the decision.
+REVIEW_WINDOW = timedelta(days=7)
+# The answers that decide an attempt.
+FINAL_DECISIONS = ('ACCEPT', *UNSUCCESSFUL)
 
 # The refund facet of an order: none, some due, all refunded.
 REFUND_STATES = ('', 'due', 'refunded')
@@ -132,8 +144,10 @@ class Outcome:
     DECLINED = 'declined'
     CANCELLED = 'cancelled'
     FAILED = 'failed'
-    # Kept, nothing to do (a review, an older attempt's failure).
+    # Kept, nothing to do (an older attempt's failure, an answer already acted on).
     RECORDED = 'recorded'
+    # The gateway holds the attempt's payment for the chamber's review.
+    IN_REVIEW = 'in_review'
     # Not this order's: kept, and the order flagged for the chamber.
     FLAGGED = 'flagged'
 
@@ -180,6 +194,11 @@ class Order(StateTable, Located):
     TRANSITIONS = ORDER_TRANSITIONS
     state_event = OrderStateChanged
     kind = 'order'
+    # Orders stored before reviews were followed had none.
+    under_review = ()
+    review_since = None
+    review_ended = None
+    decided = ()
 
     def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
         if now.tzinfo is None:
@@ -206,6 +225,14 @@ class Order(StateTable, Located):
         # The checkout attempts, oldest first, by transaction_uuid.
         self.transaction_uuids = ()
         self.flagged = False
+        # The attempts whose payment the gateway holds for review, undecided,
+        # and since when the order has had one.
+        self.under_review = ()
+        self.review_since = None
+        # When the last of them was decided: the member then has a payment window again.
+        self.review_ended = None
+        # The attempts an answer decided (approved, declined, cancelled, failed).
+        self.decided = ()
         # Refunds by the gateway's transaction id.
         self.refunds = OOBTree()
 
@@ -260,14 +287,21 @@ class Order(StateTable, Located):
         return self.transaction_uuids[-1] if self.transaction_uuids else None
 
     def is_expired(self, now):
-        """Unpaid for longer than the payment window (or already marked expired)."""
+        """Unpaid for longer than the payment window (from the end of a
+        review, if it had one), or the review window while a payment is
+        under review (or already marked expired)."""
         if self.state == 'expired':
             return True
-        return self.state in UNPAID_STATES and now - self.created > PAYMENT_WINDOW
+        if self.under_review:
+            ends = self.created + REVIEW_WINDOW
+        else:
+            ends = (self.review_ended or self.created) + PAYMENT_WINDOW
+        return self.state in UNPAID_STATES and now > ends
 
     def is_payable(self, now):
-        """Whether the member may (still, or again) take this order to the gateway."""
-        return self.state in UNPAID_STATES and not self.is_expired(now)
+        """Whether the member may (still, or again) take this order to the
+        gateway: not while a payment of it is under review."""
+        return self.state in UNPAID_STATES and not self.under_review and not self.is_expired(now)
 
     def moved(self, old_state):
         self._reindex((self.service, old_state, self.refund_state))
@@ -343,6 +377,10 @@ class Order(StateTable, Located):
             if not self.flagged:
                 self.flagged = True
             return Outcome.FLAGGED, mismatch
+        if result.decision == 'REVIEW':
+            return self.hold_for_review(result.transaction_uuid, now), ''
+        if result.decision in FINAL_DECISIONS:
+            self._decided(result.transaction_uuid, now)
         if result.accepted:
             if self.state == 'paid':
                 self._owe_refund(result, transaction, 'paid_twice', now, request)
@@ -363,6 +401,42 @@ class Order(StateTable, Located):
             return Outcome.RECORDED, ''
         self.transition(new_state, now, request, note=result.reason_code or '')
         return new_state, ''
+
+    def hold_for_review(self, attempt, now):
+        """The gateway holds ``attempt``'s payment for review: unless an
+        answer decided it already (answers come in any order), it is under
+        review until one does."""
+        if attempt in self.under_review or attempt in self.decided:
+            return Outcome.RECORDED
+        if not self.under_review:
+            self.review_since = now
+            if isinstance(self.__parent__, Orders):
+                self.__parent__.in_review.insert((now, self.__name__))
+        self.under_review = (*self.under_review, attempt)
+        return Outcome.IN_REVIEW
+
+    def _decided(self, attempt, now):
+        """An answer decided ``attempt``: it is no longer under review."""
+        if attempt not in self.decided:
+            self.decided = (*self.decided, attempt)
+        if attempt not in self.under_review:
+            return
+        self.under_review = tuple(held for held in self.under_review if held != attempt)
+        if not self.under_review:
+            self.review_ended = now
+            self._review_over()
+
+    def review_left_to_the_chamber(self):
+        """The gateway held a payment for review longer than ``REVIEW_WINDOW``:
+        no longer followed (an approval that comes still pays the order or
+        is a refund due)."""
+        self.under_review = ()
+        self._review_over()
+
+    def _review_over(self):
+        if isinstance(self.__parent__, Orders):
+            self.__parent__.review_left((self.review_since, self.__name__))
+        self.review_since = None
 
     def _mismatch(self, result):
         """Why ``result`` is not an answer for one of this order's attempts, or ''."""
@@ -469,6 +543,7 @@ class Orders(Folder):
         self.by_request = OOBTree()
         self.filter_index = RecordIndex()
         self.closed_unpaid = OOTreeSet()
+        self.in_review = OOTreeSet()
 
     def add(self, name, order):
         super().add(name, order)
@@ -504,6 +579,17 @@ class Orders(Folder):
         ``closed_unpaid_to_ask`` gave it): it is not asked again."""
         if key in self.closed_unpaid:
             self.closed_unpaid.remove(key)
+
+    def in_review_to_ask(self, limit):
+        """``(since, name)`` of up to ``limit`` orders with a payment under
+        review, the longest held first."""
+        return list(islice(self.in_review.keys(), limit))
+
+    def review_left(self, key):
+        """The order of ``key`` (as ``in_review_to_ask`` gave it) has no
+        payment under review any more."""
+        if key in self.in_review:
+            self.in_review.remove(key)
 
     def find(self, services, states, first=None, last=None, limit=200, refund_states=None):
         """Orders newest first, by service, state, refund state and creation

@@ -25,7 +25,7 @@ from .certificate import issue_certificate
 from .company import ServiceRefused
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
-from .order import UNPAID_STATES
+from .order import REVIEW_WINDOW, UNPAID_STATES
 from .record_index import LAST_NAME, RecordIndex
 from .services import get_service, service_title
 from .states import StateTable
@@ -211,10 +211,16 @@ class ServiceRequest(StateTable, Located):
         if self.state == 'awaiting_payment' and self.order_id == order.id:
             self.transition('verified', now, request, note='order %s %s' % (order.id, order.state))
 
+    @property
+    def may_change(self):
+        """Whether the member may go back from payment to change a choice:
+        not while the gateway holds a payment of the order for review."""
+        return self.state == 'awaiting_payment' and not self.order.under_review
+
     def change_before_payment(self, now, request):
         """The member goes back from payment to change a choice: the order is
         withdrawn and the request is at step 3 again."""
-        if self.state != 'awaiting_payment':
+        if not self.may_change:
             raise ValueError('request %s is %s: nothing to change' % (self.id, self.state))
         order = self.order
         if order.state in UNPAID_STATES:
@@ -407,8 +413,8 @@ class ServiceRequests(Folder):
 
     def payment_under_way(self, service_request, now):
         """Another request for the same service and company whose payment is
-        under way (its order still payable) or was taken within ``PAID_WAIT``
-        and is not yet completed, or None: a second payment for one change
+        under way (its order still payable) or was taken within
+        ``PAID_WAIT`` and is not yet completed, or None: a second payment for one change
         would be money to give back.  A request paid longer ago (waiting for
         the registry, or failing) is the chamber's to sort out, and does not
         hold the company's members back; nor does anything hold back a
@@ -433,6 +439,24 @@ class ServiceRequests(Folder):
                 return other
             if other.state == 'paid' and now - other.order.paid_at <= PAID_WAIT:
                 return other
+        return None
+
+    def payment_held_for_review(self, service_request, now):
+        """An order for ``service_request``'s service and company (of any
+        request, this one included) whose payment the gateway holds for
+        review, or None: its approval may yet come, so another payment
+        for the same change would be money to give back."""
+        orders = find_root(self)['orders']
+        for since, name in orders.in_review_to_ask(limit=None):
+            order = orders.get(name)
+            made_for = None if order is None else self.get(order.request_id)
+            if (
+                made_for is not None
+                and now - since <= REVIEW_WINDOW
+                and (made_for.cr_number, made_for.service)
+                == (service_request.cr_number, service_request.service)
+            ):
+                return order
         return None
 
     def for_company(self, cr_number):

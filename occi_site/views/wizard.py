@@ -31,6 +31,10 @@ PRICE_CHANGED = _(
     'The price or the terms changed since this page was shown to you (the day changed, or '
     "the chamber's fees). Please read them again and confirm."
 )
+PAYMENT_HELD = _(
+    'A card payment for this service and company is being checked by the bank. '
+    'Please wait for its decision before you pay again.'
+)
 PAYMENT_UNDER_WAY = _(
     'Another request for this service and company is being paid or completed. '
     'Please confirm this one once it is completed, if you still need it.'
@@ -249,7 +253,11 @@ def confirm(service_request, request):
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
     service = get_service(service_request.service)
-    if request.root['requests'].payment_under_way(service_request, request.now) is not None:
+    requests = request.root['requests']
+    if requests.payment_held_for_review(service_request, request.now) is not None:
+        request.session.flash(request.localizer.translate(PAYMENT_HELD))
+        return back_to_step_3(request, service_request, service)
+    if requests.payment_under_way(service_request, request.now) is not None:
         request.session.flash(request.localizer.translate(PAYMENT_UNDER_WAY))
         return back_to_step_3(request, service_request, service)
     listed = request.commercial_registry.company(service_request.cr_number)
@@ -298,7 +306,7 @@ def back_to_step_3(request, service_request, service):
 @view_config(context=ServiceRequest, name='change', permission='edit', request_method='POST')
 def change(service_request, request):
     """From payment back to step 3, to change a choice: the order is withdrawn."""
-    if service_request.state == 'awaiting_payment':
+    if service_request.may_change:
         service_request.change_before_payment(request.now, request)
     return HTTPSeeOther(request.resource_url(service_request))
 
