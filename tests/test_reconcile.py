@@ -176,6 +176,30 @@ def test_no_second_payment_is_taken_while_one_is_held_for_review(stack, monkeypa
     assert 'The gateway holds a payment of this order for the chamber to review' in tab
 
 
+def test_a_review_for_an_expired_order_holds_back_the_new_orders_payment(stack, monkeypatch):
+    """The order expired while its payment was at the gateway and the
+    member made a new one; the gateway then says it holds the first payment
+    for review: the new order is not paid meanwhile, and the first order's
+    page says the bank is checking the payment."""
+    switch(stack, 'drop_notification')
+    first_request, first_page = renewal_order(stack)
+    approval = answer_of(pay(stack, first_page))  # and the browser never comes back
+    gateway = stack.portal.registry.occi_payment
+    monkeypatch.setattr(gateway, 'transactions', lambda reference, timeout=10.0: [])
+    at(stack, timedelta(minutes=91))
+    run_reconcile(stack)
+    assert order_states(stack, first_request) == ['expired']
+    stack.portal.registry.occi_clock = lambda: datetime.now(UTC)
+    _second_request, second_page = renewal_order(stack)
+    stack.browser.post('/payment/return', signed_answer(approval, decision='REVIEW'))
+    refused = second_page.forms[1].submit().follow()
+    assert 'A card payment for this service and company is being checked by the bank' in refused
+    assert 'gateway-checkout' not in refused.forms
+    first_order = stack.browser.get(first_page.request.url)
+    assert 'The bank is checking your card payment' in first_order
+    assert 'You can confirm your request again' not in first_order
+
+
 def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, monkeypatch, caplog):
     request_id, _said, _approval = held_for_review(stack, monkeypatch)
     at(stack, timedelta(days=8))
@@ -189,6 +213,9 @@ def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, m
         ),
     )
     assert followed == ([], [()])
+    [order] = in_db(stack, lambda site: [o.id for o in site['orders'].for_request(request_id)])
+    tab = admin_of(stack).get('/orders/%s/@@manage-payment' % order)
+    assert 'undecided after seven days' in tab
     assert 'held a payment of it for review' in caplog.text
     assert run_reconcile(stack) == {}
 

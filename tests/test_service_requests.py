@@ -675,6 +675,39 @@ def test_a_payment_held_for_review_after_its_order_expired_holds_the_next_paymen
     assert requests.payment_held_for_review(service_request, later) is order
 
 
+def test_a_second_review_is_given_the_whole_review_window(site, script):
+    service_request = start(site, script, 'renewal', '1229237')
+    order = order_for(service_request, script)
+    order.record_gateway_result(answer(order, 'REVIEW'), NOW, script)
+    declined = NOW + timedelta(days=5)
+    order.record_gateway_result(answer(order, 'DECLINE'), declined, script)
+    order.begin_checkout('uuid-2', {}, declined, script)
+    order.record_gateway_result(answer(order, 'REVIEW', 'uuid-2', 'T-2'), declined, script)
+    assert not order.is_expired(declined + REVIEW_WINDOW - timedelta(minutes=1))
+    assert order.is_expired(declined + REVIEW_WINDOW + timedelta(minutes=1))
+
+
+def test_what_a_payment_held_for_review_holds_back(site, script):
+    """Not a paid order's second payment (it can only be money to give
+    back), and of a service bought more than once, only its own request."""
+    requests = site['requests']
+    paid = order_for(start(site, script, 'renewal', '1229237'), script)
+    paid.begin_checkout('uuid-2', {}, NOW, script)  # two tabs
+    assert outcomes(paid, script, answer(paid), answer(paid, 'REVIEW', 'uuid-2', 'T-2')) == [
+        Outcome.PAID,
+        Outcome.IN_REVIEW,
+    ]
+    again = start(site, script, 'renewal', '1229237', civil_id='90000002')
+    assert requests.payment_held_for_review(again, NOW) is None
+    certificate = start(site, script, 'certificate', '1229237')
+    held = order_for(certificate, script)
+    held.record_gateway_result(answer(held, 'REVIEW'), NOW, script)
+    another = start(site, script, 'certificate', '1229237', civil_id='90000002')
+    assert requests.payment_held_for_review(another, NOW) is None
+    assert requests.payment_held_for_review(certificate, NOW) is held
+    assert requests.payment_held_for_review(certificate, NOW, besides=held) is None
+
+
 def test_a_review_answer_after_the_decision_holds_nothing(site, script):
     service_request = start(site, script, 'certificate', '1229237')
     order = order_for(service_request, script)

@@ -198,6 +198,7 @@ class Order(StateTable, Located):
     under_review = ()
     review_since = None
     review_ended = None
+    review_left_since = None
     decided = ()
 
     def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
@@ -293,7 +294,7 @@ class Order(StateTable, Located):
         if self.state == 'expired':
             return True
         if self.under_review:
-            ends = self.created + REVIEW_WINDOW
+            ends = self.review_since + REVIEW_WINDOW
         else:
             ends = (self.review_ended or self.created) + PAYMENT_WINDOW
         return self.state in UNPAID_STATES and now > ends
@@ -429,7 +430,8 @@ class Order(StateTable, Located):
     def review_left_to_the_chamber(self):
         """The gateway held a payment for review longer than ``REVIEW_WINDOW``:
         no longer followed (an approval that comes still pays the order or
-        is a refund due)."""
+        is a refund due); the order says since when, for the chamber."""
+        self.review_left_since = self.review_since
         self.under_review = ()
         self._review_over()
 

@@ -441,18 +441,25 @@ class ServiceRequests(Folder):
                 return other
         return None
 
-    def payment_held_for_review(self, service_request, now):
-        """An order for ``service_request``'s service and company (of any
-        request, this one included) whose payment the gateway holds for
-        review, or None: its approval may yet come, so another payment
-        for the same change would be money to give back."""
+    def payment_held_for_review(self, service_request, now, besides=None):
+        """An unpaid order (``besides`` excepted) whose payment the gateway
+        holds for review, for ``service_request`` itself or, for a service
+        paid once a change, for another request of its service and company;
+        or None: its approval may yet come, so another payment would be
+        money to give back.  Few orders are held at once (reconciliation
+        lets them go after ``REVIEW_WINDOW``)."""
         orders = find_root(self)['orders']
+        once = get_service(service_request.service).one_payment_at_a_time
         for since, name in orders.in_review_to_ask(limit=None):
             order = orders.get(name)
-            made_for = None if order is None else self.get(order.request_id)
-            if (
-                made_for is not None
-                and now - since <= REVIEW_WINDOW
+            if order is None or order is besides or order.state == 'paid':
+                continue
+            if now - since > REVIEW_WINDOW:
+                continue
+            made_for = self.get(order.request_id)
+            if made_for is service_request or (
+                once
+                and made_for is not None
                 and (made_for.cr_number, made_for.service)
                 == (service_request.cr_number, service_request.service)
             ):

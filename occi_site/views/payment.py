@@ -25,6 +25,10 @@ from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
 
 log = logging.getLogger(__name__)
+PAYMENT_HELD = _(
+    'A card payment for this service and company is being checked by the bank. '
+    'Please wait for its decision before you pay again.'
+)
 # Messages not signed by the gateway, audited per network address and hour.
 REFUSALS_AUDITED_PER_IP_HOUR = 20
 
@@ -65,6 +69,10 @@ def checkout(order, request):
     """Hand the member to the gateway with a new attempt's signed fields."""
     order.expire_if_stale(request.now, request)
     if not order.is_payable(request.now):
+        return HTTPSeeOther(request.resource_url(order))
+    requests = request.root['requests']
+    if requests.payment_held_for_review(order.service_request, request.now, besides=order):
+        request.session.flash(request.localizer.translate(PAYMENT_HELD))
         return HTTPSeeOther(request.resource_url(order))
     account = request.identity
     forename, _space, surname = account.full_name.partition(' ')

@@ -22,7 +22,7 @@ from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
 from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value
 from .fulfilment import complete_request
-from .payment import start_payment
+from .payment import PAYMENT_HELD, start_payment
 
 NO_LONGER_LISTED = _(
     'The commercial registry no longer lists you for this company: the request cannot go on.'
@@ -30,10 +30,6 @@ NO_LONGER_LISTED = _(
 PRICE_CHANGED = _(
     'The price or the terms changed since this page was shown to you (the day changed, or '
     "the chamber's fees). Please read them again and confirm."
-)
-PAYMENT_HELD = _(
-    'A card payment for this service and company is being checked by the bank. '
-    'Please wait for its decision before you pay again.'
 )
 PAYMENT_UNDER_WAY = _(
     'Another request for this service and company is being paid or completed. '
