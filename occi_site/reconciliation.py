@@ -37,7 +37,7 @@ from pyramid.scripting import prepare
 
 from .delivery import thread_of_the_portal, worker_mode
 from .integrations.payment import PaymentQueryError, PaymentResponseError
-from .resources.order import ORDER_SERVICES, REVIEW_WINDOW, UNPAID_STATES
+from .resources.order import ORDER_SERVICES, UNPAID_STATES, review_overdue
 from .resources.services import SERVICES
 from .views.fulfilment import complete_paid_request
 from .views.payment import settle_result
@@ -60,16 +60,18 @@ def unsettled_orders(site, before, limit):
 
 
 def reconcile(request, after, limit=1000):
-    """One pass over the orders unpaid for longer than ``after``, and those
-    closed unpaid whose payment window ended longer than ``after`` ago;
-    returns ``{order name: its state after the pass}`` (of a closed order,
-    only where the gateway approved a payment).
+    """One pass over the orders unpaid for longer than ``after``, those
+    with a payment held for review, and those closed unpaid whose payment
+    window ended longer than ``after`` ago; returns ``{order name: its state
+    after the pass}`` (of a held or closed order, only where the gateway
+    approved a payment).
 
     Each order is settled in a transaction of its own, retried on a conflict
     (with its notification arriving at that very moment, say); one that
     still fails is logged and left for the next pass.  A closed order the
-    gateway could not be asked about for ``CLOSED_ASKED_FOR`` is left to the
-    chamber, logged.
+    gateway could not be asked about for ``CLOSED_ASKED_FOR``, and a payment
+    held for review longer than ``REVIEW_WINDOW``, are left to the chamber,
+    logged.
     """
     tm, site = request.tm, request.root
     before = request.now - after
@@ -88,7 +90,7 @@ def reconcile(request, after, limit=1000):
             state = _settle(request, name, True)
             if state == 'paid':
                 states[name] = state
-        if since < request.now - REVIEW_WINDOW:
+        if review_overdue(since, request.now):
             _leave_review_to_the_chamber(request, key)
     for key in closed:
         ended, name = key

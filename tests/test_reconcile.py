@@ -201,7 +201,7 @@ def test_a_review_for_an_expired_order_holds_back_the_new_orders_payment(stack, 
 
 
 def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, monkeypatch, caplog):
-    request_id, _said, _approval = held_for_review(stack, monkeypatch)
+    request_id, _said, approval = held_for_review(stack, monkeypatch)
     at(stack, timedelta(days=8))
     run_reconcile(stack)
     assert order_states(stack, request_id) == ['expired']
@@ -214,8 +214,12 @@ def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, m
     )
     assert followed == ([], [()])
     [order] = in_db(stack, lambda site: [o.id for o in site['orders'].for_request(request_id)])
-    tab = admin_of(stack).get('/orders/%s/@@manage-payment' % order)
-    assert 'undecided after seven days' in tab
+    admin = admin_of(stack)
+    assert 'undecided after seven days' in admin.get('/orders/%s/@@manage-payment' % order)
+    # The approval comes after all, by notification: the order is paid, the note gone.
+    stack.browser.post('/payment/notify', dict(approval.fields))
+    assert order_states(stack, request_id) == ['paid']
+    assert 'undecided after' not in admin.get('/orders/%s/@@manage-payment' % order)
     assert 'held a payment of it for review' in caplog.text
     assert run_reconcile(stack) == {}
 

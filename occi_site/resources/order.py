@@ -117,6 +117,12 @@ REVIEW_WINDOW = timedelta(days=7)
 # The answers that decide an attempt.
 FINAL_DECISIONS = ('ACCEPT', *UNSUCCESSFUL)
 
+
+def review_overdue(since, now):
+    """Whether a review begun at ``since`` has outlasted ``REVIEW_WINDOW``."""
+    return now - since > REVIEW_WINDOW
+
+
 # The refund facet of an order: none, some due, all refunded.
 REFUND_STATES = ('', 'due', 'refunded')
 REFUND_STATE_TITLES = {
@@ -293,11 +299,11 @@ class Order(StateTable, Located):
         under review (or already marked expired)."""
         if self.state == 'expired':
             return True
+        if self.state not in UNPAID_STATES:
+            return False
         if self.under_review:
-            ends = self.review_since + REVIEW_WINDOW
-        else:
-            ends = (self.review_ended or self.created) + PAYMENT_WINDOW
-        return self.state in UNPAID_STATES and now > ends
+            return review_overdue(self.review_since, now)
+        return now - (self.review_ended or self.created) > PAYMENT_WINDOW
 
     def is_payable(self, now):
         """Whether the member may (still, or again) take this order to the
@@ -398,7 +404,7 @@ class Order(StateTable, Located):
             or self.state != 'pending'
             or result.transaction_uuid != self.last_attempt
         ):
-            # A review, an older attempt's answer, or one already acted on.
+            # An older attempt's answer, or one already acted on.
             return Outcome.RECORDED, ''
         self.transition(new_state, now, request, note=result.reason_code or '')
         return new_state, ''
@@ -420,6 +426,8 @@ class Order(StateTable, Located):
         """An answer decided ``attempt``: it is no longer under review."""
         if attempt not in self.decided:
             self.decided = (*self.decided, attempt)
+        if self.review_left_since is not None:
+            self.review_left_since = None
         if attempt not in self.under_review:
             return
         self.under_review = tuple(held for held in self.under_review if held != attempt)

@@ -25,7 +25,7 @@ from .certificate import issue_certificate
 from .company import ServiceRefused
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
-from .order import REVIEW_WINDOW, UNPAID_STATES
+from .order import UNPAID_STATES, review_overdue
 from .record_index import LAST_NAME, RecordIndex
 from .services import get_service, service_title
 from .states import StateTable
@@ -454,7 +454,7 @@ class ServiceRequests(Folder):
             order = orders.get(name)
             if order is None or order is besides or order.state == 'paid':
                 continue
-            if now - since > REVIEW_WINDOW:
+            if review_overdue(since, now):
                 continue
             made_for = self.get(order.request_id)
             if made_for is service_request or (
