@@ -129,27 +129,26 @@ def test_an_email_link_of_no_registration_writes_nothing(portal):
     assert last_transaction(portal) == before
 
 
-def test_refused_logins_from_one_address_are_audited_up_to_its_limit(tmp_path):
+def refused_login(browser):
+    browser.post('/saml/acs', {'SAMLResponse': 'x'}, status=400)
+
+
+def refused_logout(browser):
+    browser.get('/saml/sls', {'SAMLRequest': 'x'}, status=400)
+
+
+@pytest.mark.parametrize(
+    'send, action', [(refused_login, 'login.refused'), (refused_logout, 'logout.refused')]
+)
+def test_refused_pki_messages_from_one_address_are_audited_up_to_its_limit(tmp_path, send, action):
+    """Anyone may send them, unthrottled: they must not grow the audit log endlessly."""
     stack = Stack(tmp_path)
     try:
         browser = stack.new_browser()
         browser.get('/login')
         for _attempt in range(40):
-            browser.post('/saml/acs', {'SAMLResponse': 'x'}, status=400)
-        refused = [e for e in audit_of(stack.portal) if e['action'] == 'login.refused']
-    finally:
-        stack.close()
-    assert 0 < len(refused) < 40
-
-
-def test_refused_logout_messages_from_one_address_are_audited_up_to_its_limit(tmp_path):
-    """Anyone may send them, by GET and unthrottled: they must not grow the audit log endlessly."""
-    stack = Stack(tmp_path)
-    try:
-        browser = stack.new_browser()
-        for _attempt in range(40):
-            browser.get('/saml/sls', {'SAMLRequest': 'x'}, status=400)
-        refused = [e for e in audit_of(stack.portal) if e['action'] == 'logout.refused']
+            send(browser)
+        refused = [e for e in audit_of(stack.portal) if e['action'] == action]
     finally:
         stack.close()
     assert 0 < len(refused) < 40

@@ -304,13 +304,19 @@ def test_link_in_the_same_browser_goes_on_to_the_mobile_step(app, clock):
     assert 'Enter the code instead' not in response.follow()
 
 
-def test_a_link_that_can_no_longer_work_says_so_at_once(app, clock):
+def used_email_link(app):
+    """The e-mail link of a registration whose code was typed instead: it
+    has nothing left to prove."""
     fill(app)
     link = urlsplit(email_link(app))
-    # The code typed instead: the link has nothing left to prove.
     form = app.get('/register/verify-email').forms['deform']
     form['code'] = email_code(app)
     form.submit('verify')
+    return link
+
+
+def test_a_link_that_can_no_longer_work_says_so_at_once(app, clock):
+    link = used_email_link(app)
     page = another_browser(app).get(link.path + '?' + link.query, status=400)
     assert 'already been used or has expired' in page
     # Its registration gone.
@@ -321,11 +327,7 @@ def test_a_link_that_can_no_longer_work_says_so_at_once(app, clock):
 
 def test_a_used_link_opened_again_writes_nothing(app, site):
     """Mail readers fetch links again and again: only pressing Verify is audited."""
-    fill(app)
-    link = urlsplit(email_link(app))
-    form = app.get('/register/verify-email').forms['deform']
-    form['code'] = email_code(app)
-    form.submit('verify')
+    link = used_email_link(app)
     site._p_jar.sync()
     before = site._p_jar.db().lastTransaction()
     for _fetch in range(3):
