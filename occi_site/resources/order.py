@@ -539,7 +539,9 @@ class Orders(Folder):
     ``closed_unpaid``: (end of the payment window, or the closing if later;
     name) of the orders closed unpaid after they went to the gateway, until
     the gateway is asked about them once that window has closed
-    (``closed_unpaid_to_ask``)."""
+    (``closed_unpaid_to_ask``); and ``in_review``: (start of the review,
+    name) of the orders with a payment the gateway holds for review
+    (``in_review_to_ask``)."""
 
     __acl__ = [
         (Allow, 'role:admin', ALL_PERMISSIONS),

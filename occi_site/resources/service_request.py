@@ -413,8 +413,8 @@ class ServiceRequests(Folder):
 
     def payment_under_way(self, service_request, now):
         """Another request for the same service and company whose payment is
-        under way (its order still payable) or was taken within
-        ``PAID_WAIT`` and is not yet completed, or None: a second payment for one change
+        under way (its order still payable) or was taken within ``PAID_WAIT``
+        and is not yet completed, or None: a second payment for one change
         would be money to give back.  A request paid longer ago (waiting for
         the registry, or failing) is the chamber's to sort out, and does not
         hold the company's members back; nor does anything hold back a
