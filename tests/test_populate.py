@@ -1,6 +1,7 @@
 """occi-populate: synthetic companies, members and memberships whose indexes
 agree with the records, on a real FileStorage."""
 
+import gc
 import io
 import pathlib
 from datetime import date, timedelta
@@ -113,6 +114,39 @@ def test_running_again_adds_only_what_is_missing(populated, data_fs):
     assert {cr: site['companies'][cr].name_en for cr in names} == names
     conn.close()
     db.close()
+
+
+def test_the_collector_runs_after_each_commit_and_is_back_after_a_failure(data_fs, monkeypatch):
+    """Between two commits the batch's records are all held by the connection's
+    cache: the collector runs once after each commit, not over them while they
+    are made, and is on again afterwards, also when populating fails."""
+    db = DB(FileStorage(data_fs))
+    bootstrap_database(db)
+    collecting_while_made, full_collections = [], []
+    made = populate_script.synthetic_company
+
+    def synthetic_company(seed, index, today):
+        collecting_while_made.append(gc.isenabled())
+        if index == 35:
+            raise OSError('no space left on the device')
+        return made(seed, index, today)
+
+    def collected(phase, info):
+        if phase == 'start' and info['generation'] == 2:
+            full_collections.append(info)
+
+    monkeypatch.setattr(populate_script, 'synthetic_company', synthetic_company)
+    gc.callbacks.append(collected)
+    try:
+        with pytest.raises(OSError):
+            populate_script.populate(db, 50, seed=1, today=TODAY, batch_size=10, out=io.StringIO())
+    finally:
+        gc.callbacks.remove(collected)
+        db.close()
+    assert len(collecting_while_made) == 36 and not any(collecting_while_made)
+    # One after each of the three commits.
+    assert len(full_collections) >= 3
+    assert gc.isenabled()
 
 
 def test_a_database_on_another_storage_packs_its_usual_way():
