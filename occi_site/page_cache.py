@@ -40,7 +40,7 @@ from repoze.lru import LRUCache
 from translationstring import TranslationString
 
 from .headers import send_security_headers
-from .sessions import COOKIE_NAME, session_key
+from .sessions import session_key, session_token
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _sent(page):
 def kept_page_key(request):
     """Which kept page answers ``request``: only GET requests of visitors with
     no session are answered from them, by address and language."""
-    if request.method != 'GET' or COOKIE_NAME in request.cookies:
+    if request.method != 'GET' or session_token(request) is not None:
         return None
     environ = request.environ
     # As received: the page is kept even where the address does not decode.

@@ -81,7 +81,7 @@ class DatabaseSession(dict):
         self.settings = request.registry.occi_session_settings
         self.record = None
         self._cookie_callback = False
-        if COOKIE_NAME not in request.cookies:
+        if session_token(request) is None:
             return
         store = self._store()
         key = session_key(request)
@@ -203,13 +203,24 @@ class DatabaseSession(dict):
         return token if token is not None else self.new_csrf_token()
 
 
+def session_token(request):
+    """The session cookie's value as the browser sent it, or None where it
+    sent none (read once per request: a kept page's request asks three
+    times)."""
+    try:
+        return request._occi_session_token
+    except AttributeError:
+        token = request._occi_session_token = request.cookies.get(COOKIE_NAME)
+        return token
+
+
 def session_key(request):
     """The key of the session record the request's cookie names, or None
     where it has no cookie or one that is not a token (worked out once per
     request: kept pages look for it before the session is read)."""
     key = getattr(request, '_occi_session_key', None)
     if key is None:
-        token = request.cookies.get(COOKIE_NAME)
+        token = session_token(request)
         valid = token is not None and _TOKEN.match(token)
         key = request.registry.occi_session_settings.key_for(token) if valid else ''
         request._occi_session_key = key
