@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import webtest
 
+from occi_site.integrations.commercial_registry import SampleRegistry
 from occi_site.integrations.payment import sign_fields
 from occi_site.resources import ROOT_KEY, database
 
@@ -184,6 +185,35 @@ def test_after_a_declined_card_the_member_changes_the_request_and_pays(stack):
     orders = in_db(stack, lambda site: [o.state for o in site['orders'].for_request(request_id)])
     assert orders == ['withdrawn', 'paid']
     assert stack.server_errors() == []
+
+
+@pytest.mark.parametrize(
+    'language, message',
+    [
+        ('en', 'The commercial registry no longer lists you for this company'),
+        ('ar', 'لم يعد السجل التجاري يدرجك لهذه الشركة'),
+    ],
+)
+def test_an_order_for_a_cr_the_registry_no_longer_lists_you_for_is_not_paid(
+    stack, monkeypatch, language, message
+):
+    """The registry stops listing the member for the CR after the price was
+    accepted, within the order's payment window: Pay goes to no gateway, the
+    order is withdrawn and the request refused, as at step 3."""
+    request_id, order_page = renewal_order(stack)
+    monkeypatch.setattr(SampleRegistry, 'crs_for', lambda registry, civil_id: ('1445820',))
+    headers = {'Accept-Language': language}
+    answer = order_page.forms[1].submit(headers=headers, status=303)
+    assert answer.location == stack.base + '/requests/%s/' % request_id
+    page = answer.follow(headers=headers)
+    assert message in page.html.find(class_='flash').text
+
+    def states(site):
+        service_request = site['requests'][request_id]
+        order = site['orders'][service_request.order_id]
+        return service_request.state, order.state, order.transaction_uuids
+
+    assert in_db(stack, states) == ('refused', 'withdrawn', ())
 
 
 def test_cancel_at_the_gateway(stack):

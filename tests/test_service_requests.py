@@ -816,6 +816,18 @@ def test_an_approval_for_a_withdrawn_order_after_another_is_money_to_give_back(s
     assert (service_request.state, service_request.order_id) == ('paid', second.id)
 
 
+def test_a_request_refused_before_payment_withdraws_its_order_and_owes_a_late_approval_back(
+    site, script
+):
+    service_request = start(site, script, 'certificate', '1229237')
+    order = order_for(service_request, script)
+    service_request.refuse_before_payment('not_listed', NOW, script)
+    assert (order.state, service_request.state) == ('withdrawn', 'refused')
+    assert service_request.history[-1][1:] == ('refused', 'not_listed')
+    assert outcomes(order, script, answer(order)) == [Outcome.REFUND_DUE]
+    assert service_request.state == 'refused'
+
+
 def test_orders(site, script):
     orders = site['orders']
     order = orders.new_order(

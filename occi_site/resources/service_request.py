@@ -227,6 +227,12 @@ class ServiceRequest(StateTable, Located):
             order.withdraw(now, request)
         self.transition('verified', now, request, note='order %s withdrawn' % order.id)
 
+    def refuse_before_payment(self, reason, now, request):
+        """A rule refuses a request whose price was accepted, before its
+        payment: its order is withdrawn and the request refused."""
+        self.change_before_payment(now, request)
+        self.refuse(reason, now, request)
+
     def refuse(self, reason, now, request):
         """A rule refuses an open request before its price is accepted."""
         if not self.is_open:

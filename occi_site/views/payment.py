@@ -21,10 +21,14 @@ from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError, PaymentSignatureError
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
+from ..security import member_crs
 from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
 
 log = logging.getLogger(__name__)
+NO_LONGER_LISTED = _(
+    'The commercial registry no longer lists you for this company: the request cannot go on.'
+)
 PAYMENT_HELD = _(
     'A card payment for this service and company is being checked by the bank. '
     'Please wait for its decision before you pay again.'
@@ -70,13 +74,20 @@ def checkout(order, request):
     order.expire_if_stale(request.now, request)
     if not order.is_payable(request.now):
         return HTTPSeeOther(request.resource_url(order))
+    service_request = order.service_request
+    # As at step 3: the price is paid for the company by this person.
+    if service_request.cr_number not in member_crs(request):
+        if service_request.may_change:
+            service_request.refuse_before_payment('not_listed', request.now, request)
+        request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
+        return HTTPSeeOther(request.resource_url(service_request))
     requests = request.root['requests']
-    if requests.payment_held_for_review(order.service_request, request.now, besides=order):
+    if requests.payment_held_for_review(service_request, request.now, besides=order):
         request.session.flash(request.localizer.translate(PAYMENT_HELD))
         return HTTPSeeOther(request.resource_url(order))
     account = request.identity
     forename, _space, surname = account.full_name.partition(' ')
-    company = request.root['companies'].get(order.service_request.cr_number)
+    company = request.root['companies'].get(service_request.cr_number)
     transaction_uuid = uuid.uuid4().hex
     endpoint, fields = request.payment_gateway.checkout(
         reference_number=order.id,

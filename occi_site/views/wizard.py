@@ -22,11 +22,8 @@ from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
 from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value
 from .fulfilment import complete_request
-from .payment import PAYMENT_HELD, start_payment
+from .payment import NO_LONGER_LISTED, PAYMENT_HELD, start_payment
 
-NO_LONGER_LISTED = _(
-    'The commercial registry no longer lists you for this company: the request cannot go on.'
-)
 PRICE_CHANGED = _(
     'The price or the terms changed since this page was shown to you (the day changed, or '
     "the chamber's fees). Please read them again and confirm."
