@@ -118,6 +118,9 @@ def test_a_closed_order_the_gateway_cannot_be_asked_about_is_left_to_the_chamber
     assert order_states(stack, request_id) == ['withdrawn']
 
 
+HELD = 'A card payment for this service and company is being checked by the bank'
+
+
 def held_for_review(stack, monkeypatch):
     """A renewal paid at the gateway, which holds the payment for the
     chamber's review and says so by the browser's return (its notification
@@ -163,13 +166,17 @@ def test_a_payment_held_for_review_is_followed_until_the_chamber_decides_it(stac
 
 
 def test_no_second_payment_is_taken_while_one_is_held_for_review(stack, monkeypatch):
+    """Step 3 of another renewal of the company says a payment is held and
+    offers no confirmation; a confirmation posted all the same is refused."""
     request_id, _said, _approval = held_for_review(stack, monkeypatch)
     _second, url = verified_renewal(stack)
     page = stack.browser.get(url, {'years': '2'})
+    assert HELD in page
+    assert not page.html.find('button', attrs={'name': 'confirm'})
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
     form['years'] = '2'
-    refused = form.submit('confirm').follow()
-    assert 'A card payment for this service and company is being checked by the bank' in refused
+    refused = form.submit().follow()
+    assert HELD in refused
     assert not any(f.action.endswith('/checkout') for f in refused.forms.values())
     [order] = in_db(stack, lambda site: [o.id for o in site['orders'].for_request(request_id)])
     tab = admin_of(stack).get('/orders/%s/@@manage-payment' % order)
@@ -193,11 +200,33 @@ def test_a_review_for_an_expired_order_holds_back_the_new_orders_payment(stack, 
     _second_request, second_page = renewal_order(stack)
     stack.browser.post('/payment/return', signed_answer(approval, decision='REVIEW'))
     refused = second_page.forms[1].submit().follow()
-    assert 'A card payment for this service and company is being checked by the bank' in refused
+    assert HELD in refused
     assert 'gateway-checkout' not in refused.forms
     first_order = stack.browser.get(first_page.request.url)
     assert 'The bank is checking your card payment' in first_order
     assert 'You can confirm your request again' not in first_order
+    # The request waits for the new order: neither its page nor the order's offers to pay.
+    for page in (
+        stack.browser.get('/requests/%s/' % first_request),
+        stack.browser.get(second_page.request.url),
+    ):
+        assert HELD in page
+        assert not any(f.action.endswith('/checkout') for f in page.forms.values())
+
+
+def test_a_request_back_at_step_3_says_that_its_expired_orders_payment_is_held(stack, monkeypatch):
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    approval = answer_of(pay(stack, order_page))
+    gateway = stack.portal.registry.occi_payment
+    monkeypatch.setattr(gateway, 'transactions', lambda reference, timeout=10.0: [])
+    at(stack, timedelta(minutes=91))
+    run_reconcile(stack)
+    stack.portal.registry.occi_clock = lambda: datetime.now(UTC)
+    stack.browser.post('/payment/return', signed_answer(approval, decision='REVIEW'))
+    page = stack.browser.get('/requests/%s/' % request_id)
+    assert 'Total Amount' in page and HELD in page
+    assert not page.html.find('button', attrs={'name': 'confirm'})
 
 
 def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, monkeypatch, caplog):

@@ -54,16 +54,29 @@ def order_view(name='', **options):
     return view_config(context=Order, name=name, permission='view', **options)
 
 
+def payment_offer(request, order):
+    """``(payable, held)``: whether the member is offered to pay ``order``
+    now, and the other payment held for review that stops it, or None."""
+    if not order.is_payable(request.now):
+        return False, None
+    held = request.root['requests'].payment_held_for_review(
+        order.service_request, request.now, besides=order
+    )
+    return held is None, held
+
+
 @order_view(renderer='payment/order.jinja2', request_method='GET')
 def show_order(order, request):
     order.expire_if_stale(request.now, request)
     service_request = order.service_request
     service = get_service(service_request.service)
+    payable, held = payment_offer(request, order)
     return {
         'order': order,
         'service_request': service_request,
         'service': service,
-        'payable': order.is_payable(request.now),
+        'payable': payable,
+        'held': held,
         'crumbs': [(service.title, request.resource_url(service_request)), (_('Payment'), None)],
     }
 

@@ -22,7 +22,7 @@ from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
 from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value
 from .fulfilment import complete_request
-from .payment import NO_LONGER_LISTED, PAYMENT_HELD, start_payment
+from .payment import NO_LONGER_LISTED, PAYMENT_HELD, payment_offer, start_payment
 
 PRICE_CHANGED = _(
     'The price or the terms changed since this page was shown to you (the day changed, or '
@@ -170,7 +170,11 @@ def show_request(service_request, request):
     values = page_values(request, service_request)
     if service_request.state == 'verified':
         # Only step 3 shows the company: a page after it needs no registry.
-        values.update(company_view(request, service_request), step='confirm')
+        values.update(
+            company_view(request, service_request),
+            step='confirm',
+            held=request.root['requests'].payment_held_for_review(service_request, request.now),
+        )
         choices = dict(service_request.choices)
         choices.update(
             {
@@ -198,7 +202,7 @@ def show_request(service_request, request):
         values['certificate'] = request.root['certificates'][service_request.certificate_serial]
     if order is not None:
         values['order'] = order
-        values['payable'] = order.is_payable(request.now)
+        values['payable'], values['held'] = payment_offer(request, order)
     return values
 
 
