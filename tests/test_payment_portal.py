@@ -214,6 +214,41 @@ def test_an_order_for_a_cr_the_registry_no_longer_lists_you_for_is_not_paid(
         return service_request.state, order.state, order.transaction_uuids
 
     assert in_db(stack, states) == ('refused', 'withdrawn', ())
+    withdrawn = stack.browser.get(order_page.request.url)
+    assert 'This order was withdrawn: the request was refused. No money was taken.' in withdrawn
+    assert 'to change the request' not in withdrawn
+    notes = in_db(
+        stack,
+        lambda site: (
+            site['orders'][site['requests'][request_id].order_id].history[-1][1:],
+            site['requests'][request_id].history[-1][1:],
+        ),
+    )
+    assert notes == (('withdrawn', 'not_listed'), ('refused', 'not_listed'))
+
+
+def test_an_administrator_confirming_a_members_request_is_not_asked_for_the_listing(stack):
+    request_id, url = verified_renewal(stack)
+    page = admin_of(stack).get(url, {'years': '2'})
+    form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
+    form['years'] = '2'
+    assert form.submit('confirm').follow().request.path.startswith('/orders/')
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'awaiting_payment'
+
+
+def test_an_administrator_at_a_members_order_is_not_asked_for_the_members_listing(stack):
+    """An administrator opens a member's order and presses Pay: the member's
+    listing is the one checked, so the request is not refused for the
+    administrator's."""
+    request_id, order_page = renewal_order(stack)
+    page = admin_of(stack).get(order_page.request.url)
+    assert 'gateway-checkout' in page.forms[1].submit().forms
+
+    def states(site):
+        service_request = site['requests'][request_id]
+        return service_request.state, site['orders'][service_request.order_id].state
+
+    assert in_db(stack, states) == ('awaiting_payment', 'pending')
 
 
 def test_cancel_at_the_gateway(stack):

@@ -510,9 +510,10 @@ class Order(StateTable, Located):
         self._reindex(old_facets)
         announce(request, RefundMade, subject=self, when=now, refund=refund)
 
-    def withdraw(self, now, request):
-        """The member went back to change the request: this order is not to be paid."""
-        self.transition('withdrawn', now, request, note='by the member')
+    def withdraw(self, now, request, why='by the member'):
+        """The member went back to change the request, or a rule refused it
+        (``why``): this order is not to be paid."""
+        self.transition('withdrawn', now, request, note=why)
 
     def expire_if_stale(self, now, request):
         """Expire an order unpaid past its window and give its request back to

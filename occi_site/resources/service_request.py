@@ -217,20 +217,20 @@ class ServiceRequest(StateTable, Located):
         not while the gateway holds a payment of the order for review."""
         return self.state == 'awaiting_payment' and not self.order.under_review
 
-    def change_before_payment(self, now, request):
+    def change_before_payment(self, now, request, why='by the member'):
         """The member goes back from payment to change a choice: the order is
-        withdrawn and the request is at step 3 again."""
+        withdrawn (``why``) and the request is at step 3 again."""
         if not self.may_change:
             raise ValueError('request %s is %s: nothing to change' % (self.id, self.state))
         order = self.order
         if order.state in UNPAID_STATES:
-            order.withdraw(now, request)
+            order.withdraw(now, request, why)
         self.transition('verified', now, request, note='order %s withdrawn' % order.id)
 
     def refuse_before_payment(self, reason, now, request):
         """A rule refuses a request whose price was accepted, before its
         payment: its order is withdrawn and the request refused."""
-        self.change_before_payment(now, request)
+        self.change_before_payment(now, request, why=reason)
         self.refuse(reason, now, request)
 
     def refuse(self, reason, now, request):

@@ -21,7 +21,7 @@ from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError, PaymentSignatureError
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
-from ..security import member_crs
+from ..security import listed_for
 from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
 
@@ -88,8 +88,8 @@ def checkout(order, request):
     if not order.is_payable(request.now):
         return HTTPSeeOther(request.resource_url(order))
     service_request = order.service_request
-    # As at step 3: the price is paid for the company by this person.
-    if service_request.cr_number not in member_crs(request):
+    # As at step 3: the price is paid for the company by a person the registry lists for it.
+    if not listed_for(request, service_request.civil_id, service_request.cr_number):
         if service_request.may_change:
             service_request.refuse_before_payment('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
