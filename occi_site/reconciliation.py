@@ -40,7 +40,7 @@ from .integrations.payment import PaymentQueryError, PaymentResponseError
 from .resources.order import ORDER_SERVICES, UNPAID_STATES, review_overdue
 from .resources.services import SERVICES
 from .views.fulfilment import complete_paid_request
-from .views.payment import settle_result
+from .views.payment import settle_results
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,7 @@ def _settle(request, name, checked_out, closed_key=None):
             with attempt:
                 tm.get().note('reconciliation: %s' % name)
                 order = site['orders'][name]
-                for result in results:
-                    if not order.has_kept(result.fields):
-                        settle_result(request, result, CHANNEL)
+                settle_results(request, order, results, CHANNEL)
                 order.expire_if_stale(request.now, request)
                 if closed_key is not None and answered:
                     site['orders'].asked_after_closing(closed_key)

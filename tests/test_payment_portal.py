@@ -706,3 +706,76 @@ def test_a_renewal_paid_after_a_debit_was_recorded_is_not_made_and_its_payment_o
     assert transaction_id in mail['body']
     assert 'The request this payment was for could not be completed.' in mail['body']
     assert stack.server_errors() == []
+
+
+def ask_the_gateway(admin, order_url, **kw):
+    tab = admin.get(order_url + '@@manage-payment')
+    form = next(f for f in tab.forms.values() if f.action.endswith('/ask-gateway'))
+    return form.submit(**kw)
+
+
+@pytest.mark.parametrize(
+    'language, recorded, nothing_new',
+    [
+        (
+            'en',
+            'The gateway was asked about this order: 1 of its answers had not reached the portal',
+            'the portal had every answer it gave already',
+        ),
+        ('ar', 'سُئلت بوابة الدفع عن أمر الدفع هذا: 1 من إجاباتها', 'كانت لدى البوابة الإلكترونية'),
+    ],
+)
+def test_an_administrator_asks_the_gateway_about_a_payment_whose_answers_were_lost(
+    stack, language, recorded, nothing_new
+):
+    """The member paid and neither the browser's return nor the notification
+    came: "Ask the gateway now" on the Payment tab records the approval
+    through the usual path (the request completed), audited as the
+    administrator's; asked again, nothing is recorded twice."""
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    pay(stack, order_page)  # and the browser never comes back
+    admin = admin_of(stack)
+    headers = {'Accept-Language': language}
+    order_url = order_page.request.url
+    asked = ask_the_gateway(admin, order_url, headers=headers)
+    assert asked.status_int == 303 and asked.location == order_url + '@@manage-payment'
+    assert recorded in asked.follow(headers=headers).html.find(class_='flash').text
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'fulfilled'
+    assert len(fulfilments(stack)) == 1
+    answers = in_db(
+        stack,
+        lambda site: [
+            (entry['action'], entry['user'], entry['details']['channel'])
+            for _key, entry in site['audit'].latest(action='payment.accept')
+        ],
+    )
+    assert answers == [('payment.accept', '90000009', 'administrator')]
+    again = ask_the_gateway(admin, order_url, headers=headers).follow(headers=headers)
+    assert nothing_new in again.html.find(class_='flash').text
+    assert len(fulfilments(stack)) == 1
+
+
+def test_the_gateway_that_cannot_be_asked_changes_nothing(stack):
+    switch(stack, 'drop_notification')
+    request_id, order_page = renewal_order(stack)
+    pay(stack, order_page)
+    admin = admin_of(stack)
+    gateway = stack.portal.registry.occi_payment
+    gateway.query_url = 'http://127.0.0.1:9/query'
+    shown = ask_the_gateway(admin, order_page.request.url).follow()
+    assert 'The gateway could not be asked about this order just now' in shown
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'awaiting_payment'
+
+
+def test_only_an_administrator_asks_the_gateway_and_only_with_the_sessions_token(stack):
+    """Asked of an order that went to the gateway; by an administrator, with the session's token."""
+    _request_id, order_page = renewal_order(stack)
+    order_url = order_page.request.url
+    admin = admin_of(stack)
+    assert 'Ask the gateway now' not in admin.get(order_url + '@@manage-payment')
+    to_gateway(stack, order_page)
+    token = order_page.forms[1]['csrf_token'].value
+    stack.browser.post(order_url + 'ask-gateway', {'csrf_token': token}, status=403)
+    admin.post(order_url + 'ask-gateway', status=400)
+    ask_the_gateway(admin, order_url, status=303)

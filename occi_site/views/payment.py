@@ -162,6 +162,18 @@ def settle_result(request, result, channel):
     return order
 
 
+def settle_results(request, order, results, channel):
+    """Give ``order`` the answers of a status query (``results``: all the
+    gateway says of the order, said before or not) that it has not kept;
+    returns how many it had not."""
+    given = 0
+    for result in results:
+        if not order.has_kept(result.fields):
+            settle_result(request, result, channel)
+            given += 1
+    return given
+
+
 @view_config(route_name='payment_return', request_method='POST', require_csrf=False)
 def browser_return(request):
     order, refused = settle(request, 'browser')

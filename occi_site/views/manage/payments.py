@@ -1,16 +1,33 @@
 """An order's Payment tab: its amount, the gateway's answers, its flags and
 its refunds; here an administrator records that a refund due was made (the
-order audits it and tells the member)."""
+order audits it and tells the member), and asks the gateway what it decided."""
+
+import logging
 
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
 
 from ...i18n import _
+from ...integrations.payment import PaymentQueryError, PaymentResponseError
 from ...resources.order import ORDER_STATE_TITLES, Order
 from ..forms import text_node
+from ..payment import settle_results
 from .forms import ManageForm
 from .tabs import mgmt_view
+
+log = logging.getLogger(__name__)
+# The channel of the answers an administrator's question brings (the audit log shows it).
+ASKED_BY_AN_ADMINISTRATOR = 'administrator'
+ANSWERS_RECORDED = _(
+    'The gateway was asked about this order: ${count} of its answers had not reached the portal '
+    'and are recorded now.'
+)
+NOTHING_NEW = _(
+    'The gateway was asked about this order: the portal had every answer it gave already.'
+)
+NOT_ASKED = _('The gateway could not be asked about this order just now. Please try again later.')
 
 
 @colander.deferred
@@ -71,3 +88,24 @@ class PaymentView(ManageForm):
             appstruct['transaction_id'], appstruct['note'], self.request.now, self.request
         )
         return HTTPSeeOther(self.request.url)
+
+
+@view_config(context=Order, name='ask-gateway', permission='manage', request_method='POST')
+def ask_gateway(order, request):
+    """The Payment tab's "Ask the gateway now": what the gateway decided for
+    the order's attempts, asked at once, as reconciliation asks on its passes
+    (which stop after a day for a closed order, after ``REVIEW_WINDOW`` for a
+    payment held for review). Answers the order has not kept take the path
+    every answer takes (a payment recorded, a request completed, a refund
+    due flagged) and are audited as the administrator's."""
+    translate = request.localizer.translate
+    try:
+        results = request.payment_gateway.transactions(order.id)
+    except (PaymentQueryError, PaymentResponseError) as error:
+        log.error('order %s: the gateway could not say: %s', order.id, error)
+        request.session.flash(translate(NOT_ASKED))
+    else:
+        given = settle_results(request, order, results, ASKED_BY_AN_ADMINISTRATOR)
+        message = ANSWERS_RECORDED if given else NOTHING_NEW
+        request.session.flash(translate(message, mapping={'count': given}))
+    return HTTPSeeOther(request.resource_url(order, '@@manage-payment'))
