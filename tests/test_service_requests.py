@@ -708,6 +708,28 @@ def test_what_a_payment_held_for_review_holds_back(site, script):
     assert requests.payment_held_for_review(certificate, NOW, besides=held) is None
 
 
+def test_the_note_of_a_review_left_to_the_chamber_goes_only_with_its_decision(site, script):
+    """A payment held for review longer than the review window is left to
+    the chamber, which the order says; another attempt's answer does not
+    take that note away, the held attempt's decision does."""
+    service_request = start(site, script, 'certificate', '1229237')
+    order = order_for(service_request, script)
+    order.begin_checkout('uuid-2', {'checkout': 'second tab'}, NOW, script)
+    order.record_gateway_result(answer(order, 'REVIEW'), NOW, script)
+    order.review_left_to_the_chamber()
+    assert order.review_left_since == NOW
+    later = NOW + REVIEW_WINDOW * 2
+    order.record_gateway_result(answer(order, 'DECLINE', 'uuid-2', 'T-2'), later, script)
+    assert order.review_left_since == NOW
+    order.record_gateway_result(answer(order, 'DECLINE'), later, script)
+    assert (order.review_left_since, order.review_left) == (None, ())
+    # Left to the chamber before the attempts held were kept: any decision ends the note.
+    legacy = order_for(start(site, script, 'renewal', '1229237'), script)
+    legacy.review_left_since = NOW
+    legacy.record_gateway_result(answer(legacy, 'DECLINE'), later, script)
+    assert legacy.review_left_since is None
+
+
 def test_a_review_answer_after_the_decision_holds_nothing(site, script):
     service_request = start(site, script, 'certificate', '1229237')
     order = order_for(service_request, script)

@@ -205,6 +205,9 @@ class Order(StateTable, Located):
     review_since = None
     review_ended = None
     review_left_since = None
+    # The attempts held when the review was left to the chamber (none kept
+    # for an order left before they were).
+    review_left = ()
     decided = ()
 
     def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
@@ -426,8 +429,12 @@ class Order(StateTable, Located):
         """An answer decided ``attempt``: it is no longer under review."""
         if attempt not in self.decided:
             self.decided = (*self.decided, attempt)
-        if self.review_left_since is not None:
-            self.review_left_since = None
+        if self.review_left_since is not None and (
+            attempt in self.review_left or not self.review_left
+        ):
+            self.review_left = tuple(left for left in self.review_left if left != attempt)
+            if not self.review_left:
+                self.review_left_since = None
         if attempt not in self.under_review:
             return
         self.under_review = tuple(held for held in self.under_review if held != attempt)
@@ -438,8 +445,10 @@ class Order(StateTable, Located):
     def review_left_to_the_chamber(self):
         """The gateway held a payment for review longer than ``REVIEW_WINDOW``:
         no longer followed (an approval that comes still pays the order or
-        is a refund due); the order says since when, for the chamber."""
+        is a refund due); the order says since when, for the chamber, until
+        an answer decides the attempts held."""
         self.review_left_since = self.review_since
+        self.review_left = self.under_review
         self.under_review = ()
         self._review_over()
 
