@@ -61,16 +61,6 @@ def member_crs(request):
     return cached
 
 
-def listed_for(request, civil_id, cr_number):
-    """Whether the commercial registry lists ``civil_id`` for ``cr_number``
-    (the logged-in person's CRs as ``member_crs`` has them): an
-    administrator acting on a member's request is not asked about."""
-    account = request.identity
-    if account is not None and account.civil_id == civil_id:
-        return cr_number in member_crs(request)
-    return cr_number in request.commercial_registry.crs_for(civil_id)
-
-
 class SecurityPolicy:
     """Identity and principals are worked out once per request (a page asks
     what the person may do for every object it lists) and forgotten when

@@ -227,28 +227,43 @@ def test_an_order_for_a_cr_the_registry_no_longer_lists_you_for_is_not_paid(
     assert notes == (('withdrawn', 'not_listed'), ('refused', 'not_listed'))
 
 
-def test_an_administrator_confirming_a_members_request_is_not_asked_for_the_listing(stack):
+def test_only_the_requests_member_accepts_its_price_and_pays_it(stack):
+    """An administrator may open a member's request and order, not accept the
+    price on the member's personal verification nor pay it in the member's
+    name (the gateway would be given the administrator's name and contacts)."""
     request_id, url = verified_renewal(stack)
-    page = admin_of(stack).get(url, {'years': '2'})
+    admin = admin_of(stack)
+    page = admin.get(url, {'years': '2'})
+    assert not page.html.find('button', attrs={'name': 'confirm'})
+    token = next(f for f in page.forms.values() if f.action.endswith('/confirm'))['csrf_token']
+    admin.post(url + 'confirm', {'csrf_token': token.value, 'years': '2'}, status=403)
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'verified'
+    page = stack.browser.get(url, {'years': '2'})
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
     form['years'] = '2'
-    assert form.submit('confirm').follow().request.path.startswith('/orders/')
-    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'awaiting_payment'
-
-
-def test_an_administrator_at_a_members_order_is_not_asked_for_the_members_listing(stack):
-    """An administrator opens a member's order and presses Pay: the member's
-    listing is the one checked, so the request is not refused for the
-    administrator's."""
-    request_id, order_page = renewal_order(stack)
-    page = admin_of(stack).get(order_page.request.url)
-    assert 'gateway-checkout' in page.forms[1].submit().forms
+    order_page = form.submit('confirm').follow()
+    at_the_order = admin.get(order_page.request.url)
+    assert not [f for f in at_the_order.forms.values() if f.action.endswith('/checkout')]
+    admin.post(order_page.request.url + 'checkout', {'csrf_token': token.value}, status=403)
 
     def states(site):
         service_request = site['requests'][request_id]
-        return service_request.state, site['orders'][service_request.order_id].state
+        order = site['orders'][service_request.order_id]
+        return service_request.state, order.state, order.transaction_uuids
 
-    assert in_db(stack, states) == ('awaiting_payment', 'pending')
+    assert in_db(stack, states) == ('awaiting_payment', 'created', ())
+
+
+def test_an_order_the_member_withdrew_says_so_after_the_request_is_refused(stack, monkeypatch):
+    request_id, order_page = renewal_order(stack)
+    change = next(f for f in order_page.forms.values() if f.action.endswith('/change'))
+    step_3 = change.submit().follow()
+    monkeypatch.setattr(SampleRegistry, 'crs_for', lambda registry, civil_id: ('1445820',))
+    next(f for f in step_3.forms.values() if f.action.endswith('/confirm')).submit('confirm')
+    assert in_db(stack, lambda site: site['requests'][request_id].state) == 'refused'
+    withdrawn = stack.browser.get(order_page.request.url)
+    assert 'This order was withdrawn to change the request' in withdrawn
+    assert 'the request was refused' not in withdrawn
 
 
 def test_cancel_at_the_gateway(stack):

@@ -8,6 +8,7 @@ to a small HTTP server started here), are read back with the adapter too.
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from datetime import date
@@ -589,6 +590,41 @@ def test_status_query_over_http(sandbox, portal_gateway):
         server.shutdown()
     with pytest.raises(PaymentQueryError, match='could not be asked'):
         gateway.transactions('OCCI-NOTHING', timeout=2)
+
+
+@pytest.mark.parametrize(
+    'answer',
+    [b'not an answer in HTTP\r\n\r\n', b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"tr'],
+)
+def test_a_broken_answer_to_the_status_query_is_a_query_error(answer):
+    """Something answering in place of the gateway with no HTTP, or dropping
+    the connection mid-answer: the order is asked about again later (by
+    reconciliation's next pass, or the administrator's next question)."""
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+
+    def answer_once():
+        connection, _address = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(answer)
+
+    thread = threading.Thread(target=answer_once)
+    thread.start()
+    gateway = SecureAcceptanceGateway(
+        endpoint_url='http://localhost/gateway/pay',
+        query_url='http://127.0.0.1:%d/query' % listener.getsockname()[1],
+        profile_id='OCCI-PORTAL',
+        access_key='ak-0123',
+        secret_key='sk-for-the-sandbox-tests',
+    )
+    try:
+        with pytest.raises(PaymentQueryError, match='could not be asked'):
+            gateway.transactions('OCCI-NOTHING', timeout=5)
+    finally:
+        thread.join()
+        listener.close()
 
 
 @pytest.mark.parametrize(

@@ -244,7 +244,9 @@ def test_a_payment_held_for_review_never_decided_is_left_to_the_chamber(stack, m
     assert followed == ([], [()])
     [order] = in_db(stack, lambda site: [o.id for o in site['orders'].for_request(request_id)])
     admin = admin_of(stack)
-    assert 'undecided after seven days' in admin.get('/orders/%s/@@manage-payment' % order)
+    tab = admin.get('/orders/%s/@@manage-payment' % order)
+    assert 'undecided after seven days; the portal no longer asks about it on its own' in tab
+    assert 'Ask the gateway now' in tab
     # The approval comes after all, by notification: the order is paid, the note gone.
     stack.browser.post('/payment/notify', dict(approval.fields))
     assert order_states(stack, request_id) == ['paid']

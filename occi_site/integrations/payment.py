@@ -21,6 +21,7 @@ the settings.
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import urllib.parse
@@ -323,8 +324,9 @@ class SecureAcceptanceGateway:
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 answer = response.read()
-        except (OSError, ValueError) as error:
-            raise PaymentQueryError(f'the gateway could not be asked: {error}') from None
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            # HTTPException: an answer that is not HTTP, or one cut short.
+            raise PaymentQueryError(f'the gateway could not be asked: {error!r}') from None
         return self.read_transactions(reference_number, answer)
 
 

@@ -84,6 +84,8 @@ ORDER_STATES = (
     'withdrawn',
 )
 # The states from which an order may still be paid at the gateway.
+# Why an order is withdrawn when the member goes back to change the request.
+BY_THE_MEMBER = 'by the member'
 UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
 # Closed unpaid: a tab left at the gateway may still pay such an order.
 CLOSED_UNPAID_STATES = ('expired', 'withdrawn')
@@ -519,10 +521,15 @@ class Order(StateTable, Located):
         self._reindex(old_facets)
         announce(request, RefundMade, subject=self, when=now, refund=refund)
 
-    def withdraw(self, now, request, why='by the member'):
+    def withdraw(self, now, request, why=BY_THE_MEMBER):
         """The member went back to change the request, or a rule refused it
         (``why``): this order is not to be paid."""
         self.transition('withdrawn', now, request, note=why)
+
+    @property
+    def withdrawn_by_the_member(self):
+        """Whether the order is withdrawn because the member went back to change the request."""
+        return self.state == 'withdrawn' and self.history[-1][2] == BY_THE_MEMBER
 
     def expire_if_stale(self, now, request):
         """Expire an order unpaid past its window and give its request back to

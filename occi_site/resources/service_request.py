@@ -25,7 +25,7 @@ from .certificate import issue_certificate
 from .company import ServiceRefused
 from .folder import Folder, Located
 from .multi_index import file_under, filed_under, unfile
-from .order import UNPAID_STATES, review_overdue
+from .order import BY_THE_MEMBER, UNPAID_STATES, review_overdue
 from .record_index import LAST_NAME, RecordIndex
 from .services import get_service, service_title
 from .states import StateTable
@@ -217,7 +217,7 @@ class ServiceRequest(StateTable, Located):
         not while the gateway holds a payment of the order for review."""
         return self.state == 'awaiting_payment' and not self.order.under_review
 
-    def change_before_payment(self, now, request, why='by the member'):
+    def change_before_payment(self, now, request, why=BY_THE_MEMBER):
         """The member goes back from payment to change a choice: the order is
         withdrawn (``why``) and the request is at step 3 again."""
         if not self.may_change:

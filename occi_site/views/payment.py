@@ -12,7 +12,7 @@ back to the request, which says what happened and offers to try again.
 import logging
 import uuid
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..certificates import ReceiptData, render_receipt
@@ -21,7 +21,7 @@ from ..i18n import _, localizer_for
 from ..integrations.payment import PaymentResponseError, PaymentSignatureError
 from ..resources.order import Order, Outcome
 from ..resources.services import get_service
-from ..security import listed_for
+from ..security import member_crs
 from .codes import count_failure, over_limit
 from .fulfilment import complete_paid_request
 
@@ -56,8 +56,9 @@ def order_view(name='', **options):
 
 def payment_offer(request, order):
     """``(payable, held)``: whether the member is offered to pay ``order``
-    now, and the other payment held for review that stops it, or None."""
-    if not order.is_payable(request.now):
+    now, and the other payment held for review that stops it, or None.  An
+    administrator opening the order is offered nothing."""
+    if request.authenticated_userid != order.civil_id or not order.is_payable(request.now):
         return False, None
     held = request.root['requests'].payment_held_for_review(
         order.service_request, request.now, besides=order
@@ -84,12 +85,15 @@ def show_order(order, request):
 @order_view('checkout', renderer='payment/checkout.jinja2', request_method='POST')
 def checkout(order, request):
     """Hand the member to the gateway with a new attempt's signed fields."""
+    # The gateway is given the payer's name and contacts: the member's own.
+    if request.authenticated_userid != order.civil_id:
+        raise HTTPForbidden()
     order.expire_if_stale(request.now, request)
     if not order.is_payable(request.now):
         return HTTPSeeOther(request.resource_url(order))
     service_request = order.service_request
     # As at step 3: the price is paid for the company by a person the registry lists for it.
-    if not listed_for(request, service_request.civil_id, service_request.cr_number):
+    if service_request.cr_number not in member_crs(request):
         if service_request.may_change:
             service_request.refuse_before_payment('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))

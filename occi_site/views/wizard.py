@@ -17,7 +17,7 @@ from ..resources.company import ServiceRefused
 from ..resources.service_request import ServiceRequest
 from ..resources.services import SERVICES, get_service
 from ..resources.verification import normalise_mobile
-from ..security import listed_for, member_crs
+from ..security import member_crs
 from .auth import start_authentication
 from .captcha import CaptchaWidget, check_answer
 from .forms import MOBILE, MOBILE_MESSAGE, FormView, text_value
@@ -174,6 +174,7 @@ def show_request(service_request, request):
             company_view(request, service_request),
             step='confirm',
             held=request.root['requests'].payment_held_for_review(service_request, request.now),
+            confirmable=request.authenticated_userid == service_request.civil_id,
         )
         choices = dict(service_request.choices)
         choices.update(
@@ -242,10 +243,13 @@ def verify(service_request, request):
 @view_config(context=ServiceRequest, name='confirm', permission='edit', request_method='POST')
 def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
+    # On the member's own personal verification: not an administrator's to accept.
+    if request.authenticated_userid != service_request.civil_id:
+        raise HTTPForbidden()
     if service_request.state != 'verified' or not service_request.step_up_is_fresh(request.now):
         return HTTPSeeOther(request.resource_url(service_request))
-    # Listed at step 1, perhaps no longer: the price is accepted for the company by its member.
-    if not listed_for(request, service_request.civil_id, service_request.cr_number):
+    # Listed at step 1, perhaps no longer: the price is accepted for the company by this person.
+    if service_request.cr_number not in member_crs(request):
         service_request.refuse('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
