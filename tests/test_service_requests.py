@@ -687,6 +687,20 @@ def test_a_second_review_is_given_the_whole_review_window(site, script):
     assert order.is_expired(declined + REVIEW_WINDOW + timedelta(minutes=1))
 
 
+def test_two_payments_held_at_once_are_each_followed_for_the_whole_review_window(site, script):
+    """A second tab's payment is held five days after the first's: the order
+    is followed, and waits, for the review window from the second hold."""
+    orders = site['orders']
+    order = order_for(start(site, script, 'renewal', '1229237'), script)
+    order.begin_checkout('uuid-2', {'checkout': 'second tab'}, NOW, script)
+    order.record_gateway_result(answer(order, 'REVIEW'), NOW, script)
+    second_held = NOW + timedelta(days=5)
+    order.record_gateway_result(answer(order, 'REVIEW', 'uuid-2', 'T-2'), second_held, script)
+    assert list(orders.in_review) == [(second_held, order.id)]
+    assert not order.is_expired(NOW + REVIEW_WINDOW + timedelta(days=1))
+    assert order.is_expired(second_held + REVIEW_WINDOW + timedelta(minutes=1))
+
+
 def test_what_a_payment_held_for_review_holds_back(site, script):
     """Not a paid order's second payment (it can only be money to give
     back), and of a service bought more than once, only its own request."""

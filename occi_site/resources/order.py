@@ -420,10 +420,13 @@ class Order(StateTable, Located):
         review until one does."""
         if attempt in self.under_review or attempt in self.decided:
             return Outcome.RECORDED
-        if not self.under_review:
-            self.review_since = now
-            if isinstance(self.__parent__, Orders):
-                self.__parent__.in_review.insert((now, self.__name__))
+        if self.under_review:
+            # Another attempt is held already: the window runs from this
+            # hold, so that each held payment is followed for the whole of it.
+            self._review_over()
+        self.review_since = now
+        if isinstance(self.__parent__, Orders):
+            self.__parent__.in_review.insert((now, self.__name__))
         self.under_review = (*self.under_review, attempt)
         return Outcome.IN_REVIEW
 
