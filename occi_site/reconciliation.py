@@ -2,16 +2,17 @@
 
 The gateway answers the portal twice, through the member's browser and
 server to server; when both are lost (a server killed mid-request, a network
-fault) nothing else would ever ask again.  A pass takes the orders still
-unpaid some minutes after they were made, asks the gateway by reference
-number what it decided (the status query) and gives each answer not yet
-kept to the order through the path a notification takes; orders the gateway
-has no decision for stay as they are until their payment window closes, then
-expire.  An order closed unpaid after it went to the gateway (expired, or
-withdrawn when the member went back to change the request) may still be paid
-in a tab left at the gateway: a pass asks about it once, after its payment
-window has closed.  An order with a payment the gateway holds for review
-(``Order.under_review``) is asked about on every pass, whatever its state,
+fault) nothing but these passes (and an administrator's "Ask the gateway
+now" on the order's Payment tab) would ask again.  A pass takes the orders
+still unpaid some minutes after they were made, asks the gateway by
+reference number what it decided (the status query) and gives each answer
+not yet kept to the order through the path a notification takes; orders the
+gateway has no decision for stay as they are until their payment window
+closes, then expire.  An order closed unpaid after it went to the gateway
+(expired, or withdrawn) may still be paid in a tab left at the gateway: a
+pass asks about it once, after its payment window has closed.  An order with
+a payment the gateway holds for review (``Order.under_review``) is asked
+about on every pass, whatever its state,
 until an answer decides the payment or ``REVIEW_WINDOW`` has passed (then it
 is left to the chamber, logged): the chamber may decide it at the gateway's
 back office, which need not notify the portal.  A pass also completes the
@@ -153,7 +154,8 @@ def _leave_to_the_chamber(request, key):
             request.root['orders'].asked_after_closing(key)
     log.error(
         'order %s: closed unpaid, and the gateway could not say for a day whether a tab '
-        'left at it paid it: look the order up at the gateway',
+        'left at it paid it: look the order up at the gateway, or press Ask the gateway now '
+        "on the order's Payment tab",
         key[1],
     )
 
@@ -170,7 +172,7 @@ def _leave_review_to_the_chamber(request, key):
             orders[key[1]].review_left_to_the_chamber()
     log.error(
         'order %s: the gateway has held a payment of it for review since %s, undecided: '
-        'decide it at the gateway, then look the order up',
+        "decide it at the gateway, then press Ask the gateway now on the order's Payment tab",
         key[1],
         key[0].isoformat(),
     )

@@ -242,9 +242,13 @@ def test_only_the_requests_member_accepts_its_price_and_pays_it(stack):
     form = next(f for f in page.forms.values() if f.action.endswith('/confirm'))
     form['years'] = '2'
     order_page = form.submit('confirm').follow()
-    at_the_order = admin.get(order_page.request.url)
-    assert not [f for f in at_the_order.forms.values() if f.action.endswith('/checkout')]
+    for page in (admin.get(order_page.request.url), admin.get(url)):
+        actions = [f.action for f in page.forms.values()]
+        assert not [a for a in actions if a.endswith(('/checkout', '/change', '/cancel'))]
+        assert 'Go to payment' not in page
     admin.post(order_page.request.url + 'checkout', {'csrf_token': token.value}, status=403)
+    for step in ('change', 'cancel', 'verify'):
+        admin.post(url + step, {'csrf_token': token.value}, status=403)
 
     def states(site):
         service_request = site['requests'][request_id]
@@ -734,10 +738,10 @@ def ask_the_gateway(admin, order_url, **kw):
     [
         (
             'en',
-            'The gateway was asked about this order: 1 of its answers had not reached the portal',
+            'Answers that had not reached the portal, recorded now: 1.',
             'the portal had every answer it gave already',
         ),
-        ('ar', 'سُئلت بوابة الدفع عن أمر الدفع هذا: 1 من إجاباتها', 'كانت لدى البوابة الإلكترونية'),
+        ('ar', 'وسُجّلت الآن: 1.', 'كانت كل إجاباتها قد وصلت إلى البوابة الإلكترونية'),
     ],
 )
 def test_an_administrator_asks_the_gateway_about_a_payment_whose_answers_were_lost(

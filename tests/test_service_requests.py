@@ -334,7 +334,7 @@ def test_a_request_given_back_leaves_a_newer_open_draft_in_place(site, script):
     assert requests.find_open_draft(MEMBER, 'certificate', '1229237') is newer
 
 
-def test_only_the_member_and_admins_see_a_request(site, script):
+def test_only_the_member_and_admins_see_a_request_and_only_the_member_takes_its_steps(site, script):
     service_request = site['requests'].open_request('renewal', MEMBER, '1229237', NOW, script)
     acl = ACLHelper()
     member = [Everyone, Authenticated, MEMBER, 'role:member']
@@ -345,8 +345,14 @@ def test_only_the_member_and_admins_see_a_request(site, script):
     )
     assert not acl.permits(service_request, other, 'view')
     assert not acl.permits(service_request, [Everyone], 'view')
-    assert acl.permits(service_request, admin, 'edit')
+    assert acl.permits(service_request, admin, 'view') and acl.permits(
+        service_request, admin, 'manage'
+    )
+    assert not acl.permits(service_request, admin, 'edit')
     assert not acl.permits(site['requests'], [Everyone], 'view')
+    order = order_for(start(site, script, 'certificate', '1229237'), script)
+    assert acl.permits(order, member, 'pay') and acl.permits(order, admin, 'view')
+    assert not acl.permits(order, admin, 'pay') and not acl.permits(order, other, 'pay')
 
 
 def test_times_must_be_aware(site, script):
@@ -736,7 +742,16 @@ def test_the_note_of_a_review_left_to_the_chamber_goes_only_with_its_decision(si
     order.record_gateway_result(answer(order, 'DECLINE', 'uuid-2', 'T-2'), later, script)
     assert order.review_left_since == NOW
     order.record_gateway_result(answer(order, 'DECLINE'), later, script)
-    assert (order.review_left_since, order.review_left) == (None, ())
+    assert (order.review_left_since, order.left_to_the_chamber) == (None, ())
+    # Left twice: the note stays, from the first, until both held attempts are decided.
+    twice = order_for(start(site, script, 'certificate', '1229237', civil_id='90000002'), script)
+    twice.begin_checkout('uuid-2', {'checkout': 'second tab'}, NOW, script)
+    twice.record_gateway_result(answer(twice, 'REVIEW'), NOW, script)
+    twice.review_left_to_the_chamber()
+    twice.record_gateway_result(answer(twice, 'REVIEW', 'uuid-2', 'T-2'), later, script)
+    twice.review_left_to_the_chamber()
+    twice.record_gateway_result(answer(twice, 'DECLINE', 'uuid-2', 'T-2'), later, script)
+    assert (twice.review_left_since, twice.left_to_the_chamber) == (NOW, ('uuid-1',))
     # Left to the chamber before the attempts held were kept: any decision ends the note.
     legacy = order_for(start(site, script, 'renewal', '1229237'), script)
     legacy.review_left_since = NOW

@@ -19,8 +19,9 @@ The order moves by ``TRANSITIONS``:
 - any of those -> paid, on the first approval of any attempt, even one that
   comes after a decline of another;
 - unpaid -> expired after ``PAYMENT_WINDOW``, or withdrawn when the member
-  goes back to change the request; a late approval still pays such an order
-  (money taken is never left unrecorded).
+  goes back to change the request (or the request is refused when the
+  member presses Pay); a late approval still pays such an order (money taken
+  is never left unrecorded).
 
 A REVIEW answer says the gateway holds the attempt's payment until the
 chamber decides it at the gateway: the attempt is ``under_review`` until an
@@ -83,9 +84,9 @@ ORDER_STATES = (
     'expired',
     'withdrawn',
 )
-# The states from which an order may still be paid at the gateway.
 # Why an order is withdrawn when the member goes back to change the request.
 BY_THE_MEMBER = 'by the member'
+# The states from which an order may still be paid at the gateway.
 UNPAID_STATES = ('created', 'pending', 'declined', 'cancelled', 'failed')
 # Closed unpaid: a tab left at the gateway may still pay such an order.
 CLOSED_UNPAID_STATES = ('expired', 'withdrawn')
@@ -209,7 +210,7 @@ class Order(StateTable, Located):
     review_left_since = None
     # The attempts held when the review was left to the chamber (none kept
     # for an order left before they were).
-    review_left = ()
+    left_to_the_chamber = ()
     decided = ()
 
     def __init__(self, order_id, request_id, civil_id, lines, now, service=''):
@@ -238,7 +239,7 @@ class Order(StateTable, Located):
         self.transaction_uuids = ()
         self.flagged = False
         # The attempts whose payment the gateway holds for review, undecided,
-        # and since when the order has had one.
+        # and since the latest of them was held (the review window runs from it).
         self.under_review = ()
         self.review_since = None
         # When the last of them was decided: the member then has a payment window again.
@@ -251,7 +252,9 @@ class Order(StateTable, Located):
     @property
     def __acl__(self):
         return [
-            (Allow, self.civil_id, 'view'),
+            (Allow, self.civil_id, ('view', 'pay')),
+            # The gateway is given the payer's name and contacts: the member's own.
+            (Deny, Everyone, 'pay'),
             (Allow, 'role:admin', ALL_PERMISSIONS),
             DENY_ALL,
         ]
@@ -423,7 +426,7 @@ class Order(StateTable, Located):
         if self.under_review:
             # Another attempt is held already: the window runs from this
             # hold, so that each held payment is followed for the whole of it.
-            self._review_over()
+            self._unlist_review()
         self.review_since = now
         if isinstance(self.__parent__, Orders):
             self.__parent__.in_review.insert((now, self.__name__))
@@ -434,30 +437,30 @@ class Order(StateTable, Located):
         """An answer decided ``attempt``: it is no longer under review."""
         if attempt not in self.decided:
             self.decided = (*self.decided, attempt)
-        if self.review_left_since is not None and (
-            attempt in self.review_left or not self.review_left
-        ):
-            self.review_left = tuple(left for left in self.review_left if left != attempt)
-            if not self.review_left:
+        left = self.left_to_the_chamber
+        if self.review_left_since is not None and (attempt in left or not left):
+            self.left_to_the_chamber = tuple(held for held in left if held != attempt)
+            if not self.left_to_the_chamber:
                 self.review_left_since = None
         if attempt not in self.under_review:
             return
         self.under_review = tuple(held for held in self.under_review if held != attempt)
         if not self.under_review:
             self.review_ended = now
-            self._review_over()
+            self._unlist_review()
 
     def review_left_to_the_chamber(self):
         """The gateway held a payment for review longer than ``REVIEW_WINDOW``:
         no longer followed (an approval that comes still pays the order or
         is a refund due); the order says since when, for the chamber, until
         an answer decides the attempts held."""
-        self.review_left_since = self.review_since
-        self.review_left = self.under_review
+        if self.review_left_since is None:
+            self.review_left_since = self.review_since
+        self.left_to_the_chamber = (*self.left_to_the_chamber, *self.under_review)
         self.under_review = ()
-        self._review_over()
+        self._unlist_review()
 
-    def _review_over(self):
+    def _unlist_review(self):
         if isinstance(self.__parent__, Orders):
             self.__parent__.review_left((self.review_since, self.__name__))
         self.review_since = None

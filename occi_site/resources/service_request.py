@@ -6,9 +6,11 @@ Order waits to be paid) -> paid -> fulfilled; a free service goes from
 verified straight to fulfilled.  It may end refused, cancelled, failed
 (paid but not fulfilled: the chamber must act) or expired (abandoned).
 While awaiting payment it goes back to verified when its order expires or
-the member withdraws it to change a choice; a late approval of that same
-order still pays it.  Every state it takes is kept in ``history`` and
-announced (``RequestStateChanged``).
+the member withdraws it to change a choice (or is refused, its order
+withdrawn, when the member presses Pay and the registry no longer lists
+them for the company); a late approval of that same order still pays it.
+Every state it takes is kept in ``history`` and announced
+(``RequestStateChanged``).
 """
 
 import secrets
@@ -119,6 +121,9 @@ class ServiceRequest(StateTable, Located):
     def __acl__(self):
         return [
             (Allow, self.civil_id, ('view', 'edit')),
+            # The member's own steps (verification, price, change, cancel) are
+            # nobody else's: not an administrator's either.
+            (Deny, Everyone, 'edit'),
             (Allow, 'role:admin', ALL_PERMISSIONS),
             DENY_ALL,
         ]
@@ -218,8 +223,9 @@ class ServiceRequest(StateTable, Located):
         return self.state == 'awaiting_payment' and not self.order.under_review
 
     def change_before_payment(self, now, request, why=BY_THE_MEMBER):
-        """The member goes back from payment to change a choice: the order is
-        withdrawn (``why``) and the request is at step 3 again."""
+        """From payment back to step 3: the order is withdrawn (``why``: the
+        member went back to change a choice, or a rule refuses the request:
+        ``refuse_before_payment``)."""
         if not self.may_change:
             raise ValueError('request %s is %s: nothing to change' % (self.id, self.state))
         order = self.order
@@ -234,7 +240,7 @@ class ServiceRequest(StateTable, Located):
         self.refuse(reason, now, request)
 
     def refuse(self, reason, now, request):
-        """A rule refuses an open request before its price is accepted."""
+        """A rule refuses an open request (at step 3, or back there from payment)."""
         if not self.is_open:
             raise ValueError('request %s is %s: it cannot be refused' % (self.id, self.state))
         self.transition('refused', now, request, note=reason)

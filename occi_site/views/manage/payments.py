@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 # The channel of the answers an administrator's question brings (the audit log shows it).
 ASKED_BY_AN_ADMINISTRATOR = 'administrator'
 ANSWERS_RECORDED = _(
-    'The gateway was asked about this order: ${count} of its answers had not reached the portal '
-    'and are recorded now.'
+    'The gateway was asked about this order. Answers that had not reached the portal, '
+    'recorded now: ${count}.'
 )
 NOTHING_NEW = _(
     'The gateway was asked about this order: the portal had every answer it gave already.'
@@ -94,10 +94,11 @@ class PaymentView(ManageForm):
 def ask_gateway(order, request):
     """The Payment tab's "Ask the gateway now": what the gateway decided for
     the order's attempts, asked at once, as reconciliation asks on its passes
-    (which stop after a day for a closed order, after ``REVIEW_WINDOW`` for a
-    payment held for review). Answers the order has not kept take the path
-    every answer takes (a payment recorded, a request completed, a refund
-    due flagged) and are audited as the administrator's."""
+    (a closed order once after its window, for a day while the gateway
+    cannot say; a payment held for review until ``REVIEW_WINDOW`` has
+    passed).  Answers the order has not kept take the path every answer
+    takes (a payment recorded, a request completed, a refund due flagged)
+    and are audited as the administrator's."""
     translate = request.localizer.translate
     try:
         results = request.payment_gateway.transactions(order.id)
