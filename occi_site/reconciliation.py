@@ -12,10 +12,10 @@ closes, then expire.  An order closed unpaid after it went to the gateway
 (expired, or withdrawn) may still be paid in a tab left at the gateway: a
 pass asks about it once, after its payment window has closed.  An order with
 a payment the gateway holds for review (``Order.under_review``) is asked
-about on every pass, whatever its state,
-until an answer decides the payment or ``REVIEW_WINDOW`` has passed (then it
-is left to the chamber, logged): the chamber may decide it at the gateway's
-back office, which need not notify the portal.  A pass also completes the
+about on every pass, whatever its state, until an answer decides the payment
+or ``REVIEW_WINDOW`` has passed (then it is left to the chamber, logged): the
+chamber may decide it at the gateway's back office, which need not notify
+the portal.  A pass also completes the
 requests left paid but not completed because the commercial registry did
 not answer when their payment came.
 

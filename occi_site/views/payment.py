@@ -96,7 +96,11 @@ def checkout(order, request):
     unless the registry no longer lists them for the company (the request
     is then refused) or another payment for the change is held for review."""
     order.expire_if_stale(request.now, request)
-    if not order.is_payable(request.now):
+    # The page's own offer, asked again: the order may have changed since it was shown.
+    payable, held = payment_offer(request, order)
+    if held is not None:
+        request.session.flash(request.localizer.translate(PAYMENT_HELD))
+    if not payable:
         return HTTPSeeOther(request.resource_url(order))
     service_request = order.service_request
     # As at step 3: the price is paid for the company by a person the registry lists for it.
@@ -105,10 +109,6 @@ def checkout(order, request):
             service_request.refuse_before_payment('not_listed', request.now, request)
         request.session.flash(request.localizer.translate(NO_LONGER_LISTED))
         return HTTPSeeOther(request.resource_url(service_request))
-    requests = request.root['requests']
-    if requests.payment_held_for_review(service_request, request.now, besides=order):
-        request.session.flash(request.localizer.translate(PAYMENT_HELD))
-        return HTTPSeeOther(request.resource_url(order))
     account = request.identity
     forename, _space, surname = account.full_name.partition(' ')
     company = request.root['companies'].get(service_request.cr_number)
